@@ -1,0 +1,149 @@
+# oneiro -- neural "DeepDream" for sound: LV2 plugin, trainer, renderer.
+#
+#   make            build everything (the core library and the oneiro program)
+#   make check      install missing Debian packages (as root), build, run every test
+#   make bench      benchmarks against PyTorch on the same models
+#   make fuzz       run the model-file fuzzer for FUZZ_SECONDS
+#   make install    PREFIX, BINDIR, LV2DIR, DESTDIR honoured
+#   make deps       install the Debian packages the project needs (as root)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+LV2DIR ?= $(LIBDIR)/lv2
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
+CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CPPFLAGS)
+LDLIBS_CORE = -lm
+FUZZ_SECONDS ?= 60
+PYTHON ?= /usr/bin/python3
+SANCC ?= clang
+
+BUILD = build
+
+# ---------------------------------------------------------------- dependencies
+# Libraries the build links, as pkg-config name:Debian package.
+PKGS =
+define need_pkg
+ifeq ($$(shell $$(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(1))) 2>/dev/null && echo yes),)
+$$(error missing library $(word 1,$(subst :, ,$(1))): install the Debian package $(word 2,$(subst :, ,$(1))) (or run 'make deps' as root))
+endif
+endef
+ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
+ifneq ($(PKGS),)
+ifeq ($(shell command -v $(PKG_CONFIG)),)
+$(error pkg-config not found: install the Debian package pkg-config (or run 'make deps' as root))
+endif
+$(foreach p,$(PKGS),$(eval $(call need_pkg,$(p))))
+endif
+endif
+
+# ---------------------------------------------------------------- sources
+CORE_SRC = src/arch.c src/model.c src/net.c src/layers.c src/kernels.c
+ISAS = generic avx2 avx512
+ISA_FLAGS_generic =
+ISA_FLAGS_avx2 = -mavx2 -mfma
+ISA_FLAGS_avx512 = -mavx512f -mavx2 -mfma
+
+CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(ISAS:%=$(BUILD)/kernels_%.o)
+CORE_LIB = $(BUILD)/libonr.a
+
+CLI_SRC = src/cli/oneiro.c
+CLI = $(BUILD)/oneiro
+
+TEST_SRC = $(wildcard tests/test_*.c)
+TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/%)
+SAN_TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/san/%)
+
+all: $(CLI)
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -c $< -o $@
+
+# the micro-kernels: one object per instruction set, chosen at run time
+$(BUILD)/kernels_%.o: src/kernels_isa.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 $(WARN) -DONR_ISA=$* $(ISA_FLAGS_$*) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	$(AR) rcs $@ $^
+
+$(CLI): $(CLI_SRC:src/%.c=$(BUILD)/%.o) $(CORE_LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests $(CFLAGS) $(WARN) -c $< -o $@
+
+$(BUILD)/test_%: $(BUILD)/tests/test_%.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
+
+# the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(BUILD)/san/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(SANCC) $(CPPFLAGS_ALL) $(SANFLAGS) $(WARN) -c $< -o $@
+$(BUILD)/san/kernels_%.o: src/kernels_isa.c
+	@mkdir -p $(dir $@)
+	$(SANCC) $(CPPFLAGS_ALL) $(SANFLAGS) $(WARN) -DONR_ISA=$* $(ISA_FLAGS_$*) -c $< -o $@
+$(BUILD)/san/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(SANCC) $(CPPFLAGS_ALL) -Itests $(SANFLAGS) $(WARN) -c $< -o $@
+$(BUILD)/san/test_%: $(BUILD)/san/tests/test_%.o $(CORE_OBJ:$(BUILD)/%=$(BUILD)/san/%)
+	$(SANCC) $(SANFLAGS) $^ -o $@ $(LDLIBS_CORE)
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ = $(BUILD)/fuzz/fuzz_model
+$(FUZZ): tests/fuzz_model.c $(CORE_SRC) $(ISAS:%=$(BUILD)/san/kernels_%.o)
+	@mkdir -p $(dir $@)
+	$(SANCC) $(CPPFLAGS_ALL) -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) \
+		tests/fuzz_model.c $(CORE_SRC) $(ISAS:%=$(BUILD)/san/kernels_%.o) -o $@ $(LDLIBS_CORE)
+
+fuzz: $(FUZZ) $(BUILD)/test_model
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/test_model --write-corpus $(BUILD)/fuzz/corpus
+	$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+		-timeout=10 $(BUILD)/fuzz/corpus
+
+# ---------------------------------------------------------------- targets
+deps:
+	@sh tools/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all $(TESTS) $(SAN_TESTS) $(FUZZ)
+	@sh tools/run-tests.sh $(TESTS) $(SAN_TESTS)
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+
+BENCH = $(BUILD)/bench
+$(BUILD)/bench: $(BUILD)/tests/bench.o $(CORE_LIB)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
+
+bench: $(BENCH)
+	$(BENCH) --python $(PYTHON)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/oneiro
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/oneiro
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps check check-run bench fuzz run install uninstall clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,188 @@
+/* oneiro -- the command-line tool. The only code of the project that prints
+ * and exits. Subcommands: inspect, new-model (render, train, score follow). */
+#include "onr.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: oneiro COMMAND [options]\n"
+	        "\n"
+	        "Neural \"DeepDream\" for sound.\n"
+	        "\n"
+	        "commands:\n"
+	        "  inspect MODEL          architecture, layers, classes, metadata of a model\n"
+	        "  new-model [options] OUT\n"
+	        "                         write an untrained model of a named architecture\n"
+	        "  version                print the version and the kernel set in use\n"
+	        "\n"
+	        "'oneiro COMMAND --help' describes a command's options.\n");
+}
+
+static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out, const char *what)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi || s[0] == '-') {
+		fprintf(stderr, "oneiro: %s: '%s' is not a whole number from %u to %u\n", what, s, lo,
+		        hi);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fprintf(argc == 2 ? stdout : stderr,
+		        "usage: oneiro inspect MODEL\n"
+		        "Prints a model's architecture (with the layer numbers that render and the\n"
+		        "plugin use), parameter count, receptive field, classes and metadata.\n");
+		return argc == 2 ? 0 : 2;
+	}
+	char err[512];
+	onr_model *m;
+	if (onr_model_load_file(&m, argv[1], err, sizeof err)) {
+		fprintf(stderr, "oneiro: %s\n", err);
+		return 1;
+	}
+	printf("model:          %s\n", argv[1]);
+	printf("kind:           %s\n", m->kind == ONR_KIND_BINARY ? "binary (interestingness)"
+	                                                          : "classes");
+	printf("sample rate:    %u Hz\n", m->sample_rate);
+	printf("window:         %u samples (%.3f s)\n", m->window,
+	       (double)m->window / m->sample_rate);
+	printf("receptive field: %u samples (%.1f ms): the shortest input\n", m->min_len,
+	       1000.0 * m->min_len / m->sample_rate);
+	printf("parameters:     %zu\n", m->n_params);
+	static const char *norms[] = {"none", "gain", "window RMS"};
+	printf("normalisation:  %s", norms[m->norm]);
+	if (m->norm != ONR_NORM_NONE)
+		printf(" %g", (double)m->norm_value);
+	printf("\nlayers (at the nominal window):\n");
+	for (uint32_t b = 0; b < m->n_blocks; b++) {
+		char desc[256];
+		uint32_t C, T;
+		onr_model_block_desc(m, b, desc, sizeof desc);
+		onr_model_block_shape(m, b, 0, m->window, &C, &T);
+		printf("  Layer %-2u %-52s -> (%u, %u)\n", b + 1, desc, C, T);
+	}
+	printf("classes (%u):\n", m->n_classes);
+	for (uint32_t k = 0; k < m->n_classes; k++)
+		printf("  %2u %s\n", k, m->class_names[k]);
+	if (m->meta[0])
+		printf("metadata:\n%s%s", m->meta, m->meta[strlen(m->meta) - 1] == '\n' ? "" : "\n");
+	onr_model_free(m);
+	return 0;
+}
+
+static int cmd_new_model(int argc, char **argv)
+{
+	const char *arch = "small", *out = NULL;
+	uint32_t classes = 10, rate = 16000, window = 16384, seed = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: oneiro new-model [options] OUT\n"
+			       "Writes an untrained (randomly initialised) model: for tests, benchmarks\n"
+			       "and as the start of training.\n"
+			       "  --arch NAME      tiny, small or wide (default small)\n"
+			       "  --classes N      number of classes, 2 to %d (default 10)\n"
+			       "  --rate HZ        sample rate (default 16000)\n"
+			       "  --window N       nominal window in samples (default 16384)\n"
+			       "  --seed S         initialisation seed (default 0)\n",
+			       ONR_MAX_CLASSES);
+			return 0;
+		}
+		if (a[0] == '-' && !v) {
+			fprintf(stderr, "oneiro new-model: %s needs a value\n", a);
+			return 2;
+		}
+		if (!strcmp(a, "--arch")) {
+			arch = v;
+		} else if (!strcmp(a, "--classes")) {
+			if (parse_u32(v, 2, ONR_MAX_CLASSES, &classes, "--classes"))
+				return 2;
+		} else if (!strcmp(a, "--rate")) {
+			if (parse_u32(v, 1000, ONR_MAX_RATE, &rate, "--rate"))
+				return 2;
+		} else if (!strcmp(a, "--window")) {
+			if (parse_u32(v, 1, ONR_MAX_WINDOW, &window, "--window"))
+				return 2;
+		} else if (!strcmp(a, "--seed")) {
+			if (parse_u32(v, 0, UINT32_MAX, &seed, "--seed"))
+				return 2;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "oneiro new-model: unknown option %s (see --help)\n", a);
+			return 2;
+		} else {
+			out = a;
+			continue;
+		}
+		i++;
+	}
+	if (!out) {
+		fprintf(stderr, "oneiro new-model: no output file (see --help)\n");
+		return 2;
+	}
+	onr_op ops[ONR_MAX_OPS];
+	uint32_t n = onr_arch_preset(arch, classes, ops);
+	if (!n) {
+		fprintf(stderr, "oneiro new-model: unknown architecture '%s' (tiny, small, wide)\n",
+		        arch);
+		return 2;
+	}
+	char err[512];
+	onr_model *m;
+	uint32_t kind = classes == 2 ? ONR_KIND_BINARY : ONR_KIND_CLASSES;
+	if (onr_model_new(&m, ops, n, rate, window, kind, NULL, classes, err, sizeof err)) {
+		fprintf(stderr, "oneiro new-model: %s\n", err);
+		return 1;
+	}
+	onr_model_init_params(m, seed);
+	char meta[256];
+	snprintf(meta, sizeof meta, "architecture: %s\ntrained: no (random initialisation, seed %u)\n",
+	         arch, seed);
+	onr_model_set_meta(m, meta);
+	int st = onr_model_save_file(m, out, err, sizeof err);
+	onr_model_free(m);
+	if (st) {
+		fprintf(stderr, "oneiro new-model: %s\n", err);
+		return 1;
+	}
+	printf("wrote %s (%s, %u classes, %u Hz)\n", out, arch, classes, rate);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("oneiro %s (kernels: %s)\n", VERSION, onr_kernel_isa());
+		return 0;
+	}
+	if (!strcmp(cmd, "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "new-model"))
+		return cmd_new_model(argc - 1, argv + 1);
+	fprintf(stderr, "oneiro: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

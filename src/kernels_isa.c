@@ -1,0 +1,132 @@
+/* kernels_isa.c -- the conv micro-kernels, compiled once per instruction set
+ * (see the Makefile: -DONR_ISA=generic / avx2 / avx512 with matching -m flags).
+ * Written with GCC vector extensions so each build uses its full vector
+ * width. Any thread; no allocation. */
+#include "layers.h"
+
+#include <string.h>
+
+#ifndef ONR_ISA
+#error "compile with -DONR_ISA=name"
+#endif
+#define CAT2(a, b) a##b
+#define CAT(a, b) CAT2(a, b)
+#define FN(name) CAT(CAT(onr_, name), CAT(_, ONR_ISA))
+
+#if defined(__AVX512F__)
+#define VW 16 /* floats per vector */
+#define TV 2  /* vectors per tile */
+#elif defined(__AVX__)
+#define VW 8
+#define TV 1
+#else
+#define VW 4
+#define TV 1
+#endif
+#define TILE (VW * TV)
+#define DB ONR_CONVX_DB
+
+_Static_assert(TILE <= ONR_CONVX_TILE, "tile wider than the buffers' slack");
+
+typedef float vf __attribute__((vector_size(VW * sizeof(float))));
+
+static inline vf vload(const float *p)
+{
+	vf v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline void vstore(float *p, vf v)
+{
+	memcpy(p, &v, sizeof v);
+}
+
+static inline float vsum(vf v)
+{
+	float s = 0.0f;
+	for (int i = 0; i < VW; i++)
+		s += v[i];
+	return s;
+}
+
+void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const float *wp,
+                    const float *b, uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
+{
+	uint32_t groups = (D + DB - 1) / DB;
+	for (uint32_t g = 0; g < groups; g++) {
+		const float *wg = wp + (size_t)g * R * Q * DB;
+		uint32_t rows = D - g * DB < DB ? D - g * DB : DB;
+		float bias[DB];
+		for (uint32_t o = 0; o < DB; o++)
+			bias[o] = (b && o < rows) ? b[g * DB + o] : 0.0f;
+		for (uint32_t t0 = 0; t0 < T; t0 += TILE) {
+			vf acc[DB][TV];
+#pragma GCC unroll 16
+			for (int o = 0; o < DB; o++)
+#pragma GCC unroll 4
+				for (int j = 0; j < TV; j++)
+					acc[o][j] = (vf){0} + bias[o];
+			for (uint32_t r = 0; r < R; r++) {
+				const float *xr = x + (size_t)r * ldx + t0;
+				const float *wr = wg + (size_t)r * Q * DB;
+				for (uint32_t q = 0; q < Q; q++) {
+					vf xv[TV];
+#pragma GCC unroll 4
+					for (int j = 0; j < TV; j++)
+						xv[j] = vload(xr + q + j * VW);
+					const float *wq = wr + q * DB;
+#pragma GCC unroll 16
+					for (int o = 0; o < DB; o++)
+#pragma GCC unroll 4
+						for (int j = 0; j < TV; j++)
+							acc[o][j] += wq[o] * xv[j];
+				}
+			}
+			uint32_t n = T - t0 < TILE ? T - t0 : TILE;
+			for (uint32_t o = 0; o < rows; o++) {
+				float *yr = y + (size_t)(g * DB + o) * ldy + t0;
+				if (n == TILE) {
+					for (int j = 0; j < TV; j++)
+						vstore(yr + j * VW, acc[o][j]);
+				} else {
+					float tmp[TILE];
+					for (int j = 0; j < TV; j++)
+						vstore(tmp + j * VW, acc[o][j]);
+					memcpy(yr, tmp, n * sizeof(float));
+				}
+			}
+		}
+	}
+}
+
+void FN(valid_conv_dw)(float *dwp, const float *dy, size_t ldy, const float *x, size_t ldx,
+                       uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
+{
+	enum { OB = 4 };
+	uint32_t Tv = T / VW * VW;
+	for (uint32_t o0 = 0; o0 < D; o0 += OB) {
+		uint32_t rows = D - o0 < OB ? D - o0 : OB;
+		const float *dyr[OB];
+		for (uint32_t o = 0; o < OB; o++)
+			dyr[o] = dy + (size_t)(o0 + (o < rows ? o : 0)) * ldy;
+		for (uint32_t r = 0; r < R; r++) {
+			const float *xr = x + (size_t)r * ldx;
+			for (uint32_t q = 0; q < Q; q++) {
+				vf acc[OB] = {{0}};
+				for (uint32_t t = 0; t < Tv; t += VW) {
+					vf xv = vload(xr + t + q);
+#pragma GCC unroll 4
+					for (int o = 0; o < OB; o++)
+						acc[o] += vload(dyr[o] + t) * xv;
+				}
+				for (uint32_t o = 0; o < rows; o++) {
+					float s = vsum(acc[o]);
+					for (uint32_t t = Tv; t < T; t++)
+						s += dyr[o][t] * xr[t + q];
+					dwp[((size_t)(o0 + o) * R + r) * Q + q] += s;
+				}
+			}
+		}
+	}
+}
