@@ -1,0 +1,409 @@
+/* test_layers.c -- every backward kernel against finite differences, the
+ * optimised conv against the reference one for many shapes under every
+ * kernel set this CPU runs, and the whole network's dream gradient against
+ * finite differences. */
+#include "check.h"
+#include "layers.h"
+#include "onr.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x1234567ull;
+
+static float frand(void) /* uniform in [-1, 1) */
+{
+	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (float)((double)(rng >> 40) / (double)(1ull << 23) - 1.0);
+}
+
+static float *rand_vec(size_t n)
+{
+	float *v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = frand();
+	return v;
+}
+
+/* Values kept away from zero (the kinks of ReLU) and pairwise apart (so a
+ * max-pool's argmax cannot change under a small nudge). */
+static float *spread_vec(size_t n)
+{
+	float *v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = 0.05f * ((float)i - (float)n / 2.0f) + 0.025f; /* 0.05 apart, none at 0 */
+	for (size_t i = n; i > 1; i--) { /* shuffle */
+		size_t j = (size_t)((frand() + 1.0f) * 0.5f * (float)i) % i;
+		float t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+	return v;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+	double s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)a[i] * b[i];
+	return s;
+}
+
+/* ---------------------------------------------------------------- conv */
+static const onr_conv_dims *conv_d;
+static const float *conv_r;
+static float *conv_y;
+
+/* loss = sum r * conv(x; w, b) */
+static double conv_loss(const float *x, const float *w, const float *b)
+{
+	onr_conv_fwd_ref(conv_y, x, w, b, conv_d);
+	return dot(conv_y, conv_r, (size_t)conv_d->D * conv_d->T);
+}
+
+/* Checks the analytic gradient g of `loss` w.r.t. the array v (n) by
+ * central differences of step h, at every element (or a sample of 64 when
+ * larger): the worst element's relative error must be below tol_worst and
+ * the relative L2 distance of the whole vector below tol_l2. */
+static void fd_check_h(const char *what, float *v, size_t n, const float *g,
+                       double (*loss)(void), float h, double tol_worst, double tol_l2)
+{
+	double worst = 0.0, num = 0.0, den = 0.0;
+	size_t step = n > 64 ? n / 64 : 1;
+	for (size_t i = 0; i < n; i += step) {
+		float keep = v[i];
+		v[i] = keep + h;
+		double lp = loss();
+		v[i] = keep - h;
+		double lm = loss();
+		v[i] = keep;
+		double fd = (lp - lm) / (2.0 * h);
+		double err = fabs(fd - g[i]) / (fabs(fd) + fabs(g[i]) + 1e-2);
+		if (err > worst)
+			worst = err;
+		num += (fd - g[i]) * (fd - g[i]);
+		den += fd * fd;
+	}
+	double l2 = sqrt(num / (den + 1e-300));
+	CHECK(worst < tol_worst && l2 < tol_l2,
+	      "%s: finite differences disagree: worst relative error %.3g, relative L2 %.3g", what,
+	      worst, l2);
+}
+
+static void fd_check(const char *what, float *v, size_t n, const float *g,
+                     double (*loss)(void), double tol)
+{
+	fd_check_h(what, v, n, g, loss, 1e-2f, tol, tol);
+}
+
+/* The whole network in float32: a difference quotient of one input sample
+ * carries float noise of about 1e-7 |J| / h and, now and then, a unit that
+ * the nudge carries across a ReLU or max-pool kink. So the network's
+ * gradient is judged as a vector, every sample checked: cosine similarity
+ * and relative L2 against the quotients. A wrong gradient (a missing term, a
+ * wrong slope, a misrouted pool) falls far below these bounds. */
+static void net_fd_check(const char *what, float *v, size_t n, const float *g,
+                         double (*loss)(void))
+{
+	float *fd = malloc(n * sizeof *fd);
+	const float h = 1e-3f;
+	for (size_t i = 0; i < n; i++) {
+		float keep = v[i];
+		v[i] = keep + h;
+		double lp = loss();
+		v[i] = keep - h;
+		double lm = loss();
+		v[i] = keep;
+		fd[i] = (float)((lp - lm) / (2.0 * h));
+	}
+	double c = cosine(g, fd, n), l2 = rel_l2(g, fd, n);
+	CHECK(c > 0.995 && l2 < 0.1, "%s: finite differences disagree: cosine %.5f, relative L2 %.3g",
+	      what, c, l2);
+	free(fd);
+}
+
+static float *fd_x, *fd_w, *fd_b;
+static double conv_loss_now(void)
+{
+	return conv_loss(fd_x, fd_w, fd_b);
+}
+
+static void test_conv_fd(uint32_t C, uint32_t D, uint32_t K, uint32_t S, uint32_t P, uint32_t L)
+{
+	onr_conv_dims d = {C, D, K, S, P, L, onr_conv_out_len(L, K, S, P)};
+	size_t nx = (size_t)C * L, nw = (size_t)D * C * K, ny = (size_t)D * d.T;
+	float *x = rand_vec(nx), *w = rand_vec(nw), *b = rand_vec(D), *r = rand_vec(ny);
+	float *y = calloc(ny, sizeof *y), *dx = calloc(nx, sizeof *dx);
+	float *dw = calloc(nw, sizeof *dw), *db = calloc(D, sizeof *db);
+	conv_d = &d;
+	conv_y = y;
+	conv_r = r;
+	fd_x = x;
+	fd_w = w;
+	fd_b = b;
+	onr_conv_bwd_x_ref(dx, r, w, &d);
+	onr_conv_bwd_w_ref(dw, db, r, x, &d);
+	char what[128];
+	snprintf(what, sizeof what, "conv C%u D%u K%u S%u P%u L%u", C, D, K, S, P, L);
+	fd_check(what, x, nx, dx, conv_loss_now, 2e-3);
+	fd_check(what, w, nw, dw, conv_loss_now, 2e-3);
+	fd_check(what, b, D, db, conv_loss_now, 2e-3);
+	free(x), free(w), free(b), free(r), free(y), free(dx), free(dw), free(db);
+}
+
+/* ---------------------------------------------------------------- elementwise, pool, mean, dense */
+static int act_kind; /* 0 relu, 1 lrelu, 2 maxpool, 3 gmean, 4 dense */
+static uint32_t act_C, act_L, act_T, act_K, act_S;
+static float *act_x, *act_y, *act_r, *act_w, *act_b;
+static int32_t *act_idx;
+
+static double act_loss_now(void)
+{
+	size_t ny;
+	switch (act_kind) {
+	case 0:
+		onr_relu_fwd(act_y, act_x, (size_t)act_C * act_L);
+		ny = (size_t)act_C * act_L;
+		break;
+	case 1:
+		onr_lrelu_fwd(act_y, act_x, (size_t)act_C * act_L, 0.1f);
+		ny = (size_t)act_C * act_L;
+		break;
+	case 2:
+		onr_maxpool_fwd(act_y, act_idx, act_x, act_C, act_L, act_T, act_K, act_S);
+		ny = (size_t)act_C * act_T;
+		break;
+	case 3:
+		onr_gmean_fwd(act_y, act_x, act_C, act_L);
+		ny = act_C;
+		break;
+	default:
+		onr_dense_fwd(act_y, act_x, act_w, act_b, act_C, act_T);
+		ny = act_T;
+		break;
+	}
+	return dot(act_y, act_r, ny);
+}
+
+static void test_elementwise_fd(void)
+{
+	act_C = 3;
+	act_L = 40;
+	size_t n = (size_t)act_C * act_L;
+	act_x = spread_vec(n);
+	act_y = calloc(n, sizeof(float));
+	act_r = rand_vec(n);
+	float *dx = calloc(n, sizeof(float));
+	act_kind = 0;
+	act_loss_now();
+	onr_relu_bwd(dx, act_r, act_y, n);
+	fd_check("relu", act_x, n, dx, act_loss_now, 1e-3);
+	memset(dx, 0, n * sizeof(float));
+	act_kind = 1;
+	act_loss_now();
+	onr_lrelu_bwd(dx, act_r, act_y, n, 0.1f);
+	fd_check("leaky relu", act_x, n, dx, act_loss_now, 1e-3);
+	/* overlapping and non-overlapping pools, and one with a ragged end */
+	static const uint32_t pools[][2] = {{4, 4}, {3, 2}, {4, 2}, {2, 1}, {5, 3}};
+	for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
+		act_K = pools[p][0];
+		act_S = pools[p][1];
+		act_T = onr_pool_out_len(act_L, act_K, act_S);
+		act_idx = calloc((size_t)act_C * act_T, sizeof(int32_t));
+		act_kind = 2;
+		memset(dx, 0, n * sizeof(float));
+		act_loss_now();
+		onr_maxpool_bwd(dx, act_r, act_idx, act_C, act_L, act_T);
+		char what[64];
+		snprintf(what, sizeof what, "maxpool k%u s%u", act_K, act_S);
+		fd_check(what, act_x, n, dx, act_loss_now, 1e-3);
+		free(act_idx);
+	}
+	act_kind = 3;
+	memset(dx, 0, n * sizeof(float));
+	act_loss_now();
+	onr_gmean_bwd(dx, act_r, act_C, act_L);
+	fd_check("global mean", act_x, n, dx, act_loss_now, 1e-3);
+	/* dense I = C*L... use I = 12, O = 5 */
+	act_kind = 4;
+	act_C = 12;
+	act_T = 5;
+	act_w = rand_vec(60);
+	act_b = rand_vec(5);
+	float *dw = calloc(60, sizeof(float)), *db = calloc(5, sizeof(float));
+	memset(dx, 0, n * sizeof(float));
+	onr_dense_bwd_x(dx, act_r, act_w, 12, 5);
+	onr_dense_bwd_w(dw, db, act_r, act_x, 12, 5);
+	fd_check("dense input", act_x, 12, dx, act_loss_now, 1e-3);
+	fd_check("dense weight", act_w, 60, dw, act_loss_now, 1e-3);
+	fd_check("dense bias", act_b, 5, db, act_loss_now, 1e-3);
+	free(act_x), free(act_y), free(act_r), free(dx), free(act_w), free(act_b), free(dw), free(db);
+}
+
+/* softmax cross-entropy: the gradient w.r.t. the logits */
+static float sm_z[6];
+static double sm_loss_now(void)
+{
+	float p[6];
+	return onr_softmax_xent(p, NULL, sm_z, 6, 4, 1.0f);
+}
+
+static void test_softmax_fd(void)
+{
+	float p[6], dz[6] = {0};
+	for (int i = 0; i < 6; i++)
+		sm_z[i] = 3.0f * frand();
+	float l = onr_softmax_xent(p, dz, sm_z, 6, 4, 1.0f);
+	double s = 0.0;
+	for (int i = 0; i < 6; i++)
+		s += p[i];
+	CHECK(fabs(s - 1.0) < 1e-6, "softmax sums to %.9f", s);
+	CHECK(fabs(l + log(p[4])) < 1e-5, "cross-entropy %g vs -log p %g", l, -log(p[4]));
+	fd_check("softmax cross-entropy", sm_z, 6, dz, sm_loss_now, 1e-3);
+	/* huge logits stay finite */
+	float big[3] = {1e30f, -1e30f, 0.0f};
+	l = onr_softmax_xent(p, NULL, big, 3, 1, 1.0f);
+	CHECK(isfinite(l) && isfinite(p[0]) && p[0] == 1.0f, "softmax of huge logits: loss %g", l);
+}
+
+/* ---------------------------------------------------------------- optimised vs reference conv */
+static void test_convx_vs_ref(uint32_t C, uint32_t D, uint32_t K, uint32_t S, uint32_t P,
+                              uint32_t L)
+{
+	onr_conv_dims d = {C, D, K, S, P, L, onr_conv_out_len(L, K, S, P)};
+	size_t nx = (size_t)C * L, nw = (size_t)D * C * K, ny = (size_t)D * d.T;
+	float *x = rand_vec(nx), *w = rand_vec(nw), *b = rand_vec(D), *dy = rand_vec(ny);
+	onr_convx cx = {.d = d, .R = C * S, .Q = (K + S - 1) / S};
+	cx.wf = malloc(onr_convx_wf_size(&d) * sizeof(float));
+	cx.wb = malloc(onr_convx_wb_size(&d) * sizeof(float));
+	float *scratch = calloc(onr_convx_scratch(&d), sizeof(float));
+	onr_convx_pack(&cx, w);
+	float *y0 = calloc(ny, sizeof(float)), *y1 = calloc(ny, sizeof(float));
+	float *dx0 = calloc(nx, sizeof(float)), *dx1 = calloc(nx, sizeof(float));
+	float *dw0 = calloc(nw, sizeof(float)), *dw1 = calloc(nw, sizeof(float));
+	float db0[64] = {0}, db1[64] = {0};
+	/* accumulation: start both from the same nonzero values */
+	for (size_t i = 0; i < nx; i++)
+		dx0[i] = dx1[i] = 0.5f;
+	onr_conv_fwd_ref(y0, x, w, b, &d);
+	onr_convx_fwd(&cx, y1, x, b, L, scratch);
+	onr_conv_bwd_x_ref(dx0, dy, w, &d);
+	onr_convx_bwd_x(&cx, dx1, dy, L, scratch);
+	onr_conv_bwd_w_ref(dw0, db0, dy, x, &d);
+	onr_convx_bwd_w(&cx, dw1, db1, dy, x, L, scratch);
+	double e1 = rel_l2(y1, y0, ny), e2 = rel_l2(dx1, dx0, nx), e3 = rel_l2(dw1, dw0, nw);
+	double e4 = rel_l2(db1, db0, D);
+	CHECK(e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-5 && e4 < 1e-5,
+	      "%s conv C%u D%u K%u S%u P%u L%u: optimised vs reference rel L2 fwd %.2g dx %.2g dw "
+	      "%.2g db %.2g",
+	      onr_kernel_isa(), C, D, K, S, P, L, e1, e2, e3, e4);
+	free(x), free(w), free(b), free(dy), free(cx.wf), free(cx.wb), free(scratch);
+	free(y0), free(y1), free(dx0), free(dx1), free(dw0), free(dw1);
+}
+
+/* ---------------------------------------------------------------- the whole network */
+static onr_net *fd_net;
+static onr_objective fd_obj;
+static float *fd_in;
+static uint32_t fd_n;
+static double net_loss_now(void)
+{
+	float J;
+	onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, NULL);
+	return J;
+}
+
+static void test_network_fd(void)
+{
+	/* every layer type; small enough for finite differences at every sample */
+	onr_op ops[] = {
+		{ONR_OP_CONV, 1, 5, 10, 4, 3, 0},  {ONR_OP_RELU, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_CONV, 5, 7, 5, 1, 2, 0},   {ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.2f},
+		{ONR_OP_MAXPOOL, 3, 2, 0, 0, 0, 0}, {ONR_OP_CONV, 7, 9, 3, 1, 1, 0},
+		{ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.05f}, {ONR_OP_MAXPOOL, 4, 4, 0, 0, 0, 0},
+		{ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},  {ONR_OP_DENSE, 9, 6, 0, 0, 0, 0},
+		{ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.1f}, {ONR_OP_DENSE, 6, 3, 0, 0, 0, 0},
+	};
+	onr_model *m;
+	char err[256];
+	int st = onr_model_new(&m, ops, sizeof ops / sizeof ops[0], 16000, 400, ONR_KIND_CLASSES,
+	                       NULL, 3, err, sizeof err);
+	CHECK(st == ONR_OK, "model: %s", err);
+	if (st)
+		return;
+	onr_model_init_params(m, 7);
+	CHECK(m->n_blocks == 5, "blocks %u", m->n_blocks);
+	fd_n = 301;
+	fd_in = rand_vec(fd_n);
+	for (uint32_t i = 0; i < fd_n; i++)
+		fd_in[i] *= 0.5f;
+	float *dx = malloc(fd_n * sizeof(float));
+	for (int ref = 0; ref < 2; ref++) {
+		onr_net_new(&fd_net, m, 512, 0);
+		onr_net_use_reference(fd_net, ref);
+		static const struct { uint32_t mode; int pre; uint32_t b, f; } cases[] = {
+			{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 0, 2, 5},
+			{ONR_OBJ_FILTER, 1, 1, 3}, {ONR_OBJ_CLASS, 0, 0, 2},
+		};
+		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+			memset(&fd_obj, 0, sizeof fd_obj);
+			fd_obj.mode = cases[c].mode;
+			fd_obj.pre = cases[c].pre;
+			fd_obj.layer_w[1] = 0.7f;
+			fd_obj.layer_w[2] = 1.3f;
+			fd_obj.layer_w[4] = 0.4f;
+			fd_obj.block = cases[c].b;
+			fd_obj.filter = cases[c].f;
+			fd_obj.cls = cases[c].f;
+			float J;
+			st = onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, dx);
+			CHECK(st == ONR_OK, "objective: %s", onr_strerror(st));
+			char what[96];
+			snprintf(what, sizeof what, "network dJ/dx, mode %u pre %d, %s kernels", cases[c].mode,
+			         cases[c].pre, ref ? "reference" : "optimised");
+			net_fd_check(what, fd_in, fd_n, dx, net_loss_now);
+		}
+		onr_net_free(fd_net);
+	}
+	free(dx);
+	free(fd_in);
+	onr_model_free(m);
+}
+
+int main(void)
+{
+	/* convs: strided with K a multiple of S, not a multiple, padded, 1 channel */
+	static const uint32_t convs[][6] = {
+		{1, 4, 64, 16, 0, 200}, {2, 3, 10, 4, 3, 57}, {3, 5, 3, 1, 1, 31},
+		{4, 2, 5, 1, 2, 17},    {2, 3, 7, 3, 0, 40},  {1, 2, 1, 1, 0, 9},
+	};
+	for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++)
+		test_conv_fd(convs[i][0], convs[i][1], convs[i][2], convs[i][3], convs[i][4],
+		             convs[i][5]);
+	test_elementwise_fd();
+	test_softmax_fd();
+	const char *best = onr_kernel_isa();
+	static const char *isas[] = {"generic", "avx2", "avx512"};
+	static const uint32_t shapes[][6] = {
+		{1, 16, 64, 16, 0, 16384}, {16, 32, 3, 1, 1, 1021}, {32, 32, 3, 1, 1, 255},
+		{32, 64, 3, 1, 1, 63},     {5, 7, 5, 1, 2, 33},     {3, 9, 10, 4, 3, 101},
+		{7, 13, 3, 1, 1, 8},       {1, 1, 1, 1, 0, 1},      {64, 3, 4, 2, 1, 70},
+		{2, 17, 9, 9, 4, 64},
+	};
+	int ran = 0;
+	for (size_t k = 0; k < 3; k++) {
+		if (!onr_kernels_force(isas[k])) {
+			printf("kernels %s: not supported by this CPU, skipped\n", isas[k]);
+			continue;
+		}
+		ran++;
+		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+			test_convx_vs_ref(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+			                  shapes[i][4], shapes[i][5]);
+	}
+	CHECK(ran >= 1, "no kernel set ran");
+	onr_kernels_force(best);
+	test_network_fd();
+	return check_done("test_layers");
+}
