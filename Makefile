@@ -26,6 +26,10 @@ SANCC ?= clang
 
 BUILD = build
 
+# no built-in rules: they would try to "make" the .d files from objects
+MAKEFLAGS += -r
+.SUFFIXES:
+
 # ---------------------------------------------------------------- dependencies
 # Libraries the build links, as pkg-config name:Debian package.
 PKGS =
@@ -66,10 +70,15 @@ $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) $(WARN) -c $< -o $@
 
+# the plain layer kernels: vectorised by the compiler for baseline x86-64
+$(BUILD)/layers.o: src/layers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 -fno-trapping-math $(WARN) -c $< -o $@
+
 # the micro-kernels: one object per instruction set, chosen at run time
 $(BUILD)/kernels_%.o: src/kernels_isa.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 $(WARN) -DONR_ISA=$* $(ISA_FLAGS_$*) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 -ffp-contract=fast -fno-trapping-math $(WARN) -DONR_ISA=$* $(ISA_FLAGS_$*) -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJ)
 	$(AR) rcs $@ $^
@@ -144,6 +153,7 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all deps check check-run bench fuzz run install uninstall clean
-.SECONDARY:
+.PRECIOUS: $(BUILD)/tests/%.o $(BUILD)/san/%.o $(BUILD)/san/tests/%.o
 
+%.d: ;
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
