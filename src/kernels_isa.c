@@ -50,8 +50,11 @@ static inline float vsum(vf v)
 	return s;
 }
 
-void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const float *wp,
-                    const float *b, uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
+/* The body, inlined with a constant Q for the common tap counts so the
+ * compiler unrolls the tap loop. */
+static inline __attribute__((always_inline)) void
+conv_body(float *y, size_t ldy, const float *x, size_t ldx, const float *wp, const float *b,
+          uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
 {
 	uint32_t groups = (D + DB - 1) / DB;
 	for (uint32_t g = 0; g < groups; g++) {
@@ -70,6 +73,7 @@ void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const floa
 			for (uint32_t r = 0; r < R; r++) {
 				const float *xr = x + (size_t)r * ldx + t0;
 				const float *wr = wg + (size_t)r * Q * DB;
+#pragma GCC unroll 4
 				for (uint32_t q = 0; q < Q; q++) {
 					vf xv[TV];
 #pragma GCC unroll 4
@@ -97,6 +101,18 @@ void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const floa
 				}
 			}
 		}
+	}
+}
+
+void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const float *wp,
+                    const float *b, uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
+{
+	switch (Q) {
+	case 1: conv_body(y, ldy, x, ldx, wp, b, D, R, 1, T); break;
+	case 2: conv_body(y, ldy, x, ldx, wp, b, D, R, 2, T); break;
+	case 3: conv_body(y, ldy, x, ldx, wp, b, D, R, 3, T); break;
+	case 4: conv_body(y, ldy, x, ldx, wp, b, D, R, 4, T); break;
+	default: conv_body(y, ldy, x, ldx, wp, b, D, R, Q, T); break;
 	}
 }
 

@@ -119,6 +119,28 @@ void onr_lrelu_bwd(float *dx, const float *dy, const float *y, size_t n, float s
 }
 
 /* ---------------------------------------------------------------- pooling */
+/* One channel; inlined with constant K and S for the common pools so the
+ * loop over t has no inner loop and the compiler vectorises it. '>' keeps the
+ * first maximum, as PyTorch; written as selects, not branches, which random
+ * data mispredicts. */
+static inline __attribute__((always_inline)) void
+maxpool_row(float *restrict yr, int32_t *restrict ir, const float *restrict xr, uint32_t T,
+            uint32_t K, uint32_t S)
+{
+	for (uint32_t t = 0; t < T; t++) {
+		int32_t i0 = (int32_t)(t * S), best = i0;
+		float m = xr[i0];
+		for (uint32_t k = 1; k < K; k++) {
+			float v = xr[i0 + (int32_t)k];
+			int gt = v > m;
+			m = gt ? v : m;
+			best = gt ? i0 + (int32_t)k : best;
+		}
+		yr[t] = m;
+		ir[t] = best;
+	}
+}
+
 void onr_maxpool_fwd(float *y, int32_t *idx, const float *x, uint32_t C, uint32_t L,
                      uint32_t T, uint32_t K, uint32_t S)
 {
@@ -126,20 +148,12 @@ void onr_maxpool_fwd(float *y, int32_t *idx, const float *x, uint32_t C, uint32_
 		const float *xr = x + (size_t)c * L;
 		float *yr = y + (size_t)c * T;
 		int32_t *ir = idx + (size_t)c * T;
-		for (uint32_t t = 0; t < T; t++) {
-			uint32_t i0 = t * S, best = i0;
-			float m = xr[i0];
-			for (uint32_t k = 1; k < K; k++) {
-				/* '>' keeps the first maximum; NaN never wins a comparison
-				 * but cannot reach here: the core never produces one. */
-				if (xr[i0 + k] > m) {
-					m = xr[i0 + k];
-					best = i0 + k;
-				}
-			}
-			yr[t] = m;
-			ir[t] = (int32_t)best;
-		}
+		if (K == 4 && S == 4)
+			maxpool_row(yr, ir, xr, T, 4, 4);
+		else if (K == 2 && S == 2)
+			maxpool_row(yr, ir, xr, T, 2, 2);
+		else
+			maxpool_row(yr, ir, xr, T, K, S);
 	}
 }
 
@@ -322,10 +336,19 @@ static void build_phases(float *X, size_t ld, const float *x, uint32_t C, uint32
 				memset(Xr + lead + n, 0, (ld - lead - n) * sizeof(float));
 				continue;
 			}
-			for (size_t f = 0; f < ld; f++) {
-				int64_t i = (int64_t)f * S + p - P;
-				Xr[f] = (i >= 0 && i < (int64_t)L) ? xr[i] : 0.0f;
-			}
+			/* f with 0 <= f*S + p - P < L: [f0, f1) */
+			size_t f0 = p >= P ? 0 : (P - p + S - 1) / S;
+			size_t f1 = ((size_t)L + P - p + S - 1) / S;
+			if (f0 > ld)
+				f0 = ld;
+			if (f1 > ld)
+				f1 = ld;
+			if (f1 < f0)
+				f1 = f0;
+			memset(Xr, 0, f0 * sizeof(float));
+			for (size_t f = f0; f < f1; f++)
+				Xr[f] = xr[f * S + p - P];
+			memset(Xr + f1, 0, (ld - f1) * sizeof(float));
 		}
 	}
 }
@@ -373,11 +396,13 @@ void onr_convx_bwd_x(const onr_convx *cx, float *dx, const float *dy, uint32_t L
 					dxr[i] += g[f0 + i];
 				continue;
 			}
-			for (uint32_t f = 0; f < F; f++) {
-				int64_t i = (int64_t)f * S + p - d->P;
-				if (i >= 0 && i < (int64_t)L)
-					dxr[i] += g[f];
-			}
+			uint32_t P = d->P;
+			uint32_t f0 = p >= P ? 0 : (P - p + S - 1) / S;
+			uint32_t f1 = (uint32_t)(((uint64_t)L + P - p + S - 1) / S);
+			if (f1 > F)
+				f1 = F;
+			for (uint32_t f = f0; f < f1; f++)
+				dxr[f * S + p - P] += g[f];
 		}
 	}
 }

@@ -1,0 +1,655 @@
+/* bench.c -- `make bench`: the dream step and the training step of the three
+ * reference architectures (onr_arch_preset "tiny", "small", "wide"), timed in
+ * C and, on the same architecture and the same weights, in PyTorch on the CPU
+ * with one thread (tests/bench_torch.py).
+ *
+ *   dream step   onr_net_objective, ONR_OBJ_LAYERS with Layers 3 and 4 weighted
+ *                1 (dream_ref.py's block2 and block3, after the pool), with dx:
+ *                forward to Layer 4, backward to the input.
+ *   train step   a batch of 32: onr_net_zero_grads, then 32 calls of
+ *                onr_net_train_example (weight 1/32, so the gradients equal
+ *                PyTorch's mean cross-entropy); the weights are not updated.
+ *
+ * FLOPs are counted analytically as in dream_ref.py: 1 MAC = 2 FLOPs, convs
+ * and denses only; a conv makes D*T*C*K MACs forward, as many for the input
+ * gradient and as many for the weight gradient, a dense I*O each.
+ *   dream: forward + input gradient of every op up to the deepest objective op
+ *   train: forward of all + weight gradients of all + input gradients of all
+ *          but the first op (nothing needs the gradient of the audio)
+ *
+ * Timing (both sides): warm up, estimate the time of one call, then NBATCH
+ * batches of reps sized so that all of them take about TARGET seconds; the
+ * figure is the median over the batches of the mean time per call.
+ *
+ * Output: one line per figure, "bench: NAME VALUE UNIT"; notes start "note:".
+ * The files handed to Python (model, input, the C gradients) live in a
+ * temporary directory removed at the end (kept with --keep). */
+#include "onr.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N_SAMPLES 16384u
+#define SAMPLE_RATE 16000u
+#define N_CLASSES 10u
+#define BATCH 32u
+#define MODEL_SEED 20240611u
+#define INPUT_SEED 1234u
+#define MAX_SIZES 8
+#define PATH_LEN 1024
+#define PI 3.14159265358979323846
+
+/* ---------------------------------------------------------------- timing */
+typedef struct {
+	double target;    /* seconds of measured reps in all */
+	int nbatch;       /* batches of reps; the median is over these */
+	int warm_calls;   /* at least this many warm-up calls ... */
+	double warm_time; /* ... and at least this long */
+} timing;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+typedef int (*bench_fn)(void *ctx);
+
+/* Median seconds per call of fn(ctx), or a negative value if fn failed. */
+static double time_it(bench_fn fn, void *ctx, const timing *tm, long *calls)
+{
+	double t0 = now(), el;
+	int k = 0;
+	do {
+		if (fn(ctx))
+			return -1.0;
+		k++;
+		el = now() - t0;
+	} while (k < tm->warm_calls || el < tm->warm_time);
+	double est = el / k;
+	long reps = (long)ceil(tm->target / tm->nbatch / (est > 1e-9 ? est : 1e-9));
+	if (reps < 1)
+		reps = 1;
+	double t[64];
+	int nb = tm->nbatch < 64 ? tm->nbatch : 64;
+	for (int b = 0; b < nb; b++) {
+		double s = now();
+		for (long r = 0; r < reps; r++)
+			if (fn(ctx))
+				return -1.0;
+		t[b] = (now() - s) / (double)reps;
+	}
+	qsort(t, (size_t)nb, sizeof t[0], cmp_double);
+	if (calls)
+		*calls = reps * nb;
+	return nb % 2 ? t[nb / 2] : 0.5 * (t[nb / 2 - 1] + t[nb / 2]);
+}
+
+/* ---------------------------------------------------------------- inputs */
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* uniform in [-1, 1) */
+static double urand(uint64_t *s)
+{
+	return 2.0 * (double)(splitmix(s) >> 11) * (1.0 / 9007199254740992.0) - 1.0;
+}
+
+/* A test block in [-1, 1] in the spirit of dream_ref.py's: two sines and a
+ * little noise; example k of a batch gets its own frequencies and noise. */
+static void make_input(float *x, uint32_t n, uint32_t k)
+{
+	uint64_t s = INPUT_SEED + 7919u * (uint64_t)k;
+	double f1 = 220.0 * (1.0 + 0.125 * k), f2 = 1234.5 + 97.0 * k;
+	for (uint32_t i = 0; i < n; i++) {
+		double t = (double)i / SAMPLE_RATE;
+		double v = 0.3 * sin(2 * PI * f1 * t) + 0.2 * sin(2 * PI * f2 * t) +
+		           0.05 * urand(&s);
+		x[i] = (float)(v > 1.0 ? 1.0 : v < -1.0 ? -1.0 : v);
+	}
+}
+
+static int write_f32(const char *path, const float *x, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(x, sizeof(float), n, f); /* x86-64: little-endian as required */
+	int bad = fclose(f);
+	return w == n && !bad ? 0 : -1;
+}
+
+/* out = dir/name+suffix (PATH_LEN); -1 if it does not fit */
+static int path_in(char *out, const char *dir, const char *name, const char *suffix)
+{
+	int k = snprintf(out, PATH_LEN, "%s/%s%s", dir, name, suffix);
+	return k < 0 || k >= PATH_LEN ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- FLOPs */
+typedef struct {
+	double fwd_all;  /* FLOPs of a full forward */
+	double dream;    /* forward + input gradient up to the deepest objective op */
+	double train;    /* full forward + weight grads + input grads but the first op's */
+} flops;
+
+static flops count_flops(const onr_model *m, uint32_t n, uint32_t deep)
+{
+	flops f = {0, 0, 0};
+	for (uint32_t i = 0; i < m->n_ops; i++) {
+		const onr_op *o = &m->ops[i];
+		double macs;
+		if (o->type == ONR_OP_CONV) {
+			uint32_t D, T;
+			onr_model_op_shape(m, i, n, &D, &T);
+			macs = (double)D * T * o->a * o->c;
+		} else if (o->type == ONR_OP_DENSE) {
+			macs = (double)o->a * o->b;
+		} else {
+			continue;
+		}
+		f.fwd_all += 2 * macs;
+		f.train += 2 * macs + 2 * macs + (i > 0 ? 2 * macs : 0.0);
+		if (i <= deep)
+			f.dream += 2 * macs + 2 * macs;
+	}
+	return f;
+}
+
+/* ---------------------------------------------------------------- the C side */
+typedef struct {
+	onr_net *net;
+	onr_objective obj;
+	const float *x;
+	float *dx;
+	float J;
+} dream_ctx;
+
+static int dream_call(void *p)
+{
+	dream_ctx *c = p;
+	return onr_net_objective(c->net, &c->obj, c->x, N_SAMPLES, 1.0f, &c->J, c->dx);
+}
+
+typedef struct {
+	onr_net *net;
+	const float *xb;   /* (BATCH, N_SAMPLES) */
+	double loss;
+} train_ctx;
+
+static int train_call(void *p)
+{
+	train_ctx *c = p;
+	onr_net_zero_grads(c->net);
+	c->loss = 0.0;
+	for (uint32_t k = 0; k < BATCH; k++) {
+		float l;
+		int st = onr_net_train_example(c->net, c->xb + (size_t)k * N_SAMPLES, N_SAMPLES, 1.0f,
+		                               k % N_CLASSES, 1.0f / BATCH, &l, NULL);
+		if (st)
+			return st;
+		c->loss += l;
+	}
+	return 0;
+}
+
+typedef struct {
+	const char *name;
+	int ok;                 /* the C side ran */
+	flops fl;
+	double dream_s, train_s;                 /* C: per dream step, per batch */
+	char model_path[PATH_LEN], grad_path[PATH_LEN], tgrad_path[PATH_LEN];
+	char layers[64];        /* objective for Python: "op:weight,..." */
+	float J;
+	/* the PyTorch side, NAN until reported */
+	double t_dream_ms, t_train_ms, grad_rel, obj_rel, tgrad_rel;
+} size_res;
+
+/* Prints "bench: NAME VALUE UNIT", NAME = pre size post. */
+static void print_fig(const char *pre, const char *size, const char *post, double v,
+                      const char *unit)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s%s%s", pre, size, post);
+	double a = fabs(v);
+	if (a >= 1000 && a < 1e7)
+		printf("bench: %s %.1f %s\n", name, v, unit);
+	else if (a == 0.0 || (a >= 0.01 && a < 1000))
+		printf("bench: %s %.4g %s\n", name, v, unit);
+	else
+		printf("bench: %s %.3e %s\n", name, v, unit);
+}
+
+static int run_c(size_res *r, const char *dir, const float *x, const float *xb,
+                 const timing *tm)
+{
+	char err[256];
+	onr_op ops[ONR_MAX_OPS];
+	uint32_t n_ops = onr_arch_preset(r->name, N_CLASSES, ops);
+	onr_model *m = NULL;
+	onr_net *net = NULL;
+	float *dx = NULL;
+	int ret = -1;
+	if (!n_ops) {
+		fprintf(stderr, "bench: unknown size %s\n", r->name);
+		return -1;
+	}
+	int st = onr_model_new(&m, ops, n_ops, SAMPLE_RATE, N_SAMPLES, ONR_KIND_CLASSES, NULL,
+	                       N_CLASSES, err, sizeof err);
+	if (st) {
+		fprintf(stderr, "bench: %s: %s\n", r->name, err);
+		return -1;
+	}
+	onr_model_init_params(m, MODEL_SEED);
+	if ((st = onr_net_new(&net, m, N_SAMPLES, ONR_NET_TRAIN)) != ONR_OK) {
+		fprintf(stderr, "bench: %s: workspace: %s\n", r->name, onr_strerror(st));
+		goto out;
+	}
+	dx = malloc(N_SAMPLES * sizeof *dx);
+	if (!dx) {
+		fprintf(stderr, "bench: out of memory\n");
+		goto out;
+	}
+
+	/* the objective: Layers 3 and 4 (blocks 2 and 3, 0-based) */
+	dream_ctx dc = {.net = net, .x = x, .dx = dx};
+	memset(&dc.obj, 0, sizeof dc.obj);
+	dc.obj.mode = ONR_OBJ_LAYERS;
+	dc.obj.pre = 0;
+	dc.obj.layer_w[2] = 1.0f;
+	dc.obj.layer_w[3] = 1.0f;
+	if (m->n_blocks < 4 || onr_objective_check(m, &dc.obj, err, sizeof err)) {
+		fprintf(stderr, "bench: %s: objective: %s\n", r->name,
+		        m->n_blocks < 4 ? "fewer than 4 layers" : err);
+		goto out;
+	}
+	uint32_t deep = onr_objective_depth(m, &dc.obj);
+	r->fl = count_flops(m, N_SAMPLES, deep);
+	snprintf(r->layers, sizeof r->layers, "%u:1,%u:1", m->block_last[2], m->block_last[3]);
+
+	/* one dream gradient and one batch of weight gradients for Python to check */
+	if (path_in(r->model_path, dir, r->name, ".onm") ||
+	    path_in(r->grad_path, dir, r->name, ".dream_grad.f32") ||
+	    path_in(r->tgrad_path, dir, r->name, ".train_grad.f32")) {
+		fprintf(stderr, "bench: %s: temporary path too long\n", r->name);
+		goto out;
+	}
+	if ((st = dream_call(&dc)) != ONR_OK) {
+		fprintf(stderr, "bench: %s: onr_net_objective: %s\n", r->name, onr_strerror(st));
+		goto out;
+	}
+	r->J = dc.J;
+	train_ctx tc = {.net = net, .xb = xb};
+	if ((st = train_call(&tc)) != ONR_OK) {
+		fprintf(stderr, "bench: %s: onr_net_train_example: %s\n", r->name, onr_strerror(st));
+		goto out;
+	}
+	if (onr_model_save_file(m, r->model_path, err, sizeof err) ||
+	    write_f32(r->grad_path, dx, N_SAMPLES) ||
+	    write_f32(r->tgrad_path, onr_net_grads(net), m->n_params)) {
+		fprintf(stderr, "bench: %s: cannot write the files for Python in %s\n", r->name, dir);
+		goto out;
+	}
+
+	long calls;
+	r->dream_s = time_it(dream_call, &dc, tm, &calls);
+	if (r->dream_s < 0) {
+		fprintf(stderr, "bench: %s: the dream step failed\n", r->name);
+		goto out;
+	}
+	print_fig("dream_step_", r->name, "_mflop", r->fl.dream * 1e-6, "MFLOP");
+	print_fig("dream_step_", r->name, "_ms", r->dream_s * 1e3, "ms");
+	print_fig("dream_step_", r->name, "_gflops", r->fl.dream / r->dream_s * 1e-9, "GFLOP/s");
+	fflush(stdout);
+
+	r->train_s = time_it(train_call, &tc, tm, &calls);
+	if (r->train_s < 0) {
+		fprintf(stderr, "bench: %s: the training step failed\n", r->name);
+		goto out;
+	}
+	print_fig("train_", r->name, "_mflop_per_example", r->fl.train * 1e-6, "MFLOP");
+	print_fig("train_", r->name, "_batch_ms", r->train_s * 1e3, "ms");
+	print_fig("train_", r->name, "_examples_per_s", BATCH / r->train_s, "examples/s");
+	print_fig("train_", r->name, "_gflops", r->fl.train * BATCH / r->train_s * 1e-9,
+	          "GFLOP/s");
+	fflush(stdout);
+	r->ok = 1;
+	ret = 0;
+out:
+	free(dx);
+	onr_net_free(net);
+	onr_model_free(m);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- the PyTorch side */
+/* Appends s to buf, single-quoted for sh. */
+static void shq(char *buf, size_t len, const char *s)
+{
+	size_t u = strlen(buf);
+	if (u + 1 >= len)
+		return;
+	buf[u++] = ' ';
+	buf[u++] = '\'';
+	for (; *s && u + 5 < len; s++) {
+		if (*s == '\'') {
+			memcpy(buf + u, "'\\''", 4);
+			u += 4;
+		} else {
+			buf[u++] = *s;
+		}
+	}
+	if (u + 1 < len)
+		buf[u++] = '\'';
+	buf[u] = '\0';
+}
+
+static void find_script(char *out, size_t len, const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+	if (slash) {
+		snprintf(out, len, "%.*s/../tests/bench_torch.py", (int)(slash - argv0), argv0);
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	snprintf(out, len, "tests/bench_torch.py");
+}
+
+/* Runs bench_torch.py on every size the C side ran; fills the t_* fields.
+ * Returns 0, or -1 after printing a note saying why there is no comparison. */
+static int run_torch(size_res *rs, int nsize, const char *python, const char *script,
+                     const char *input_path, const char *batch_path, int quick)
+{
+	if (access(python, X_OK) != 0) {
+		printf("note: PyTorch comparison skipped: %s is not an executable (%s)\n", python,
+		       strerror(errno));
+		return -1;
+	}
+	if (access(script, R_OK) != 0) {
+		printf("note: PyTorch comparison skipped: cannot read %s (%s)\n", script,
+		       strerror(errno));
+		return -1;
+	}
+	static char cmd[16384];
+	cmd[0] = '\0';
+	shq(cmd, sizeof cmd, python);
+	shq(cmd, sizeof cmd, script);
+	shq(cmd, sizeof cmd, "--input");
+	shq(cmd, sizeof cmd, input_path);
+	shq(cmd, sizeof cmd, "--batch-input");
+	shq(cmd, sizeof cmd, batch_path);
+	if (quick)
+		shq(cmd, sizeof cmd, "--quick");
+	int any = 0;
+	for (int i = 0; i < nsize; i++) {
+		if (!rs[i].ok)
+			continue;
+		char val[32];
+		snprintf(val, sizeof val, "%.9g", (double)rs[i].J);
+		const char *args[] = {"--name", rs[i].name, "--model", rs[i].model_path,
+		                      "--grad", rs[i].grad_path, "--train-grad", rs[i].tgrad_path,
+		                      "--layers", rs[i].layers, "--value", val};
+		for (size_t k = 0; k < sizeof args / sizeof args[0]; k++)
+			shq(cmd, sizeof cmd, args[k]);
+		any = 1;
+	}
+	if (!any)
+		return -1;
+	if (strlen(cmd) + 8 >= sizeof cmd) {
+		printf("note: PyTorch comparison skipped: command line too long\n");
+		return -1;
+	}
+	fflush(stdout);
+	FILE *p = popen(cmd, "r");
+	if (!p) {
+		printf("note: PyTorch comparison skipped: cannot start %s (%s)\n", python,
+		       strerror(errno));
+		return -1;
+	}
+	char line[1024], skip[1024] = "";
+	int results = 0;
+	while (fgets(line, sizeof line, p)) {
+		line[strcspn(line, "\n")] = '\0';
+		char name[64], key[64];
+		double v;
+		if (!strncmp(line, "skip ", 5)) {
+			snprintf(skip, sizeof skip, "%s", line + 5);
+		} else if (sscanf(line, "result %63s %63s %lf", name, key, &v) == 3) {
+			for (int i = 0; i < nsize; i++) {
+				if (strcmp(rs[i].name, name))
+					continue;
+				results++;
+				if (!strcmp(key, "dream_step_ms"))
+					rs[i].t_dream_ms = v;
+				else if (!strcmp(key, "train_batch_ms"))
+					rs[i].t_train_ms = v;
+				else if (!strcmp(key, "dream_grad_rel_l2"))
+					rs[i].grad_rel = v;
+				else if (!strcmp(key, "dream_objective_rel_diff"))
+					rs[i].obj_rel = v;
+				else if (!strcmp(key, "train_grad_rel_l2"))
+					rs[i].tgrad_rel = v;
+			}
+		} else if (!strncmp(line, "info ", 5)) {
+			char k2[64], v2[128];
+			if (sscanf(line + 5, "%63s %127s", k2, v2) == 2)
+				printf("bench: %s %s -\n", k2, v2);
+		} else if (line[0]) {
+			printf("%s\n", line); /* notes and warnings of the script */
+		}
+		fflush(stdout);
+	}
+	int status = pclose(p);
+	int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	if (skip[0]) {
+		printf("note: PyTorch comparison skipped: %s: %s\n", python, skip);
+		return -1;
+	}
+	if (code != 0) {
+		printf("note: PyTorch comparison %s: %s %s exited with status %d\n",
+		       results ? "incomplete" : "skipped", python, script, code);
+		return results ? 0 : -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+	        "usage: %s [--python PATH] [--sizes tiny,small,wide] [--quick] [--keep] [--help]\n"
+	        "\n"
+	        "Times oneiro's dream step (Layers 3+4 objective, forward + input gradient) and\n"
+	        "training step (a batch of %u examples, weight gradients) on the reference\n"
+	        "architectures, N = %u samples at %u Hz, %u classes; with --python, the same\n"
+	        "in PyTorch (CPU, one thread) on the same weights via tests/bench_torch.py.\n"
+	        "\n"
+	        "  --python PATH   a Python 3 with torch and numpy (none: C figures only)\n"
+	        "  --sizes LIST    comma-separated architectures (default tiny,small,wide)\n"
+	        "  --quick         fewer repetitions\n"
+	        "  --keep          keep the temporary directory of model and gradient files\n"
+	        "  --help          this text\n"
+	        "\n"
+	        "Output: one line per figure, \"bench: NAME VALUE UNIT\"; notes start \"note:\".\n",
+	        argv0, BATCH, N_SAMPLES, SAMPLE_RATE, N_CLASSES);
+}
+
+int main(int argc, char **argv)
+{
+	const char *python = NULL, *sizes = "tiny,small,wide";
+	int quick = 0, keep = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--python") && i + 1 < argc) {
+			python = argv[++i];
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
+			sizes = argv[++i];
+		} else if (!strcmp(argv[i], "--quick")) {
+			quick = 1;
+		} else if (!strcmp(argv[i], "--keep")) {
+			keep = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout, argv[0]);
+			return 0;
+		} else {
+			fprintf(stderr, "bench: unknown or incomplete option %s\n", argv[i]);
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+
+	/* the sizes */
+	static char names[MAX_SIZES][32];
+	size_res rs[MAX_SIZES];
+	int nsize = 0;
+	for (const char *p = sizes; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len) {
+			onr_op tmp[ONR_MAX_OPS];
+			if (nsize == MAX_SIZES || len >= sizeof names[0]) {
+				fprintf(stderr, "bench: too many sizes or too long a name in --sizes\n");
+				return 2;
+			}
+			memcpy(names[nsize], p, len);
+			names[nsize][len] = '\0';
+			if (!onr_arch_preset(names[nsize], N_CLASSES, tmp)) {
+				fprintf(stderr, "bench: unknown size '%s' (tiny, small, wide)\n", names[nsize]);
+				return 2;
+			}
+			memset(&rs[nsize], 0, sizeof rs[nsize]);
+			rs[nsize].name = names[nsize];
+			rs[nsize].t_dream_ms = rs[nsize].t_train_ms = NAN;
+			rs[nsize].grad_rel = rs[nsize].obj_rel = rs[nsize].tgrad_rel = NAN;
+			nsize++;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!nsize) {
+		fprintf(stderr, "bench: no sizes given\n");
+		return 2;
+	}
+
+	timing tm = {quick ? 0.12 : 0.5, quick ? 3 : 7, quick ? 1 : 3, quick ? 0.01 : 0.05};
+
+	/* the inputs: one block for the dream, a batch for training */
+	float *x = malloc(N_SAMPLES * sizeof *x);
+	float *xb = malloc((size_t)BATCH * N_SAMPLES * sizeof *xb);
+	if (!x || !xb) {
+		fprintf(stderr, "bench: out of memory\n");
+		return 1;
+	}
+	make_input(x, N_SAMPLES, 0);
+	for (uint32_t k = 0; k < BATCH; k++)
+		make_input(xb + (size_t)k * N_SAMPLES, N_SAMPLES, k);
+
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[PATH_LEN], input_path[PATH_LEN], batch_path[PATH_LEN];
+	int dl = snprintf(dir, sizeof dir, "%s/onr-bench-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (dl < 0 || dl >= (int)sizeof dir || !mkdtemp(dir)) {
+		fprintf(stderr, "bench: cannot make a temporary directory %s: %s\n", dir,
+		        strerror(errno));
+		return 1;
+	}
+	if (path_in(input_path, dir, "input", ".f32") ||
+	    path_in(batch_path, dir, "batch_input", ".f32") ||
+	    write_f32(input_path, x, N_SAMPLES) ||
+	    write_f32(batch_path, xb, (size_t)BATCH * N_SAMPLES)) {
+		fprintf(stderr, "bench: cannot write the inputs into %s\n", dir);
+		return 1;
+	}
+
+	printf("bench: kernels %s -\n", onr_kernel_isa());
+	printf("bench: input_samples %u samples\n", N_SAMPLES);
+	printf("bench: train_batch %u examples\n", BATCH);
+	fflush(stdout);
+
+	int failed = 0;
+	for (int i = 0; i < nsize; i++)
+		if (run_c(&rs[i], dir, x, xb, &tm))
+			failed = 1;
+
+	int have_torch = 0;
+	if (!python) {
+		printf("note: PyTorch comparison skipped: no --python given\n");
+	} else {
+		char script[PATH_LEN];
+		find_script(script, sizeof script, argv[0]);
+		have_torch = run_torch(rs, nsize, python, script, input_path, batch_path, quick) == 0;
+	}
+
+	if (have_torch) {
+		for (int i = 0; i < nsize; i++) {
+			size_res *r = &rs[i];
+			if (!r->ok)
+				continue;
+			if (!isnan(r->grad_rel))
+				print_fig("dream_grad_", r->name, "_rel_l2_vs_torch", r->grad_rel, "rel");
+			if (!isnan(r->obj_rel))
+				print_fig("dream_objective_", r->name, "_rel_diff_vs_torch", r->obj_rel,
+				          "rel");
+			if (!isnan(r->tgrad_rel))
+				print_fig("train_grad_", r->name, "_rel_l2_vs_torch", r->tgrad_rel, "rel");
+			if (!isnan(r->t_dream_ms)) {
+				print_fig("torch_dream_step_", r->name, "_ms", r->t_dream_ms, "ms");
+				print_fig("torch_dream_step_", r->name, "_gflops",
+				          r->fl.dream / (r->t_dream_ms * 1e-3) * 1e-9, "GFLOP/s");
+				print_fig("dream_step_", r->name, "_speedup_vs_torch",
+				          r->t_dream_ms / (r->dream_s * 1e3), "x");
+			}
+			if (!isnan(r->t_train_ms)) {
+				print_fig("torch_train_", r->name, "_batch_ms", r->t_train_ms, "ms");
+				print_fig("torch_train_", r->name, "_examples_per_s",
+				          BATCH / (r->t_train_ms * 1e-3), "examples/s");
+				print_fig("torch_train_", r->name, "_gflops",
+				          r->fl.train * BATCH / (r->t_train_ms * 1e-3) * 1e-9, "GFLOP/s");
+				print_fig("train_", r->name, "_speedup_vs_torch",
+				          r->t_train_ms / (r->train_s * 1e3), "x");
+			}
+			/* dream_ref.py's suggested tolerances: rel L2 1e-3 */
+			if (r->grad_rel > 1e-3 || r->tgrad_rel > 1e-3 || r->obj_rel > 1e-4)
+				printf("note: WARNING: %s: C and PyTorch disagree (dream grad rel L2 %.3g, "
+				       "objective rel %.3g, train grad rel L2 %.3g)\n",
+				       r->name, r->grad_rel, r->obj_rel, r->tgrad_rel);
+		}
+	}
+
+	if (keep) {
+		printf("note: files kept in %s\n", dir);
+	} else {
+		for (int i = 0; i < nsize; i++) {
+			if (rs[i].model_path[0])
+				unlink(rs[i].model_path);
+			if (rs[i].grad_path[0])
+				unlink(rs[i].grad_path);
+			if (rs[i].tgrad_path[0])
+				unlink(rs[i].tgrad_path);
+		}
+		unlink(input_path);
+		unlink(batch_path);
+		if (rmdir(dir))
+			fprintf(stderr, "bench: cannot remove %s: %s\n", dir, strerror(errno));
+	}
+	free(x);
+	free(xb);
+	return failed ? 1 : 0;
+}
