@@ -18,8 +18,7 @@ PKG_CONFIG ?= pkg-config
 OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
-CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CPPFLAGS)
-LDLIBS_CORE = -lm
+CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CFLAGS_PKG) $(CPPFLAGS)
 FUZZ_SECONDS ?= 60
 PYTHON ?= /usr/bin/python3
 SANCC ?= clang
@@ -32,7 +31,7 @@ MAKEFLAGS += -r
 
 # ---------------------------------------------------------------- dependencies
 # Libraries the build links, as pkg-config name:Debian package.
-PKGS =
+PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev
 define need_pkg
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(1))) 2>/dev/null && echo yes),)
 $$(error missing library $(word 1,$(subst :, ,$(1))): install the Debian package $(word 2,$(subst :, ,$(1))) (or run 'make deps' as root))
@@ -47,8 +46,11 @@ $(foreach p,$(PKGS),$(eval $(call need_pkg,$(p))))
 endif
 endif
 
+CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null))
+LDLIBS_CORE := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null)) -lm
+
 # ---------------------------------------------------------------- sources
-CORE_SRC = src/arch.c src/model.c src/net.c src/layers.c src/kernels.c
+CORE_SRC = src/arch.c src/dream.c src/model.c src/net.c src/layers.c src/kernels.c
 ISAS = generic avx2 avx512
 ISA_FLAGS_generic =
 ISA_FLAGS_avx2 = -mavx2 -mfma

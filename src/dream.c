@@ -1,0 +1,878 @@
+/* dream.c -- the dream engine (see dream.h). onr_dream_new and the _free
+ * functions run on a non-real-time thread (they allocate, plan FFTs and
+ * measure the resamplers); everything else allocates nothing. */
+#include "dream.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <samplerate.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define CHUNK 64              /* host samples fed to the downsampler at once */
+#define SRC_TYPE SRC_SINC_MEDIUM_QUALITY
+
+static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	if (err && errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+static double db_to_amp(double db)
+{
+	return pow(10.0, db / 20.0);
+}
+
+static double clock_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ================================================================ parameters */
+void onr_dream_params_default(onr_dream_params *p, const onr_model *m)
+{
+	memset(p, 0, sizeof *p);
+	p->obj.mode = ONR_OBJ_LAYERS;
+	/* the middle of the conv stack: textures rather than clicks or classes */
+	uint32_t conv_blocks = 0;
+	for (uint32_t b = 0; b < m->n_blocks; b++)
+		if (m->ops[m->block_first[b]].type == ONR_OP_CONV)
+			conv_blocks++;
+	if (conv_blocks >= 3) {
+		p->obj.layer_w[conv_blocks / 2] = 1.0f;
+		p->obj.layer_w[conv_blocks / 2 + 1 < conv_blocks ? conv_blocks / 2 + 1 : conv_blocks - 1] = 1.0f;
+	} else {
+		p->obj.layer_w[conv_blocks ? conv_blocks - 1 : 0] = 1.0f;
+	}
+	p->depth = 0.5f;
+	p->iterations = 8;
+	p->bound_db = -12.0f;
+	p->floor_db = -60.0f;
+	p->band_lo = 40.0f;
+	p->band_hi = (float)m->sample_rate / 2.0f;
+	p->tilt_db = -3.0f;
+	p->smooth = 0;
+	p->mix = 1.0f;
+}
+
+static int clampf(float *v, float lo, float hi, float def)
+{
+	float o = *v;
+	if (!isfinite(*v))
+		*v = def;
+	else if (*v < lo)
+		*v = lo;
+	else if (*v > hi)
+		*v = hi;
+	return o != *v;
+}
+
+int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m)
+{
+	onr_dream_params def;
+	onr_dream_params_default(&def, m);
+	float nyq = (float)m->sample_rate / 2.0f;
+	int n = 0;
+	n += clampf(&p->depth, 0.0f, 4.0f, def.depth);
+	n += clampf(&p->bound_db, -60.0f, 12.0f, def.bound_db);
+	n += clampf(&p->floor_db, -120.0f, 0.0f, def.floor_db);
+	n += clampf(&p->band_lo, 0.0f, nyq, def.band_lo);
+	n += clampf(&p->band_hi, 0.0f, nyq, def.band_hi);
+	if (p->band_hi < p->band_lo) {
+		float t = p->band_hi;
+		p->band_hi = p->band_lo;
+		p->band_lo = t;
+		n++;
+	}
+	n += clampf(&p->tilt_db, -12.0f, 6.0f, def.tilt_db);
+	n += clampf(&p->mix, 0.0f, 2.0f, def.mix);
+	for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++)
+		n += clampf(&p->obj.layer_w[b], -16.0f, 16.0f, 0.0f);
+	if (onr_objective_check(m, &p->obj, NULL, 0)) {
+		p->obj = def.obj;
+		n++;
+	}
+	return n;
+}
+
+/* ================================================================ one window */
+struct onr_dreamer {
+	const onr_model *m;
+	onr_net *net;
+	uint32_t W, nbins, max_iter;
+	float *x;          /* (W) the dreamed window */
+	float *g;          /* (W) gradient */
+	float *cond;       /* (nbins) conditioning gain per bin */
+	float *mag;        /* (nbins) scratch for smoothing */
+	double *cum;       /* (nbins + 1) prefix sums for smoothing */
+	uint32_t *bark_lo, *bark_hi; /* (nbins) one-Bark neighbourhood of each bin */
+	fftwf_complex *spec; /* (nbins) */
+	fftwf_plan fwd, inv;
+	float key_lo, key_hi, key_tilt; /* what cond was computed for */
+	double t_fb, t_cond;
+	int timing;
+};
+
+void onr_dreamer_free(onr_dreamer *w)
+{
+	if (!w)
+		return;
+	onr_net_free(w->net);
+	if (w->fwd)
+		fftwf_destroy_plan(w->fwd);
+	if (w->inv)
+		fftwf_destroy_plan(w->inv);
+	fftwf_free(w->x);
+	fftwf_free(w->g);
+	fftwf_free(w->spec);
+	free(w->cond);
+	free(w->mag);
+	free(w->cum);
+	free(w->bark_lo);
+	free(w->bark_hi);
+	free(w);
+}
+
+static double bark(double f)
+{
+	/* Traunmüller's formula */
+	return 26.81 * f / (1960.0 + f) - 0.53;
+}
+
+int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
+                    uint32_t max_iterations, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (window < m->min_len || window > ONR_MAX_WINDOW)
+		return fail(err, errlen, ONR_EINVAL,
+		            "a window of %u samples (the model needs at least %u)", window, m->min_len);
+	onr_dreamer *w = calloc(1, sizeof *w);
+	if (!w)
+		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+	w->m = m;
+	w->W = window;
+	w->nbins = window / 2 + 1;
+	w->max_iter = max_iterations;
+	w->key_lo = w->key_hi = w->key_tilt = NAN;
+	int st = onr_net_new(&w->net, m, window, 0);
+	w->x = fftwf_alloc_real(window);
+	w->g = fftwf_alloc_real(window);
+	w->spec = fftwf_alloc_complex(w->nbins);
+	w->cond = calloc(w->nbins, sizeof(float));
+	w->mag = calloc(w->nbins, sizeof(float));
+	w->cum = calloc(w->nbins + 1, sizeof(double));
+	w->bark_lo = calloc(w->nbins, sizeof(uint32_t));
+	w->bark_hi = calloc(w->nbins, sizeof(uint32_t));
+	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->mag || !w->cum || !w->bark_lo ||
+	    !w->bark_hi) {
+		onr_dreamer_free(w);
+		return fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
+		            window);
+	}
+	/* FFTW's planner is not thread-safe: callers create engines from one
+	 * thread at a time (the plugin does it on its worker). ESTIMATE plans
+	 * are deterministic and quick to make. */
+	w->fwd = fftwf_plan_dft_r2c_1d((int)window, w->g, w->spec, FFTW_ESTIMATE);
+	w->inv = fftwf_plan_dft_c2r_1d((int)window, w->spec, w->g, FFTW_ESTIMATE);
+	if (!w->fwd || !w->inv) {
+		onr_dreamer_free(w);
+		return fail(err, errlen, ONR_ENOMEM, "cannot plan an FFT of %u samples", window);
+	}
+	double hz_per_bin = (double)m->sample_rate / window;
+	uint32_t lo = 0, hi = 0;
+	for (uint32_t k = 0; k < w->nbins; k++) {
+		double z = bark(k * hz_per_bin);
+		while (bark(lo * hz_per_bin) < z - 0.5)
+			lo++;
+		if (hi < k)
+			hi = k;
+		while (hi + 1 < w->nbins && bark((hi + 1) * hz_per_bin) <= z + 0.5)
+			hi++;
+		w->bark_lo[k] = lo;
+		w->bark_hi[k] = hi;
+	}
+	*out = w;
+	return ONR_OK;
+}
+
+/* The gain per frequency bin: 1 inside the dream band, falling to 0 over a
+ * raised-cosine skirt half an octave wide outside each edge; times the tilt
+ * in dB per octave around 1 kHz; 0 at DC. */
+static void update_conditioning(onr_dreamer *w, const onr_dream_params *p)
+{
+	if (p->band_lo == w->key_lo && p->band_hi == w->key_hi && p->tilt_db == w->key_tilt)
+		return;
+	double hz_per_bin = (double)w->m->sample_rate / w->W;
+	for (uint32_t k = 0; k < w->nbins; k++) {
+		double f = k * hz_per_bin, gain = 1.0;
+		if (k == 0) {
+			w->cond[k] = 0.0f; /* never dream a DC offset */
+			continue;
+		}
+		double oct_lo = log2(f / (p->band_lo > 1.0f ? p->band_lo : 1.0));
+		double oct_hi = log2((p->band_hi > 1.0f ? p->band_hi : 1.0) / f);
+		if (oct_lo < -0.5 || oct_hi < -0.5)
+			gain = 0.0;
+		else {
+			if (oct_lo < 0.0)
+				gain *= 0.5 + 0.5 * cos(M_PI * -oct_lo / 0.5);
+			if (oct_hi < 0.0)
+				gain *= 0.5 + 0.5 * cos(M_PI * -oct_hi / 0.5);
+		}
+		gain *= pow(10.0, p->tilt_db * log2(f / 1000.0) / 20.0);
+		w->cond[k] = (float)gain;
+	}
+	w->key_lo = p->band_lo;
+	w->key_hi = p->band_hi;
+	w->key_tilt = p->tilt_db;
+}
+
+/* g <- irfft(cond * rfft(g)), optionally with the magnitude smoothed over
+ * one Bark around each bin (phase kept). Returns mean |g| afterwards. */
+static double condition(onr_dreamer *w, int smooth)
+{
+	fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
+	uint32_t nb = w->nbins;
+	if (smooth) {
+		w->cum[0] = 0.0;
+		for (uint32_t k = 0; k < nb; k++) {
+			float re = w->spec[k][0], im = w->spec[k][1];
+			w->mag[k] = sqrtf(re * re + im * im);
+			w->cum[k + 1] = w->cum[k] + w->mag[k];
+		}
+		for (uint32_t k = 0; k < nb; k++) {
+			uint32_t a = w->bark_lo[k], b = w->bark_hi[k];
+			double avg = (w->cum[b + 1] - w->cum[a]) / (double)(b + 1 - a);
+			float s = w->mag[k] > 1e-30f ? (float)(avg / w->mag[k]) : 0.0f;
+			w->spec[k][0] *= s * w->cond[k];
+			w->spec[k][1] *= s * w->cond[k];
+		}
+	} else {
+		for (uint32_t k = 0; k < nb; k++) {
+			w->spec[k][0] *= w->cond[k];
+			w->spec[k][1] *= w->cond[k];
+		}
+	}
+	fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
+	double s = 0.0;
+	for (uint32_t i = 0; i < w->W; i++)
+		s += fabsf(w->g[i]);
+	return s / w->W;
+}
+
+/* mean(a^2) of each block's output (post-activation) up to `deep` ops. */
+static void layer_energies(onr_dreamer *w, uint32_t deep, double *out)
+{
+	const onr_model *m = w->m;
+	for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
+		out[b] = 0.0;
+		if (b >= m->n_blocks || m->block_last[b] > deep)
+			continue;
+		uint32_t C, T;
+		const float *a = onr_net_block_output(w->net, b, 0, &C, &T);
+		if (!a)
+			continue;
+		double s = 0.0;
+		size_t n = (size_t)C * T;
+		for (size_t i = 0; i < n; i++)
+			s += (double)a[i] * a[i];
+		out[b] = n ? s / n : 0.0;
+	}
+}
+
+int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, float *delta,
+                    float bound_abs, float *before, float *after, double *layers_before,
+                    double *layers_after)
+{
+	const onr_model *m = w->m;
+	uint32_t W = w->W;
+	memset(delta, 0, W * sizeof(float));
+	if (before)
+		*before = 0.0f;
+	if (after)
+		*after = 0.0f;
+	uint32_t deep = onr_objective_depth(m, &p->obj);
+	double ss = 0.0;
+	for (uint32_t i = 0; i < W; i++)
+		ss += (double)x0[i] * x0[i];
+	double rms = sqrt(ss / W);
+	double bound;
+	if (bound_abs >= 0.0f)
+		bound = bound_abs;
+	else if (rms < db_to_amp(p->floor_db))
+		bound = 0.0;
+	else
+		bound = rms * db_to_amp(p->bound_db);
+	uint32_t K = p->iterations < w->max_iter ? p->iterations : w->max_iter;
+	if (deep == UINT32_MAX || bound <= 0.0 || K == 0 || p->depth <= 0.0f)
+		return 1; /* nothing to dream: delta stays 0 */
+	update_conditioning(w, p);
+	float scale = onr_input_scale(m, x0, W);
+	float step = (float)(p->depth * 0.5 * bound);
+	memcpy(w->x, x0, W * sizeof(float));
+	for (uint32_t k = 0; k < K; k++) {
+		float J;
+		double t0 = w->timing ? clock_s() : 0.0;
+		if (onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, w->g))
+			break;
+		double t1 = w->timing ? clock_s() : 0.0;
+		if (k == 0) {
+			if (before)
+				*before = J;
+			if (layers_before)
+				layer_energies(w, deep, layers_before);
+		}
+		double mean = condition(w, p->smooth);
+		if (w->timing) {
+			double t2 = clock_s();
+			w->t_fb += t1 - t0;
+			w->t_cond += t2 - t1;
+		}
+		if (!(mean > 1e-30) || !isfinite(mean))
+			break; /* a flat objective here: stop, keep what we have */
+		float a = (float)(step / mean);
+		for (uint32_t i = 0; i < W; i++) {
+			float v = w->x[i] + a * w->g[i];
+			float lo = x0[i] - (float)bound, hi = x0[i] + (float)bound;
+			v = v < lo ? lo : (v > hi ? hi : v);
+			v = v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v);
+			w->x[i] = v;
+		}
+	}
+	if (after || layers_after) {
+		float J = 0.0f;
+		onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, NULL);
+		if (after)
+			*after = J;
+		if (layers_after)
+			layer_energies(w, deep, layers_after);
+	}
+	for (uint32_t i = 0; i < W; i++)
+		delta[i] = w->x[i] - x0[i];
+	return 0;
+}
+
+/* ================================================================ the stream */
+typedef struct {
+	SRC_STATE *down, *up;
+	float stage[CHUNK];   /* host samples waiting for the downsampler */
+	float *ym;            /* (ym_cap) model-rate input, ym[0] = window start */
+	uint32_t ym_len;
+	float *ola;           /* (W) overlap-added delta from window start */
+	float *ufifo;         /* (u_cap) upsampled delta, a ring */
+	uint32_t u_rd, u_len;
+	float *tmp;           /* (tmp_cap) resampler output scratch */
+} dchan;
+
+struct onr_dream {
+	const onr_model *m;
+	onr_dream_config cfg;
+	onr_dream_params p, p_next;
+	uint32_t W, hop, rate;
+	uint32_t nd;          /* dream channels: 1 when linked */
+	double ratio_down, ratio_up;
+	int resample;         /* 0 when the host runs at the model's rate */
+	dchan ch[ONR_DREAM_MAX_CHANNELS];
+	uint32_t stage_len;
+	uint32_t ym_cap, u_cap, tmp_cap;
+	float *win;           /* (W) synthesis window, sums to 1 over the hops */
+	float *x0, *delta;    /* (W) one window's input and dream */
+	float *dry[ONR_DREAM_MAX_CHANNELS]; /* delay lines of `latency` samples */
+	uint32_t dry_pos;
+	uint32_t latency, prefill;
+	uint32_t lead;        /* host zeros fed before the stream (see reset) */
+	float mix_now;        /* smoothed mix */
+	float mix_coef;
+	onr_dreamer *dreamer;
+	onr_dream_stats stats;
+	int timing;
+	/* latency measurement */
+	int measuring;
+	uint64_t host_count;  /* host samples consumed (measurement) */
+	uint64_t u_count;     /* upsampled samples produced (measurement) */
+	int64_t worst_lag;
+};
+
+uint32_t onr_dream_latency(const onr_dream *d)
+{
+	return d->latency;
+}
+
+void onr_dream_geometry(const onr_dream *d, uint32_t *window, uint32_t *hop, uint32_t *rate)
+{
+	if (window)
+		*window = d->W;
+	if (hop)
+		*hop = d->hop;
+	if (rate)
+		*rate = d->rate;
+}
+
+const onr_dream_stats *onr_dream_get_stats(const onr_dream *d)
+{
+	return &d->stats;
+}
+
+void onr_dream_reset_stats(onr_dream *d)
+{
+	memset(&d->stats, 0, sizeof d->stats);
+	d->dreamer->t_fb = d->dreamer->t_cond = 0.0;
+}
+
+void onr_dream_set_timing(onr_dream *d, int on)
+{
+	d->timing = on;
+	d->dreamer->timing = on;
+}
+
+void onr_dream_set_params(onr_dream *d, const onr_dream_params *p)
+{
+	d->p_next = *p;
+	onr_dream_params_sanitize(&d->p_next, d->m);
+}
+
+void onr_dream_free(onr_dream *d)
+{
+	if (!d)
+		return;
+	for (uint32_t c = 0; c < ONR_DREAM_MAX_CHANNELS; c++) {
+		dchan *q = &d->ch[c];
+		if (q->down)
+			src_delete(q->down);
+		if (q->up)
+			src_delete(q->up);
+		free(q->ym);
+		free(q->ola);
+		free(q->ufifo);
+		free(q->tmp);
+		free(d->dry[c]);
+	}
+	free(d->win);
+	free(d->x0);
+	free(d->delta);
+	onr_dreamer_free(d->dreamer);
+	free(d);
+}
+
+/* Resamples n samples of `in` through `st` into out (cap); returns how many
+ * came out. Real-time safe: libsamplerate's process call does not allocate. */
+static uint32_t resample(SRC_STATE *st, double ratio, const float *in, uint32_t n, float *out,
+                         uint32_t cap)
+{
+	SRC_DATA sd;
+	memset(&sd, 0, sizeof sd);
+	sd.data_in = in;
+	sd.input_frames = n;
+	sd.data_out = out;
+	sd.output_frames = cap;
+	sd.src_ratio = ratio;
+	sd.end_of_input = 0;
+	if (src_process(st, &sd) != 0)
+		return 0;
+	/* cap is sized so that all input is always consumed */
+	return (uint32_t)sd.output_frames_gen;
+}
+
+static void u_push(onr_dream *d, dchan *q, const float *v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (q->u_len == d->u_cap)
+			return; /* cannot happen with the capacity chosen; drop */
+		q->ufifo[(q->u_rd + q->u_len) % d->u_cap] = v[i];
+		q->u_len++;
+	}
+}
+
+/* A window is ready in every dream channel: dream it, overlap-add, hand the
+ * finished hop to the upsampler. */
+static void run_window(onr_dream *d)
+{
+	uint32_t W = d->W, hop = d->hop;
+	if (!d->measuring)
+		d->p = d->p_next;
+	for (uint32_t c = 0; c < d->nd; c++) {
+		dchan *q = &d->ch[c];
+		if (!d->measuring) {
+			float before, after;
+			double lb[ONR_MAX_BLOCKS], la[ONR_MAX_BLOCKS];
+			memcpy(d->x0, q->ym, W * sizeof(float));
+			int skipped = onr_dreamer_run(d->dreamer, &d->p, d->x0, d->delta, -1.0f, &before,
+			                              &after, lb, la);
+			if (skipped) {
+				d->stats.skipped++;
+			} else {
+				d->stats.windows++;
+				d->stats.obj_before += before;
+				d->stats.obj_after += after;
+				for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
+					d->stats.layer_before[b] += lb[b];
+					d->stats.layer_after[b] += la[b];
+				}
+				for (uint32_t i = 0; i < W; i++)
+					q->ola[i] += d->win[i] * d->delta[i];
+			}
+		}
+		/* the first hop is final: to the upsampler */
+		if (d->resample) {
+			double t0 = d->timing ? clock_s() : 0.0;
+			uint32_t got = resample(q->up, d->ratio_up, q->ola, hop, q->tmp, d->tmp_cap);
+			if (d->timing)
+				d->stats.t_resample += clock_s() - t0;
+			u_push(d, q, q->tmp, got);
+			if (c == 0)
+				d->u_count += got;
+		} else {
+			u_push(d, q, q->ola, hop);
+			if (c == 0)
+				d->u_count += hop;
+		}
+		memmove(q->ola, q->ola + hop, (W - hop) * sizeof(float));
+		memset(q->ola + W - hop, 0, hop * sizeof(float));
+		memmove(q->ym, q->ym + hop, (q->ym_len - hop) * sizeof(float));
+		q->ym_len -= hop;
+	}
+	d->stats.t_forward_backward = d->dreamer->t_fb;
+	d->stats.t_condition = d->dreamer->t_cond;
+}
+
+/* The staged chunk of every dream channel goes to the downsampler; windows
+ * that became complete are dreamed. */
+static void feed_chunk(onr_dream *d)
+{
+	uint32_t n = d->stage_len;
+	for (uint32_t c = 0; c < d->nd; c++) {
+		dchan *q = &d->ch[c];
+		if (d->resample) {
+			double t0 = d->timing ? clock_s() : 0.0;
+			uint32_t got = resample(q->down, d->ratio_down, q->stage, n, q->ym + q->ym_len,
+			                        d->ym_cap - q->ym_len);
+			if (d->timing)
+				d->stats.t_resample += clock_s() - t0;
+			q->ym_len += got;
+		} else {
+			memcpy(q->ym + q->ym_len, q->stage, n * sizeof(float));
+			q->ym_len += n;
+		}
+	}
+	d->stage_len = 0;
+	while (d->ch[0].ym_len >= d->W) {
+		uint64_t before = d->u_count;
+		run_window(d);
+		if (d->measuring && d->u_count > before) {
+			/* samples before..u_count-1 exist from host time host_count-1 on;
+			 * sample j is popped at output time j + prefill */
+			for (uint64_t j = before; j < d->u_count; j++) {
+				int64_t lag = (int64_t)d->host_count - 1 - (int64_t)j;
+				if (lag > d->worst_lag)
+					d->worst_lag = lag;
+			}
+		}
+	}
+}
+
+static float finite_or_zero(float v)
+{
+	return isfinite(v) ? v : 0.0f;
+}
+
+void onr_dream_process(onr_dream *d, const float *const *in, float *const *out, uint32_t n)
+{
+	uint32_t C = d->cfg.channels, L = d->latency;
+	for (uint32_t i = 0; i < n; i++) {
+		/* stage the dream input: the mean of the channels, or each */
+		if (d->nd == 1) {
+			float s = 0.0f;
+			for (uint32_t c = 0; c < C; c++)
+				s += finite_or_zero(in[c][i]);
+			d->ch[0].stage[d->stage_len] = C > 1 ? s / (float)C : s;
+		} else {
+			for (uint32_t c = 0; c < C; c++)
+				d->ch[c].stage[d->stage_len] = finite_or_zero(in[c][i]);
+		}
+		d->stage_len++;
+		d->host_count++;
+		if (d->stage_len == CHUNK)
+			feed_chunk(d);
+		/* output: the dry signal delayed by L, plus mix times the delta */
+		d->mix_now += d->mix_coef * (d->p_next.mix - d->mix_now);
+		float mix = d->mix_now;
+		float dl[ONR_DREAM_MAX_CHANNELS];
+		for (uint32_t c = 0; c < d->nd; c++) {
+			dchan *q = &d->ch[c];
+			float v = 0.0f;
+			if (q->u_len) {
+				v = q->ufifo[q->u_rd];
+				q->u_rd = (q->u_rd + 1) % d->u_cap;
+				q->u_len--;
+			}
+			dl[c] = v;
+		}
+		for (uint32_t c = 0; c < C; c++) {
+			float x = finite_or_zero(in[c][i]);
+			float dry;
+			if (L) {
+				dry = d->dry[c][d->dry_pos];
+				d->dry[c][d->dry_pos] = x;
+			} else {
+				dry = x;
+			}
+			float delta = mix * dl[d->nd == 1 ? 0 : c];
+			/* adding a zero delta would turn -0.0 into +0.0: depth 0 and
+			 * mix 0 give the input bit for bit */
+			float y = delta != 0.0f ? dry + delta : dry;
+			out[c][i] = y;
+			d->stats.delta_sq += (double)delta * delta;
+			d->stats.dry_sq += (double)dry * dry;
+		}
+		if (L)
+			d->dry_pos = d->dry_pos + 1 == L ? 0 : d->dry_pos + 1;
+		d->stats.samples++;
+	}
+}
+
+void onr_dream_reset(onr_dream *d)
+{
+	for (uint32_t c = 0; c < d->nd; c++) {
+		dchan *q = &d->ch[c];
+		if (q->down)
+			src_reset(q->down);
+		if (q->up)
+			src_reset(q->up);
+		q->ym_len = 0;
+		memset(q->ym, 0, d->ym_cap * sizeof(float));
+		memset(q->ola, 0, d->W * sizeof(float));
+		memset(q->ufifo, 0, d->u_cap * sizeof(float));
+		q->u_rd = 0;
+		q->u_len = d->prefill; /* zeros: the delta before the first window */
+	}
+	for (uint32_t c = 0; c < d->cfg.channels; c++)
+		if (d->dry[c])
+			memset(d->dry[c], 0, d->latency * sizeof(float));
+	d->dry_pos = 0;
+	d->stage_len = 0;
+	d->host_count = d->u_count = 0;
+	d->mix_now = d->p_next.mix;
+	/* lead-in: the stream starts `lead` host zeros early, so the first
+	 * samples lie under two windows like all the others, not under the
+	 * rising half of the first alone */
+	if (d->resample) {
+		float zero[CHUNK] = {0};
+		for (uint32_t done = 0; done < d->lead; done += CHUNK) {
+			uint32_t k = d->lead - done < CHUNK ? d->lead - done : CHUNK;
+			for (uint32_t c = 0; c < d->nd; c++) {
+				dchan *q = &d->ch[c];
+				q->ym_len += resample(q->down, d->ratio_down, zero, k, q->ym + q->ym_len,
+				                      d->ym_cap - q->ym_len);
+			}
+		}
+	} else {
+		for (uint32_t c = 0; c < d->nd; c++)
+			d->ch[c].ym_len = d->lead;
+	}
+}
+
+/* The group delay, in host samples, of downsampling then upsampling: the
+ * peak of a band-limited click sent through fresh converters of the same
+ * kind. Rounded to the nearest sample. */
+static int measure_group_delay(onr_dream *d, int64_t *out)
+{
+	int e1, e2;
+	SRC_STATE *down = src_new(SRC_TYPE, 1, &e1), *up = src_new(SRC_TYPE, 1, &e2);
+	uint32_t n = (uint32_t)(4.0 * d->cfg.host_rate / 10.0) + 4096; /* 0.4 s */
+	float *x = calloc(n, sizeof(float));
+	float *y = calloc((size_t)(n * d->ratio_down) + 4096, sizeof(float));
+	float *z = calloc(n + 8192, sizeof(float));
+	int st = ONR_ENOMEM;
+	if (down && up && x && y && z) {
+		uint32_t t0 = n / 4;
+		/* a click band-limited well inside both rates: a Hann-windowed
+		 * sinc at a quarter of the lower Nyquist frequency */
+		double fc = 0.25 * (d->rate < d->cfg.host_rate ? d->rate : d->cfg.host_rate) / 2.0;
+		int half = (int)(8.0 * d->cfg.host_rate / fc);
+		for (int k = -half; k <= half; k++) {
+			double t = (double)k * fc * 2.0 / d->cfg.host_rate;
+			double s = k ? sin(M_PI * t) / (M_PI * t) : 1.0;
+			double wdw = 0.5 + 0.5 * cos(M_PI * k / (half + 1));
+			x[t0 + k] = (float)(s * wdw);
+		}
+		uint32_t ny = resample(down, d->ratio_down, x, n, y, (uint32_t)(n * d->ratio_down) + 4096);
+		uint32_t nz = resample(up, d->ratio_up, y, ny, z, n + 8192);
+		/* the centre of mass of the squared response around its peak:
+		 * sub-sample accurate for a symmetric (linear phase) response */
+		uint32_t pk = 0;
+		for (uint32_t i = 1; i < nz; i++)
+			if (fabsf(z[i]) > fabsf(z[pk]))
+				pk = i;
+		double num = 0.0, den = 0.0;
+		for (int k = -half; k <= half; k++) {
+			int64_t i = (int64_t)pk + k;
+			if (i < 0 || i >= nz)
+				continue;
+			double e = (double)z[i] * z[i];
+			num += e * (double)i;
+			den += e;
+		}
+		if (den > 0.0) {
+			*out = (int64_t)llround(num / den) - t0;
+			st = ONR_OK;
+		}
+	}
+	if (down)
+		src_delete(down);
+	if (up)
+		src_delete(up);
+	free(x);
+	free(y);
+	free(z);
+	return st;
+}
+
+int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *cfg, char *err,
+                  size_t errlen)
+{
+	*out = NULL;
+	if (cfg->host_rate < ONR_DREAM_MIN_RATE || cfg->host_rate > ONR_DREAM_MAX_RATE)
+		return fail(err, errlen, ONR_EINVAL, "sample rate %u Hz (%u to %u supported)",
+		            cfg->host_rate, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
+	if (cfg->channels < 1 || cfg->channels > ONR_DREAM_MAX_CHANNELS)
+		return fail(err, errlen, ONR_EINVAL, "%u channels (1 to %u supported)", cfg->channels,
+		            ONR_DREAM_MAX_CHANNELS);
+	uint32_t overlap = cfg->overlap ? cfg->overlap : 2;
+	if (overlap != 2 && overlap != 4)
+		return fail(err, errlen, ONR_EINVAL, "overlap %u (2 or 4)", overlap);
+	uint32_t W = cfg->window ? cfg->window : m->window;
+	if (W < m->min_len || W > ONR_MAX_WINDOW || W % overlap)
+		return fail(err, errlen, ONR_EINVAL,
+		            "a window of %u samples: the model needs %u to %u, divisible by %u", W,
+		            m->min_len, ONR_MAX_WINDOW, overlap);
+	onr_dream *d = calloc(1, sizeof *d);
+	if (!d)
+		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+	d->m = m;
+	d->cfg = *cfg;
+	d->cfg.overlap = overlap;
+	if (!d->cfg.max_iterations)
+		d->cfg.max_iterations = 64;
+	d->W = W;
+	d->hop = W / overlap;
+	d->rate = m->sample_rate;
+	d->nd = cfg->stereo == ONR_STEREO_INDEPENDENT ? cfg->channels : 1;
+	d->resample = cfg->host_rate != m->sample_rate;
+	d->ratio_down = (double)m->sample_rate / cfg->host_rate;
+	d->ratio_up = (double)cfg->host_rate / m->sample_rate;
+	onr_dream_params_default(&d->p, m);
+	d->p_next = d->p;
+	/* mix glides with a 20 ms time constant */
+	d->mix_coef = (float)(1.0 - exp(-1.0 / (0.02 * cfg->host_rate)));
+
+	int st = onr_dreamer_new(&d->dreamer, m, W, d->cfg.max_iterations, err, errlen);
+	if (st) {
+		onr_dream_free(d);
+		return st;
+	}
+	/* capacities: the model FIFO holds a window plus one chunk's output; the
+	 * resampler scratch one hop's output; the delta FIFO what the latency
+	 * keeps in flight plus a hop's burst */
+	d->ym_cap = W + (uint32_t)(CHUNK * d->ratio_down) + 64;
+	d->tmp_cap = (uint32_t)(d->hop * d->ratio_up) + 64;
+	uint32_t burst = d->tmp_cap > d->hop ? d->tmp_cap : d->hop;
+	d->u_cap = (uint32_t)((W + 2 * d->hop) * d->ratio_up) + 4 * burst + 4 * CHUNK + 8192;
+	d->win = calloc(W, sizeof(float));
+	d->x0 = calloc(W, sizeof(float));
+	d->delta = calloc(W, sizeof(float));
+	int bad = !d->win || !d->x0 || !d->delta;
+	for (uint32_t c = 0; c < d->nd && !bad; c++) {
+		dchan *q = &d->ch[c];
+		int e;
+		if (d->resample) {
+			q->down = src_new(SRC_TYPE, 1, &e);
+			q->up = src_new(SRC_TYPE, 1, &e);
+			bad |= !q->down || !q->up;
+		}
+		q->ym = calloc(d->ym_cap, sizeof(float));
+		q->ola = calloc(W, sizeof(float));
+		q->ufifo = calloc(d->u_cap, sizeof(float));
+		q->tmp = calloc(d->tmp_cap, sizeof(float));
+		bad |= !q->ym || !q->ola || !q->ufifo || !q->tmp;
+	}
+	if (bad) {
+		onr_dream_free(d);
+		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+	}
+	/* periodic Hann: over hops of W/overlap it sums to overlap/2 */
+	for (uint32_t i = 0; i < W; i++)
+		d->win[i] = (float)((0.5 - 0.5 * cos(2.0 * M_PI * i / W)) * 2.0 / overlap);
+
+	/* latency = when the delta of a host sample can be out, plus the
+	 * resamplers' group delay. Measured by running the stream itself (on
+	 * zeros, dream off) and recording how late each delta sample arrives
+	 * after the host sample it belongs to. */
+	int64_t gd = 0;
+	if (d->resample && measure_group_delay(d, &gd) != ONR_OK) {
+		onr_dream_free(d);
+		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+	}
+	d->lead = (uint32_t)ceil(d->hop * d->ratio_up);
+	d->measuring = 1;
+	d->worst_lag = 0;
+	d->prefill = 0;
+	d->latency = 0;
+	onr_dream_reset(d);
+	{
+		uint64_t total = (uint64_t)((6.0 * W + 4.0 * d->hop) * d->ratio_up) + 16 * CHUNK;
+		float zero[CHUNK] = {0};
+		for (uint64_t done = 0; done < total; done += CHUNK) {
+			for (uint32_t c = 0; c < d->nd; c++)
+				memcpy(d->ch[c].stage, zero, sizeof zero);
+			d->stage_len = CHUNK;
+			d->host_count += CHUNK;
+			feed_chunk(d);
+			/* output side: consume as process() would */
+			for (uint32_t c = 0; c < d->nd; c++) {
+				dchan *q = &d->ch[c];
+				uint32_t k = q->u_len < CHUNK ? q->u_len : CHUNK;
+				q->u_rd = (q->u_rd + k) % d->u_cap;
+				q->u_len -= k;
+			}
+		}
+	}
+	d->measuring = 0;
+	/* u sample j (the delta for host time j - gd) is available from host
+	 * time j + worst_lag; popping it at output time j + prefill needs
+	 * prefill >= worst_lag, and lines it up with a dry delay of
+	 * prefill + gd. */
+	int64_t prefill = d->worst_lag > 0 ? d->worst_lag : 0;
+	if (prefill + gd + d->lead < 0)
+		prefill = -gd - d->lead;
+	d->prefill = (uint32_t)prefill;
+	d->latency = (uint32_t)(prefill + gd + d->lead);
+	for (uint32_t c = 0; c < cfg->channels && d->latency; c++) {
+		d->dry[c] = calloc(d->latency, sizeof(float));
+		if (!d->dry[c]) {
+			onr_dream_free(d);
+			return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		}
+	}
+	if (d->prefill + 4 * burst + 4 * CHUNK > d->u_cap) {
+		onr_dream_free(d);
+		return fail(err, errlen, ONR_EINVAL, "internal: delta buffer too small for the latency");
+	}
+	onr_dream_reset(d);
+	onr_dream_reset_stats(d);
+	*out = d;
+	return ONR_OK;
+}

@@ -1,0 +1,129 @@
+/* dream.h -- the dream engine: bounded gradient-ascent dreaming of a stream
+ * of audio at any host rate, any channel count, in blocks of any size.
+ *
+ * Data flow (see ../shared/DESIGN.md, "The dream"):
+ *   host audio -> (mid, or each channel) -> downsample to the model's rate ->
+ *   windows with overlap -> K steps of gradient ascent each -> windowed delta,
+ *   overlap-added -> upsample -> out = dry delayed by the latency + mix * delta
+ *
+ * Everything is allocated by onr_dream_new; onr_dream_process allocates
+ * nothing, takes no lock, does no I/O. It is deterministic: the same input,
+ * model and settings give the same output bits whatever the block sizes.
+ * The core never prints; errors come back as status codes and messages.
+ */
+#ifndef ONR_DREAM_H
+#define ONR_DREAM_H
+
+#include "onr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ONR_DREAM_MAX_CHANNELS 64
+#define ONR_DREAM_MIN_RATE 8000
+#define ONR_DREAM_MAX_RATE 192000
+
+typedef enum {
+	ONR_STEREO_LINKED = 0,     /* one dream of the mean of all channels, the same
+	                              delta added to each */
+	ONR_STEREO_INDEPENDENT = 1 /* one dream per channel */
+} onr_stereo_mode;
+
+/* Fixed for the engine's life: changing any of these means a new engine. */
+typedef struct {
+	uint32_t host_rate;        /* Hz, ONR_DREAM_MIN_RATE..ONR_DREAM_MAX_RATE */
+	uint32_t channels;         /* 1..ONR_DREAM_MAX_CHANNELS */
+	uint32_t window;           /* samples at the model's rate; 0 = the model's own */
+	uint32_t overlap;          /* windows per window length: 2 or 4 (0 = 2) */
+	uint32_t stereo;           /* onr_stereo_mode */
+	uint32_t max_iterations;   /* the most iterations params will ask for (0 = 64) */
+} onr_dream_config;
+
+/* May change between process calls; the engine reads them at each window
+ * (mix is smoothed per sample). */
+typedef struct {
+	onr_objective obj;         /* what to dream toward */
+	float depth;               /* step size: 1 = each step may move a sample by
+	                              half the bound; 0 = no dream. 0..4 */
+	uint32_t iterations;       /* gradient steps per window, 0..max_iterations */
+	float bound_db;            /* |x - x0| <= bound: dB relative to the window's
+	                              RMS level, -60..+12 */
+	float floor_db;            /* windows quieter than this (dBFS RMS) are not
+	                              dreamed, so silence stays silence; -120..0 */
+	float band_lo, band_hi;    /* Hz: the dream band (the gradient is kept
+	                              between these, with soft edges) */
+	float tilt_db;             /* dB per octave applied to the gradient's spectrum
+	                              around 1 kHz; negative keeps the dream from
+	                              turning into hiss. -12..+6 */
+	int smooth;                /* nonzero: smooth the gradient's magnitude
+	                              spectrum over one critical band (Bark) */
+	float mix;                 /* out = dry + mix * delta; 0..2 */
+} onr_dream_params;
+
+/* The defaults: layers mode on the middle blocks, depth 0.5, 8 iterations,
+ * bound -12 dB, floor -60 dBFS, band 40 Hz..nyquist, tilt -3 dB/oct, mix 1. */
+void onr_dream_params_default(onr_dream_params *p, const onr_model *m);
+/* Clamps every field into its range (NaN to the default); returns the number
+ * of fields changed. */
+int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m);
+
+/* Statistics of the windows dreamed so far (summed; reset by the caller). */
+typedef struct {
+	uint64_t windows;          /* windows dreamed */
+	uint64_t skipped;          /* windows under the floor, or with no objective */
+	double obj_before, obj_after;  /* sums of J over windows (first / last step) */
+	double layer_before[ONR_MAX_BLOCKS], layer_after[ONR_MAX_BLOCKS]; /* mean(a^2) per layer */
+	double delta_sq, dry_sq;   /* sums of squares at the host rate (the delta
+	                              actually added, and the dry signal) */
+	uint64_t samples;          /* host samples output */
+	double t_resample, t_forward_backward, t_condition; /* seconds, when timing is on */
+} onr_dream_stats;
+
+typedef struct onr_dream onr_dream;
+
+int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *cfg,
+                  char *err, size_t errlen);
+void onr_dream_free(onr_dream *d);
+
+/* Latency in host samples: the output is the input delayed by this much
+ * (plus the dream). Fixed for the engine's life. */
+uint32_t onr_dream_latency(const onr_dream *d);
+/* The window and hop in model samples, and the model's rate. */
+void onr_dream_geometry(const onr_dream *d, uint32_t *window, uint32_t *hop, uint32_t *rate);
+
+/* Copies p (sanitized) for the next windows. Not thread-safe with process. */
+void onr_dream_set_params(onr_dream *d, const onr_dream_params *p);
+
+/* Processes n frames: in[c][i] -> out[c][i] (non-interleaved; in and out may
+ * be the same buffers). Non-finite input samples are taken as 0 for the dream
+ * and output as 0. Allocation-free, lock-free, deterministic. */
+void onr_dream_process(onr_dream *d, const float *const *in, float *const *out, uint32_t n);
+
+/* Clears all audio state (as after creation) without freeing anything. */
+void onr_dream_reset(onr_dream *d);
+
+const onr_dream_stats *onr_dream_get_stats(const onr_dream *d);
+void onr_dream_reset_stats(onr_dream *d);
+/* Nonzero: time the stages into the stats (costs a clock read per stage). */
+void onr_dream_set_timing(onr_dream *d, int on);
+
+/* ------------------------------------------------------------ one window
+ * The dream of a single window at the model's rate, as the engine runs it:
+ * for tools (oneiro render --from noise) and tests. */
+typedef struct onr_dreamer onr_dreamer;
+int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
+                    uint32_t max_iterations, char *err, size_t errlen);
+void onr_dreamer_free(onr_dreamer *w);
+/* x0 (window) -> delta (window) = x_K - x0, with J before and after in
+ * *before / *after (either may be NULL), per-layer mean(a^2) likewise
+ * (arrays of ONR_MAX_BLOCKS or NULL). bound_abs overrides the relative bound
+ * when >= 0 (for --from silence, where the level is 0). */
+int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, float *delta,
+                    float bound_abs, float *before, float *after, double *layers_before,
+                    double *layers_after);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
