@@ -31,7 +31,7 @@ MAKEFLAGS += -r
 
 # ---------------------------------------------------------------- dependencies
 # Libraries the build links, as pkg-config name:Debian package.
-PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev
+PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev sndfile:libsndfile1-dev
 define need_pkg
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(1))) 2>/dev/null && echo yes),)
 $$(error missing library $(word 1,$(subst :, ,$(1))): install the Debian package $(word 2,$(subst :, ,$(1))) (or run 'make deps' as root))
@@ -59,8 +59,10 @@ ISA_FLAGS_avx512 = -mavx512f -mavx2 -mfma
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/%.o) $(ISAS:%=$(BUILD)/kernels_%.o)
 CORE_LIB = $(BUILD)/libonr.a
 
-CLI_SRC = src/cli/oneiro.c
+CLI_SRC = $(wildcard src/cli/*.c)
 CLI = $(BUILD)/oneiro
+LDLIBS_CLI := $(shell $(PKG_CONFIG) --libs sndfile 2>/dev/null)
+DATADIR ?= $(PREFIX)/share/oneiro
 
 TEST_SRC = $(wildcard tests/test_*.c)
 TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -85,15 +87,19 @@ $(BUILD)/kernels_%.o: src/kernels_isa.c
 $(CORE_LIB): $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
+$(BUILD)/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -DONR_DATADIR='"$(DATADIR)"' $(CFLAGS) $(WARN) -c $< -o $@
+
 $(CLI): $(CLI_SRC:src/%.c=$(BUILD)/%.o) $(CORE_LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests $(CFLAGS) $(WARN) -c $< -o $@
 
 $(BUILD)/test_%: $(BUILD)/tests/test_%.o $(CORE_LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
 
 # the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -107,7 +113,7 @@ $(BUILD)/san/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(SANCC) $(CPPFLAGS_ALL) -Itests $(SANFLAGS) $(WARN) -c $< -o $@
 $(BUILD)/san/test_%: $(BUILD)/san/tests/test_%.o $(CORE_OBJ:$(BUILD)/%=$(BUILD)/san/%)
-	$(SANCC) $(SANFLAGS) $^ -o $@ $(LDLIBS_CORE)
+	$(SANCC) $(SANFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
 
 # ---------------------------------------------------------------- fuzzing
 FUZZ = $(BUILD)/fuzz/fuzz_model
@@ -145,11 +151,13 @@ run: deps
 	@sh tools/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/oneiro
+	for f in $(wildcard models/*.onm); do install -m 644 $$f $(DESTDIR)$(DATADIR)/models/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/oneiro
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf $(BUILD)

@@ -510,8 +510,18 @@ static void run_window(onr_dream *d)
 			float before, after;
 			double lb[ONR_MAX_BLOCKS], la[ONR_MAX_BLOCKS];
 			memcpy(d->x0, q->ym, W * sizeof(float));
-			int skipped = onr_dreamer_run(d->dreamer, &d->p, d->x0, d->delta, -1.0f, &before,
-			                              &after, lb, la);
+			int skipped;
+			if (d->cfg.test_identity) {
+				for (uint32_t i = 0; i < W; i++)
+					d->delta[i] = 0.5f * d->x0[i];
+				before = after = 0.0f;
+				memset(lb, 0, sizeof lb);
+				memset(la, 0, sizeof la);
+				skipped = 0;
+			} else {
+				skipped = onr_dreamer_run(d->dreamer, &d->p, d->x0, d->delta, -1.0f, &before,
+				                          &after, lb, la);
+			}
 			if (skipped) {
 				d->stats.skipped++;
 			} else {

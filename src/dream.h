@@ -38,6 +38,9 @@ typedef struct {
 	uint32_t overlap;          /* windows per window length: 2 or 4 (0 = 2) */
 	uint32_t stereo;           /* onr_stereo_mode */
 	uint32_t max_iterations;   /* the most iterations params will ask for (0 = 64) */
+	int test_identity;         /* tests only: every window's "dream" is
+	                              delta = 0.5 * x0, no network, so the delta path's
+	                              alignment with the dry path can be seen */
 } onr_dream_config;
 
 /* May change between process calls; the engine reads them at each window
