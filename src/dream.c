@@ -4,6 +4,8 @@
 #include "dream.h"
 
 #include <fftw3.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <samplerate.h>
 #include <stdarg.h>
@@ -372,11 +374,30 @@ typedef struct {
 	float stage[CHUNK];   /* host samples waiting for the downsampler */
 	float *ym;            /* (ym_cap) model-rate input, ym[0] = window start */
 	uint32_t ym_len;
-	float *ola;           /* (W) overlap-added delta from window start */
+	float *ola;           /* (ola_len) overlap-added delta from the start of the
+	                         oldest window not yet collected */
 	float *ufifo;         /* (u_cap) upsampled delta, a ring */
 	uint32_t u_rd, u_len;
 	float *tmp;           /* (tmp_cap) resampler output scratch */
 } dchan;
+
+/* One window's dream, handed between the stream (which submits it and later
+ * collects it) and whoever runs it: the stream itself (synchronous) or a
+ * worker thread (asynchronous, see onr_dream_work). */
+enum { JOB_FREE = 0, JOB_SUBMITTED = 1, JOB_RUNNING = 2, JOB_DONE = 3 };
+#define NJOBS 4
+#define DEFER 1               /* a window is collected this many hops after submission */
+
+typedef struct {
+	_Atomic int state;
+	uint64_t seq;             /* which window */
+	onr_dream_params p;       /* the settings it was submitted with */
+	float *x0[ONR_DREAM_MAX_CHANNELS];    /* (W) each dream channel's input */
+	float *delta[ONR_DREAM_MAX_CHANNELS]; /* (W) its dream */
+	int skipped[ONR_DREAM_MAX_CHANNELS];
+	float before[ONR_DREAM_MAX_CHANNELS], after[ONR_DREAM_MAX_CHANNELS];
+	double lb[ONR_DREAM_MAX_CHANNELS][ONR_MAX_BLOCKS], la[ONR_DREAM_MAX_CHANNELS][ONR_MAX_BLOCKS];
+} djob;
 
 struct onr_dream {
 	const onr_model *m;
@@ -388,9 +409,14 @@ struct onr_dream {
 	int resample;         /* 0 when the host runs at the model's rate */
 	dchan ch[ONR_DREAM_MAX_CHANNELS];
 	uint32_t stage_len;
-	uint32_t ym_cap, u_cap, tmp_cap;
+	uint32_t ym_cap, u_cap, tmp_cap, ola_len;
 	float *win;           /* (W) synthesis window, sums to 1 over the hops */
-	float *x0, *delta;    /* (W) one window's input and dream */
+	djob jobs[NJOBS];
+	uint64_t win_seq;     /* windows submitted so far */
+	int async;            /* jobs run by onr_dream_work on another thread */
+	void (*notify)(void *);   /* async: called (audio thread) when a job is submitted */
+	void *notify_arg;
+	_Atomic int dreamer_busy; /* one runner of the dreamer at a time */
 	float *dry[ONR_DREAM_MAX_CHANNELS]; /* delay lines of `latency` samples */
 	uint32_t dry_pos;
 	uint32_t latency, prefill;
@@ -462,8 +488,11 @@ void onr_dream_free(onr_dream *d)
 		free(d->dry[c]);
 	}
 	free(d->win);
-	free(d->x0);
-	free(d->delta);
+	for (int k = 0; k < NJOBS; k++)
+		for (uint32_t c = 0; c < ONR_DREAM_MAX_CHANNELS; c++) {
+			free(d->jobs[k].x0[c]);
+			free(d->jobs[k].delta[c]);
+		}
 	onr_dreamer_free(d->dreamer);
 	free(d);
 }
@@ -497,45 +526,153 @@ static void u_push(onr_dream *d, dchan *q, const float *v, uint32_t n)
 	}
 }
 
-/* A window is ready in every dream channel: dream it, overlap-add, hand the
- * finished hop to the upsampler. */
+/* Runs a job's dream for every channel. Whoever calls it holds the dreamer
+ * (dreamer_busy). Any thread; allocation-free. */
+static void run_job(onr_dream *d, djob *j)
+{
+	for (uint32_t c = 0; c < d->nd; c++) {
+		if (d->measuring) {
+			memset(j->delta[c], 0, d->W * sizeof(float));
+			j->skipped[c] = 1;
+		} else if (d->cfg.test_identity) {
+			for (uint32_t i = 0; i < d->W; i++)
+				j->delta[c][i] = 0.5f * j->x0[c][i];
+			j->before[c] = j->after[c] = 0.0f;
+			memset(j->lb[c], 0, sizeof j->lb[c]);
+			memset(j->la[c], 0, sizeof j->la[c]);
+			j->skipped[c] = 0;
+		} else {
+			j->skipped[c] = onr_dreamer_run(d->dreamer, &j->p, j->x0[c], j->delta[c], -1.0f,
+			                                &j->before[c], &j->after[c], j->lb[c], j->la[c]);
+		}
+	}
+}
+
+static void take_dreamer(onr_dream *d)
+{
+	int expect = 0;
+	while (!atomic_compare_exchange_weak(&d->dreamer_busy, &expect, 1)) {
+		expect = 0;
+		sched_yield();
+	}
+}
+
+int onr_dream_work(onr_dream *d)
+{
+	int ran = 0;
+	for (int k = 0; k < NJOBS; k++) {
+		djob *j = &d->jobs[k];
+		int expect = JOB_SUBMITTED;
+		if (!atomic_compare_exchange_strong(&j->state, &expect, JOB_RUNNING))
+			continue;
+		take_dreamer(d);
+		run_job(d, j);
+		atomic_store(&d->dreamer_busy, 0);
+		atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
+		ran++;
+	}
+	return ran;
+}
+
+void onr_dream_set_async(onr_dream *d, int on, void (*notify)(void *), void *arg)
+{
+	d->notify = notify;
+	d->notify_arg = arg;
+	d->async = on;
+}
+
+/* Audio side: the window at the head of each channel's FIFO becomes job
+ * win_seq. Synchronous: run now. Asynchronous: hand it to the worker, or
+ * drop it (dry) if its slot is still busy with an old, late window. */
+static void submit_window(onr_dream *d, uint64_t seq)
+{
+	djob *j = &d->jobs[seq % NJOBS];
+	int st = atomic_load_explicit(&j->state, memory_order_acquire);
+	if (st == JOB_SUBMITTED || st == JOB_RUNNING)
+		return; /* the worker is a ring of windows behind: this one is lost,
+		           and counted late when it is due */
+	if (!d->measuring)
+		d->p = d->p_next;
+	j->seq = seq;
+	j->p = d->p;
+	for (uint32_t c = 0; c < d->nd; c++)
+		memcpy(j->x0[c], d->ch[c].ym, d->W * sizeof(float));
+	if (d->async && !d->measuring) {
+		atomic_store_explicit(&j->state, JOB_SUBMITTED, memory_order_release);
+		if (d->notify)
+			d->notify(d->notify_arg);
+	} else {
+		take_dreamer(d);
+		run_job(d, j);
+		atomic_store(&d->dreamer_busy, 0);
+		atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
+	}
+}
+
+/* Audio side: window `seq` is due. Synchronous mode finishes it whatever it
+ * takes; asynchronous mode uses it only if it is done, else counts it late. */
+static void collect_window(onr_dream *d, uint64_t seq)
+{
+	djob *j = &d->jobs[seq % NJOBS];
+	if (!d->async) {
+		/* freewheel / offline: never skip a window */
+		int expect = JOB_SUBMITTED;
+		if (j->seq == seq &&
+		    atomic_compare_exchange_strong(&j->state, &expect, JOB_RUNNING)) {
+			take_dreamer(d);
+			run_job(d, j);
+			atomic_store(&d->dreamer_busy, 0);
+			atomic_store_explicit(&j->state, JOB_DONE, memory_order_release);
+		}
+		while (j->seq == seq && atomic_load_explicit(&j->state, memory_order_acquire) ==
+		                            JOB_RUNNING)
+			sched_yield();
+	}
+	if (j->seq != seq || atomic_load_explicit(&j->state, memory_order_acquire) != JOB_DONE) {
+		d->stats.late++;
+		return;
+	}
+	if (!d->measuring) {
+		for (uint32_t c = 0; c < d->nd; c++) {
+			dchan *q = &d->ch[c];
+			if (j->skipped[c]) {
+				d->stats.skipped++;
+				continue;
+			}
+			d->stats.windows++;
+			d->stats.obj_before += j->before[c];
+			d->stats.obj_after += j->after[c];
+			for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
+				d->stats.layer_before[b] += j->lb[c][b];
+				d->stats.layer_after[b] += j->la[c][b];
+			}
+			for (uint32_t i = 0; i < d->W; i++)
+				q->ola[i] += d->win[i] * j->delta[c][i];
+		}
+	}
+	atomic_store_explicit(&j->state, JOB_FREE, memory_order_release);
+	d->stats.t_forward_backward = d->dreamer->t_fb;
+	d->stats.t_condition = d->dreamer->t_cond;
+}
+
+/* A window is ready in every dream channel: submit it, collect the one
+ * DEFER windows older, and hand the hop that is now final to the upsampler.
+ * The OLA buffer starts at the oldest window not yet collected. */
 static void run_window(onr_dream *d)
 {
 	uint32_t W = d->W, hop = d->hop;
-	if (!d->measuring)
-		d->p = d->p_next;
+	uint64_t seq = d->win_seq++;
+	submit_window(d, seq);
 	for (uint32_t c = 0; c < d->nd; c++) {
 		dchan *q = &d->ch[c];
-		if (!d->measuring) {
-			float before, after;
-			double lb[ONR_MAX_BLOCKS], la[ONR_MAX_BLOCKS];
-			memcpy(d->x0, q->ym, W * sizeof(float));
-			int skipped;
-			if (d->cfg.test_identity) {
-				for (uint32_t i = 0; i < W; i++)
-					d->delta[i] = 0.5f * d->x0[i];
-				before = after = 0.0f;
-				memset(lb, 0, sizeof lb);
-				memset(la, 0, sizeof la);
-				skipped = 0;
-			} else {
-				skipped = onr_dreamer_run(d->dreamer, &d->p, d->x0, d->delta, -1.0f, &before,
-				                          &after, lb, la);
-			}
-			if (skipped) {
-				d->stats.skipped++;
-			} else {
-				d->stats.windows++;
-				d->stats.obj_before += before;
-				d->stats.obj_after += after;
-				for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
-					d->stats.layer_before[b] += lb[b];
-					d->stats.layer_after[b] += la[b];
-				}
-				for (uint32_t i = 0; i < W; i++)
-					q->ola[i] += d->win[i] * d->delta[i];
-			}
-		}
+		memmove(q->ym, q->ym + hop, (q->ym_len - hop) * sizeof(float));
+		q->ym_len -= hop;
+	}
+	if (seq < DEFER)
+		return;
+	collect_window(d, seq - DEFER);
+	for (uint32_t c = 0; c < d->nd; c++) {
+		dchan *q = &d->ch[c];
 		/* the first hop is final: to the upsampler */
 		if (d->resample) {
 			double t0 = d->timing ? clock_s() : 0.0;
@@ -552,11 +689,7 @@ static void run_window(onr_dream *d)
 		}
 		memmove(q->ola, q->ola + hop, (W - hop) * sizeof(float));
 		memset(q->ola + W - hop, 0, hop * sizeof(float));
-		memmove(q->ym, q->ym + hop, (q->ym_len - hop) * sizeof(float));
-		q->ym_len -= hop;
 	}
-	d->stats.t_forward_backward = d->dreamer->t_fb;
-	d->stats.t_condition = d->dreamer->t_cond;
 }
 
 /* The staged chunk of every dream channel goes to the downsampler; windows
@@ -664,7 +797,7 @@ void onr_dream_reset(onr_dream *d)
 			src_reset(q->up);
 		q->ym_len = 0;
 		memset(q->ym, 0, d->ym_cap * sizeof(float));
-		memset(q->ola, 0, d->W * sizeof(float));
+		memset(q->ola, 0, d->ola_len * sizeof(float));
 		memset(q->ufifo, 0, d->u_cap * sizeof(float));
 		q->u_rd = 0;
 		q->u_len = d->prefill; /* zeros: the delta before the first window */
@@ -675,6 +808,14 @@ void onr_dream_reset(onr_dream *d)
 	d->dry_pos = 0;
 	d->stage_len = 0;
 	d->host_count = d->u_count = 0;
+	d->win_seq = 0;
+	for (int k = 0; k < NJOBS; k++) {
+		djob *j = &d->jobs[k];
+		while (atomic_load(&j->state) == JOB_RUNNING)
+			sched_yield(); /* a worker finishing an old window */
+		atomic_store(&j->state, JOB_FREE);
+		j->seq = UINT64_MAX;
+	}
 	d->mix_now = d->p_next.mix;
 	/* lead-in: the stream starts `lead` host zeros early, so the first
 	 * samples lie under two windows like all the others, not under the
@@ -802,9 +943,14 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 	uint32_t burst = d->tmp_cap > d->hop ? d->tmp_cap : d->hop;
 	d->u_cap = (uint32_t)((W + 2 * d->hop) * d->ratio_up) + 4 * burst + 4 * CHUNK + 8192;
 	d->win = calloc(W, sizeof(float));
-	d->x0 = calloc(W, sizeof(float));
-	d->delta = calloc(W, sizeof(float));
-	int bad = !d->win || !d->x0 || !d->delta;
+	d->ola_len = W;
+	int bad = !d->win;
+	for (int k = 0; k < NJOBS && !bad; k++)
+		for (uint32_t c = 0; c < d->nd && !bad; c++) {
+			d->jobs[k].x0[c] = calloc(W, sizeof(float));
+			d->jobs[k].delta[c] = calloc(W, sizeof(float));
+			bad = !d->jobs[k].x0[c] || !d->jobs[k].delta[c];
+		}
 	for (uint32_t c = 0; c < d->nd && !bad; c++) {
 		dchan *q = &d->ch[c];
 		int e;
@@ -814,7 +960,7 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 			bad |= !q->down || !q->up;
 		}
 		q->ym = calloc(d->ym_cap, sizeof(float));
-		q->ola = calloc(W, sizeof(float));
+		q->ola = calloc(d->ola_len, sizeof(float));
 		q->ufifo = calloc(d->u_cap, sizeof(float));
 		q->tmp = calloc(d->tmp_cap, sizeof(float));
 		bad |= !q->ym || !q->ola || !q->ufifo || !q->tmp;

@@ -80,6 +80,8 @@ typedef struct {
 	double delta_sq, dry_sq;   /* sums of squares at the host rate (the delta
 	                              actually added, and the dry signal) */
 	uint64_t samples;          /* host samples output */
+	uint64_t late;             /* windows whose dream was not ready in time
+	                              (asynchronous mode) and were passed dry */
 	double t_resample, t_forward_backward, t_condition; /* seconds, when timing is on */
 } onr_dream_stats;
 
@@ -103,7 +105,20 @@ void onr_dream_set_params(onr_dream *d, const onr_dream_params *p);
  * and output as 0. Allocation-free, lock-free, deterministic. */
 void onr_dream_process(onr_dream *d, const float *const *in, float *const *out, uint32_t n);
 
-/* Clears all audio state (as after creation) without freeing anything. */
+/* Asynchronous mode (the plugin, playing live): process() hands each
+ * window to a worker thread, which calls onr_dream_work; a window not done
+ * when it is due is passed dry and counted late. notify(arg) is called from
+ * process() when a window is submitted: it must be real-time safe (e.g.
+ * sem_post). Synchronous mode (the default; offline rendering, freewheel)
+ * computes every window inside process(). Both give the same latency, and
+ * windows done in time give the same bits. Switch between process calls. */
+void onr_dream_set_async(onr_dream *d, int on, void (*notify)(void *), void *arg);
+/* Worker thread: runs every submitted window; returns how many. Never call
+ * it concurrently with itself. */
+int onr_dream_work(onr_dream *d);
+
+/* Clears all audio state (as after creation) without freeing anything.
+ * Not real-time safe; waits for a window the worker may be running. */
 void onr_dream_reset(onr_dream *d);
 
 const onr_dream_stats *onr_dream_get_stats(const onr_dream *d);
