@@ -276,6 +276,16 @@ static double condition(onr_dreamer *w, int smooth)
 	return s / w->W;
 }
 
+void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs)
+{
+	float scale = onr_input_scale(w->m, x, w->W);
+	if (onr_net_forward(w->net, x, w->W, scale, UINT32_MAX) == ONR_OK)
+		onr_net_probs(w->net, probs);
+	else
+		for (uint32_t k = 0; k < w->m->n_classes; k++)
+			probs[k] = 1.0f / (float)w->m->n_classes;
+}
+
 /* mean(a^2) of each block's output (post-activation) up to `deep` ops. */
 static void layer_energies(onr_dreamer *w, uint32_t deep, double *out)
 {
@@ -396,6 +406,8 @@ typedef struct {
 	float *delta[ONR_DREAM_MAX_CHANNELS]; /* (W) its dream */
 	int skipped[ONR_DREAM_MAX_CHANNELS];
 	float before[ONR_DREAM_MAX_CHANNELS], after[ONR_DREAM_MAX_CHANNELS];
+	float heard[ONR_MAX_CLASSES]; /* class probabilities of the dry window, mean
+	                                 over the dream channels */
 	double lb[ONR_DREAM_MAX_CHANNELS][ONR_MAX_BLOCKS], la[ONR_DREAM_MAX_CHANNELS][ONR_MAX_BLOCKS];
 } djob;
 
@@ -417,6 +429,9 @@ struct onr_dream {
 	void (*notify)(void *);   /* async: called (audio thread) when a job is submitted */
 	void *notify_arg;
 	_Atomic int dreamer_busy; /* one runner of the dreamer at a time */
+	int listen;           /* classify every dry window (onr_dream_heard) */
+	float heard[ONR_MAX_CLASSES];
+	uint64_t heard_seq;
 	float *dry[ONR_DREAM_MAX_CHANNELS]; /* delay lines of `latency` samples */
 	uint32_t dry_pos;
 	uint32_t latency, prefill;
@@ -530,7 +545,15 @@ static void u_push(onr_dream *d, dchan *q, const float *v, uint32_t n)
  * (dreamer_busy). Any thread; allocation-free. */
 static void run_job(onr_dream *d, djob *j)
 {
+	uint32_t nc = d->m->n_classes;
+	memset(j->heard, 0, nc * sizeof(float));
 	for (uint32_t c = 0; c < d->nd; c++) {
+		if (!d->measuring && d->listen) {
+			float p[ONR_MAX_CLASSES];
+			onr_dreamer_listen(d->dreamer, j->x0[c], p);
+			for (uint32_t k = 0; k < nc; k++)
+				j->heard[k] += p[k] / (float)d->nd;
+		}
 		if (d->measuring) {
 			memset(j->delta[c], 0, d->W * sizeof(float));
 			j->skipped[c] = 1;
@@ -572,6 +595,29 @@ int onr_dream_work(onr_dream *d)
 		ran++;
 	}
 	return ran;
+}
+
+void onr_dream_set_listen(onr_dream *d, int on)
+{
+	d->listen = on;
+}
+
+uint64_t onr_dream_heard(const onr_dream *d, float *probs)
+{
+	if (probs)
+		memcpy(probs, d->heard, d->m->n_classes * sizeof(float));
+	return d->heard_seq;
+}
+
+int onr_dream_inherit(onr_dream *d, const onr_dream *old)
+{
+	if (old->latency != d->latency || old->cfg.channels != d->cfg.channels)
+		return 0;
+	for (uint32_t c = 0; c < d->cfg.channels && d->latency; c++)
+		memcpy(d->dry[c], old->dry[c], d->latency * sizeof(float));
+	d->dry_pos = old->dry_pos;
+	d->mix_now = old->mix_now;
+	return 1;
 }
 
 void onr_dream_set_async(onr_dream *d, int on, void (*notify)(void *), void *arg)
@@ -649,6 +695,10 @@ static void collect_window(onr_dream *d, uint64_t seq)
 			for (uint32_t i = 0; i < d->W; i++)
 				q->ola[i] += d->win[i] * j->delta[c][i];
 		}
+	}
+	if (!d->measuring && d->listen) {
+		memcpy(d->heard, j->heard, d->m->n_classes * sizeof(float));
+		d->heard_seq++;
 	}
 	atomic_store_explicit(&j->state, JOB_FREE, memory_order_release);
 	d->stats.t_forward_backward = d->dreamer->t_fb;
@@ -809,6 +859,9 @@ void onr_dream_reset(onr_dream *d)
 	d->stage_len = 0;
 	d->host_count = d->u_count = 0;
 	d->win_seq = 0;
+	d->heard_seq = 0;
+	for (uint32_t k = 0; k < d->m->n_classes; k++)
+		d->heard[k] = 1.0f / (float)d->m->n_classes;
 	for (int k = 0; k < NJOBS; k++) {
 		djob *j = &d->jobs[k];
 		while (atomic_load(&j->state) == JOB_RUNNING)

@@ -117,6 +117,18 @@ void onr_dream_set_async(onr_dream *d, int on, void (*notify)(void *), void *arg
  * it concurrently with itself. */
 int onr_dream_work(onr_dream *d);
 
+/* Listening: with it on, every window's dry input is also classified (one
+ * more forward pass), and onr_dream_heard gives the class probabilities of
+ * the latest window collected (n_classes values) and returns a counter that
+ * grows with each new one. */
+void onr_dream_set_listen(onr_dream *d, int on);
+uint64_t onr_dream_heard(const onr_dream *d, float *probs);
+
+/* Takes over the dry delay line of an engine being replaced (a new model
+ * with the same latency and channels), so the dry signal runs on without a
+ * gap. Real-time safe (a copy). Returns 0 when the latencies differ. */
+int onr_dream_inherit(onr_dream *d, const onr_dream *old);
+
 /* Clears all audio state (as after creation) without freeing anything.
  * Not real-time safe; waits for a window the worker may be running. */
 void onr_dream_reset(onr_dream *d);
@@ -133,6 +145,8 @@ typedef struct onr_dreamer onr_dreamer;
 int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
                     uint32_t max_iterations, char *err, size_t errlen);
 void onr_dreamer_free(onr_dreamer *w);
+/* Class probabilities (n_classes) the model gives the window x. */
+void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs);
 /* x0 (window) -> delta (window) = x_K - x0, with J before and after in
  * *before / *after (either may be NULL), per-layer mean(a^2) likewise
  * (arrays of ONR_MAX_BLOCKS or NULL). bound_abs overrides the relative bound
