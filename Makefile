@@ -31,7 +31,7 @@ MAKEFLAGS += -r
 
 # ---------------------------------------------------------------- dependencies
 # Libraries the build links, as pkg-config name:Debian package.
-PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev sndfile:libsndfile1-dev
+PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev sndfile:libsndfile1-dev lv2:lv2-dev
 define need_pkg
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(1))) 2>/dev/null && echo yes),)
 $$(error missing library $(word 1,$(subst :, ,$(1))): install the Debian package $(word 2,$(subst :, ,$(1))) (or run 'make deps' as root))
@@ -68,7 +68,55 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/%)
 SAN_TESTS = $(TEST_SRC:tests/%.c=$(BUILD)/san/%)
 
-all: $(CLI)
+# ---------------------------------------------------------------- the LV2 bundle
+# Assembled in plugin.lv2/: manifest, plugin description (generated from
+# tools/gen-ttl.sh with the default model's class names), presets, the
+# shared object and the default model.
+BUNDLE = plugin.lv2
+LIB_EXT = .so
+PLUGIN_SO = $(BUILD)/oneiro$(LIB_EXT)
+DEFAULT_MODEL = models/default.onm
+PIC_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/pic/%.o) $(ISAS:%=$(BUILD)/pic/kernels_%.o)
+BUNDLE_FILES = $(BUNDLE)/manifest.ttl $(BUNDLE)/oneiro.ttl $(BUNDLE)/presets.ttl \
+	$(BUNDLE)/oneiro$(LIB_EXT) $(BUNDLE)/default.onm
+
+all: $(CLI) $(BUNDLE_FILES) $(BUILD)/lv2/oneiro.lv2
+
+# LV2_PATH=$(BUILD)/lv2 finds the bundle in place, for tests and trying it out
+$(BUILD)/lv2/oneiro.lv2:
+	@mkdir -p $(BUILD)/lv2
+	ln -sfn ../../$(BUNDLE) $@
+
+$(BUILD)/pic/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -fPIC -fvisibility=hidden $(WARN) -c $< -o $@
+$(BUILD)/pic/layers.o: src/layers.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 -fno-trapping-math -fPIC -fvisibility=hidden $(WARN) -c $< -o $@
+$(BUILD)/pic/kernels_%.o: src/kernels_isa.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -O3 -ffp-contract=fast -fno-trapping-math -fPIC -fvisibility=hidden $(WARN) -DONR_ISA=$* $(ISA_FLAGS_$*) -c $< -o $@
+
+$(PLUGIN_SO): src/lv2/oneiro_lv2.c $(PIC_OBJ)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -fPIC -fvisibility=hidden $(WARN) -shared -Wl,-z,defs \
+		src/lv2/oneiro_lv2.c $(PIC_OBJ) -o $@ $(LDLIBS_CORE) -lpthread
+
+$(BUNDLE)/oneiro$(LIB_EXT): $(PLUGIN_SO)
+	@mkdir -p $(BUNDLE)
+	cp $< $@
+$(BUNDLE)/manifest.ttl: ttl/manifest.ttl.in
+	@mkdir -p $(BUNDLE)
+	sed 's/@LIB_EXT@/$(LIB_EXT)/g' $< > $@
+$(BUNDLE)/presets.ttl: ttl/presets.ttl
+	@mkdir -p $(BUNDLE)
+	cp $< $@
+$(BUNDLE)/default.onm: $(DEFAULT_MODEL)
+	@mkdir -p $(BUNDLE)
+	cp $< $@
+$(BUNDLE)/oneiro.ttl: tools/gen-ttl.sh $(DEFAULT_MODEL) $(CLI)
+	@mkdir -p $(BUNDLE)
+	$(CLI) inspect --class-names $(DEFAULT_MODEL) > $(BUILD)/classes.txt
+	sh tools/gen-ttl.sh $(BUILD)/classes.txt > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -151,16 +199,18 @@ run: deps
 	@sh tools/demo.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(LV2DIR)/oneiro.lv2
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/oneiro
 	for f in $(wildcard models/*.onm); do install -m 644 $$f $(DESTDIR)$(DATADIR)/models/; done
+	install -m 644 $(BUNDLE)/*.ttl $(BUNDLE)/default.onm $(DESTDIR)$(LV2DIR)/oneiro.lv2/
+	install -m 755 $(BUNDLE)/oneiro$(LIB_EXT) $(DESTDIR)$(LV2DIR)/oneiro.lv2/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/oneiro
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LV2DIR)/oneiro.lv2
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUNDLE_FILES)
 
 .PHONY: all deps check check-run bench fuzz run install uninstall clean
 .PRECIOUS: $(BUILD)/tests/%.o $(BUILD)/san/%.o $(BUILD)/san/tests/%.o

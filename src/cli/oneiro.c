@@ -41,11 +41,25 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out, con
 
 static int cmd_inspect(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--class-names")) {
+		/* one class name a line: for scripts (the plugin's TTL is made so) */
+		char err[512];
+		onr_model *m;
+		if (onr_model_load_file(&m, argv[2], err, sizeof err)) {
+			fprintf(stderr, "oneiro: %s\n", err);
+			return 1;
+		}
+		for (uint32_t k = 0; k < m->n_classes; k++)
+			printf("%s\n", m->class_names[k]);
+		onr_model_free(m);
+		return 0;
+	}
 	if (argc != 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fprintf(argc == 2 ? stdout : stderr,
-		        "usage: oneiro inspect MODEL\n"
+		        "usage: oneiro inspect [--class-names] MODEL\n"
 		        "Prints a model's architecture (with the layer numbers that render and the\n"
-		        "plugin use), parameter count, receptive field, classes and metadata.\n");
+		        "plugin use), parameter count, receptive field, classes and metadata.\n"
+		        "  --class-names   only the class names, one a line\n");
 		return argc == 2 ? 0 : 2;
 	}
 	char err[512];
@@ -86,7 +100,7 @@ static int cmd_inspect(int argc, char **argv)
 
 static int cmd_new_model(int argc, char **argv)
 {
-	const char *arch = "small", *out = NULL;
+	const char *arch = "small", *out = NULL, *names_arg = NULL;
 	uint32_t classes = 10, rate = 16000, window = 16384, seed = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -99,7 +113,8 @@ static int cmd_new_model(int argc, char **argv)
 			       "  --classes N      number of classes, 2 to %d (default 10)\n"
 			       "  --rate HZ        sample rate (default 16000)\n"
 			       "  --window N       nominal window in samples (default 16384)\n"
-			       "  --seed S         initialisation seed (default 0)\n",
+			       "  --seed S         initialisation seed (default 0)\n"
+			       "  --class-names A,B,...  class names (default class0, class1, ...)\n",
 			       ONR_MAX_CLASSES);
 			return 0;
 		}
@@ -118,6 +133,8 @@ static int cmd_new_model(int argc, char **argv)
 		} else if (!strcmp(a, "--window")) {
 			if (parse_u32(v, 1, ONR_MAX_WINDOW, &window, "--window"))
 				return 2;
+		} else if (!strcmp(a, "--class-names")) {
+			names_arg = v;
 		} else if (!strcmp(a, "--seed")) {
 			if (parse_u32(v, 0, UINT32_MAX, &seed, "--seed"))
 				return 2;
@@ -144,7 +161,22 @@ static int cmd_new_model(int argc, char **argv)
 	char err[512];
 	onr_model *m;
 	uint32_t kind = classes == 2 ? ONR_KIND_BINARY : ONR_KIND_CLASSES;
-	if (onr_model_new(&m, ops, n, rate, window, kind, NULL, classes, err, sizeof err)) {
+	char names_buf[ONR_MAX_CLASSES * (ONR_MAX_CLASS_NAME + 1)];
+	const char *names[ONR_MAX_CLASSES];
+	if (names_arg) {
+		snprintf(names_buf, sizeof names_buf, "%s", names_arg);
+		uint32_t k = 0;
+		for (char *tok = strtok(names_buf, ","); tok; tok = strtok(NULL, ","))
+			if (k < ONR_MAX_CLASSES)
+				names[k++] = tok;
+		if (k != classes) {
+			fprintf(stderr, "oneiro new-model: --class-names gives %u names for %u classes\n", k,
+			        classes);
+			return 2;
+		}
+	}
+	if (onr_model_new(&m, ops, n, rate, window, kind, names_arg ? names : NULL, classes, err,
+	                  sizeof err)) {
 		fprintf(stderr, "oneiro new-model: %s\n", err);
 		return 1;
 	}

@@ -1,0 +1,822 @@
+/* oneiro_lv2.c -- the LV2 plugin: glue between a host and the dream engine.
+ *
+ * Threads (each function says which it runs on):
+ *   audio    run(), the host's real-time thread: never allocates, locks, waits,
+ *            logs (except at Trace) or touches files;
+ *   worker   work(), the host's LV2 worker: loads models, builds engines,
+ *            frees what run() retired;
+ *   dream    a thread the plugin owns: runs the windows run() hands it;
+ *   main     instantiate, activate, cleanup, state save/restore (the host's
+ *            non-real-time threads).
+ * Hand-offs between them are lock-free: a pending "rig" (model + engine) in
+ * an atomic pointer, a semaphore post to wake the dream thread, and worker
+ * messages.
+ */
+#include "dream.h"
+#include "onr.h"
+
+#include <lv2/atom/atom.h>
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/core/lv2.h>
+#include <lv2/log/log.h>
+#include <lv2/log/logger.h>
+#include <lv2/options/options.h>
+#include <lv2/patch/patch.h>
+#include <lv2/state/state.h>
+#include <lv2/urid/urid.h>
+#include <lv2/worker/worker.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ONEIRO_URI "urn:oneiro:dream"
+#define ONEIRO_MONO_URI "urn:oneiro:dream-mono"
+#define ONEIRO__model ONEIRO_URI "#model"
+#define DEFAULT_MODEL "default.onm"
+#define N_LAYERS 8
+#define XFADE_SECONDS 0.05
+#define MAX_PATH 4096
+
+/* Ports of the stereo plugin; the mono one has no IN_R / OUT_R and every
+ * later index one lower per missing port (see connect_port). */
+typedef enum {
+	P_IN_L = 0,
+	P_IN_R,
+	P_OUT_L,
+	P_OUT_R,
+	P_CONTROL,
+	P_NOTIFY,
+	P_ENABLED,
+	P_FREEWHEEL,
+	P_LATENCY,
+	P_MIX,
+	P_DEPTH,
+	P_ITERATIONS,
+	P_BOUND,
+	P_BAND_LO,
+	P_BAND_HI,
+	P_TILT,
+	P_MODE,
+	P_CLASS,
+	P_FILTER_LAYER,
+	P_FILTER,
+	P_PRE,
+	P_STEREO,
+	P_WINDOW,
+	P_LAYER1,
+	P_HEARD_CLASS = P_LAYER1 + N_LAYERS,
+	P_HEARD_PROB,
+	P_DREAM_DB,
+	P_LATE,
+	P_COUNT
+} port_index;
+
+/* The window lengths of the P_WINDOW enumeration, in seconds (0: the
+ * model's own). */
+static const double window_seconds[] = {0.0, 0.25, 0.5, 1.0, 2.0};
+#define N_WINDOWS (sizeof window_seconds / sizeof window_seconds[0])
+
+typedef struct {
+	LV2_URID atom_Path, atom_URID, atom_Object, atom_Sequence, atom_eventTransfer;
+	LV2_URID patch_Set, patch_Get, patch_property, patch_value, patch_subject;
+	LV2_URID model, bufsz_max, bufsz_nominal, atom_Int;
+} URIs;
+
+/* What a swap installs: a model, an engine built on it, and its file. */
+typedef struct {
+	onr_model *model;
+	onr_dream *eng;
+	char path[MAX_PATH];
+	uint32_t window_idx, stereo;
+} Rig;
+
+/* Worker messages. */
+enum { MSG_LOAD = 1, MSG_REBUILD, MSG_FREE };
+typedef struct {
+	uint32_t type;
+	uint32_t window_idx, stereo;
+	Rig *rig;                  /* MSG_FREE */
+	char path[MAX_PATH];       /* MSG_LOAD */
+} Msg;
+
+typedef struct {
+	const float *ports_in[P_COUNT];
+	float *port_ptr[P_COUNT];
+	const LV2_Atom_Sequence *control;
+	LV2_Atom_Sequence *notify;
+	int mono;
+	uint32_t channels;
+	double rate;
+	char *bundle;
+
+	LV2_URID_Map *map;
+	LV2_Worker_Schedule *schedule;
+	LV2_Log_Logger logger;
+	LV2_Atom_Forge forge;
+	URIs uris;
+
+	/* audio thread */
+	Rig *rig;                  /* playing */
+	Rig *fading;               /* the previous rig, crossfading out */
+	uint32_t fade_pos, fade_len;
+	float *scratch[2];         /* (max_block) the fading rig's output */
+	uint32_t max_block;
+	uint32_t req_window, req_stereo; /* what run() last asked the worker for */
+	int send_path;             /* tell the host the model path */
+	uint64_t late_base;        /* late windows of rigs already gone */
+	uint64_t heard_seen;
+	double delta_sq_seen, dry_sq_seen; uint64_t samples_seen;
+	float dream_db;
+	onr_dream_params params;
+
+	/* audio -> main/worker: the latest settings, for restore */
+	_Atomic uint32_t cur_window, cur_stereo;
+
+	/* worker and main: serialised by lock (never taken by run) */
+	pthread_mutex_t lock;
+	onr_model *w_model;        /* the latest good model */
+	char w_path[MAX_PATH];
+
+	/* handed to run() */
+	_Atomic(Rig *) pending;
+
+	/* the dream thread */
+	pthread_t thread;
+	int thread_ok;
+	sem_t sem;
+	_Atomic int quit;
+	_Atomic(onr_dream *) live;   /* the engine the dream thread may work on */
+	_Atomic(onr_dream *) hazard; /* the engine it is working on now */
+} Plugin;
+
+/* ------------------------------------------------------------------ rigs */
+
+/* Main or worker thread. Builds an engine for `model` with the plugin's
+ * rate and channels. */
+static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint32_t window_idx,
+                    uint32_t stereo, char *err, size_t errlen)
+{
+	Rig *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->model = onr_model_clone(model);
+	if (!r->model) {
+		free(r);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (window_idx >= N_WINDOWS)
+		window_idx = 0;
+	uint32_t window = 0;
+	if (window_seconds[window_idx] > 0.0) {
+		window = (uint32_t)lround(window_seconds[window_idx] * model->sample_rate);
+		window -= window % 4;
+		if (window < model->min_len)
+			window = (model->min_len + 3) / 4 * 4;
+	} else if (model->window % 2) {
+		window = model->window + 1;
+	}
+	onr_dream_config cfg = {0};
+	cfg.host_rate = (uint32_t)lround(self->rate);
+	cfg.channels = self->channels;
+	cfg.window = window;
+	cfg.overlap = 2;
+	cfg.stereo = stereo ? ONR_STEREO_INDEPENDENT : ONR_STEREO_LINKED;
+	cfg.max_iterations = 64;
+	if (onr_dream_new(&r->eng, r->model, &cfg, err, errlen)) {
+		onr_model_free(r->model);
+		free(r);
+		return NULL;
+	}
+	onr_dream_set_listen(r->eng, 1);
+	snprintf(r->path, sizeof r->path, "%s", path);
+	r->window_idx = window_idx;
+	r->stereo = stereo;
+	return r;
+}
+
+/* Worker or main thread. The dream thread must be done with the engine:
+ * wait until it is not the one it holds (it never holds one for long). */
+static void rig_free(Plugin *self, Rig *r)
+{
+	if (!r)
+		return;
+	while (atomic_load(&self->hazard) == r->eng) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	onr_dream_free(r->eng);
+	onr_model_free(r->model);
+	free(r);
+}
+
+/* Worker or main thread: hands a rig to run(). A rig run() has not taken
+ * yet is replaced (and freed here, since run() never saw it). */
+static void post_rig(Plugin *self, Rig *r)
+{
+	Rig *old = atomic_exchange(&self->pending, r);
+	if (old)
+		rig_free(self, old);
+}
+
+/* Worker or main thread, holding self->lock: loads a model file. On
+ * failure the current model stays; the reason goes to the log. */
+static int load_model(Plugin *self, const char *path, onr_model **out)
+{
+	char err[512];
+	if (onr_model_load_file(out, path, err, sizeof err)) {
+		lv2_log_error(&self->logger, "oneiro: cannot use the model: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the dream thread */
+static void notify_dream(void *arg) /* audio thread: wake the dream thread */
+{
+	sem_post(&((Plugin *)arg)->sem);
+}
+
+static void *dream_main(void *arg) /* dream thread */
+{
+	Plugin *self = arg;
+	for (;;) {
+		sem_wait(&self->sem);
+		if (atomic_load(&self->quit))
+			break;
+		onr_dream *e = atomic_load(&self->live);
+		atomic_store(&self->hazard, e);
+		/* re-check: run() may have retired it between the two loads */
+		if (e && e == atomic_load(&self->live))
+			onr_dream_work(e);
+		atomic_store(&self->hazard, NULL);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ LV2 */
+static void map_uris(LV2_URID_Map *map, URIs *u)
+{
+	u->atom_Path = map->map(map->handle, LV2_ATOM__Path);
+	u->atom_URID = map->map(map->handle, LV2_ATOM__URID);
+	u->atom_Int = map->map(map->handle, LV2_ATOM__Int);
+	u->atom_Object = map->map(map->handle, LV2_ATOM__Object);
+	u->atom_Sequence = map->map(map->handle, LV2_ATOM__Sequence);
+	u->atom_eventTransfer = map->map(map->handle, LV2_ATOM__eventTransfer);
+	u->patch_Set = map->map(map->handle, LV2_PATCH__Set);
+	u->patch_Get = map->map(map->handle, LV2_PATCH__Get);
+	u->patch_property = map->map(map->handle, LV2_PATCH__property);
+	u->patch_value = map->map(map->handle, LV2_PATCH__value);
+	u->patch_subject = map->map(map->handle, LV2_PATCH__subject);
+	u->model = map->map(map->handle, ONEIRO__model);
+	u->bufsz_max = map->map(map->handle, LV2_BUF_SIZE__maxBlockLength);
+	u->bufsz_nominal = map->map(map->handle, LV2_BUF_SIZE__nominalBlockLength);
+}
+
+static void cleanup(LV2_Handle h);
+
+/* main thread */
+static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const char *bundle,
+                              const LV2_Feature *const *features)
+{
+	Plugin *self = calloc(1, sizeof *self);
+	if (!self)
+		return NULL;
+	self->mono = !strcmp(desc->URI, ONEIRO_MONO_URI);
+	self->channels = self->mono ? 1 : 2;
+	self->rate = rate;
+	pthread_mutex_init(&self->lock, NULL);
+	sem_init(&self->sem, 0, 0);
+	LV2_Log_Log *log = NULL;
+	const LV2_Options_Option *options = NULL;
+	for (int i = 0; features[i]; i++) {
+		if (!strcmp(features[i]->URI, LV2_URID__map))
+			self->map = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_WORKER__schedule))
+			self->schedule = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_LOG__log))
+			log = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_OPTIONS__options))
+			options = features[i]->data;
+	}
+	lv2_log_logger_init(&self->logger, self->map, log);
+	if (!self->map || !self->schedule) {
+		lv2_log_error(&self->logger, "oneiro: the host lacks %s\n",
+		              !self->map ? LV2_URID__map : LV2_WORKER__schedule);
+		free(self);
+		return NULL;
+	}
+	if (rate < ONR_DREAM_MIN_RATE || rate > ONR_DREAM_MAX_RATE) {
+		lv2_log_error(&self->logger, "oneiro: sample rate %g Hz not supported (%d to %d)\n", rate,
+		              ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
+		free(self);
+		return NULL;
+	}
+	map_uris(self->map, &self->uris);
+	lv2_atom_forge_init(&self->forge, self->map);
+	self->max_block = 4096;
+	for (const LV2_Options_Option *o = options; o && o->key; o++) {
+		if ((o->key == self->uris.bufsz_max || o->key == self->uris.bufsz_nominal) &&
+		    o->type == self->uris.atom_Int) {
+			int32_t v = *(const int32_t *)o->value;
+			if (v > 0 && (uint32_t)v > self->max_block && v <= (1 << 20))
+				self->max_block = (uint32_t)v;
+		}
+	}
+	size_t blen = strlen(bundle);
+	self->bundle = malloc(blen + 1);
+	self->scratch[0] = calloc(self->max_block, sizeof(float));
+	self->scratch[1] = calloc(self->max_block, sizeof(float));
+	if (!self->bundle || !self->scratch[0] || !self->scratch[1]) {
+		cleanup(self);
+		return NULL;
+	}
+	memcpy(self->bundle, bundle, blen + 1);
+
+	/* the bundled default model, so the plugin dreams from the start */
+	char path[MAX_PATH];
+	snprintf(path, sizeof path, "%s%s%s", bundle,
+	         blen && bundle[blen - 1] == '/' ? "" : "/", DEFAULT_MODEL);
+	if (load_model(self, path, &self->w_model)) {
+		cleanup(self);
+		return NULL;
+	}
+	snprintf(self->w_path, sizeof self->w_path, "%s", path);
+	char err[512];
+	self->rig = rig_new(self, self->w_model, path, 0, 0, err, sizeof err);
+	if (!self->rig) {
+		lv2_log_error(&self->logger, "oneiro: %s\n", err);
+		cleanup(self);
+		return NULL;
+	}
+	onr_dream_params_default(&self->params, self->rig->model);
+	atomic_store(&self->live, self->rig->eng);
+	self->fade_len = (uint32_t)(XFADE_SECONDS * rate);
+	if (pthread_create(&self->thread, NULL, dream_main, self) == 0)
+		self->thread_ok = 1;
+	else
+		lv2_log_warning(&self->logger, "oneiro: no dream thread: every window is computed "
+		                               "in the audio thread\n");
+	return self;
+}
+
+/* main thread */
+static void cleanup(LV2_Handle h)
+{
+	Plugin *self = h;
+	if (self->thread_ok) {
+		atomic_store(&self->quit, 1);
+		sem_post(&self->sem);
+		pthread_join(self->thread, NULL);
+	}
+	atomic_store(&self->live, NULL);
+	rig_free(self, self->rig);
+	rig_free(self, self->fading);
+	rig_free(self, atomic_exchange(&self->pending, NULL));
+	onr_model_free(self->w_model);
+	free(self->scratch[0]);
+	free(self->scratch[1]);
+	free(self->bundle);
+	sem_destroy(&self->sem);
+	pthread_mutex_destroy(&self->lock);
+	free(self);
+}
+
+/* audio thread (or main, before run) */
+static void connect_port(LV2_Handle h, uint32_t port, void *data)
+{
+	Plugin *self = h;
+	if (self->mono && port >= P_IN_R)
+		port = port == P_IN_R ? P_OUT_L : port + 2; /* mono: in, out, then the rest */
+	if (port >= P_COUNT)
+		return;
+	switch (port) {
+	case P_CONTROL:
+		self->control = data;
+		break;
+	case P_NOTIFY:
+		self->notify = data;
+		break;
+	default:
+		self->port_ptr[port] = data;
+		self->ports_in[port] = data;
+		break;
+	}
+}
+
+/* main thread */
+static void activate(LV2_Handle h)
+{
+	Plugin *self = h;
+	onr_dream_reset(self->rig->eng);
+	self->fading = NULL;
+	self->send_path = 1;
+}
+
+static float port_value(const Plugin *self, port_index p, float def)
+{
+	const float *v = self->ports_in[p];
+	return v && isfinite(*v) ? *v : def;
+}
+
+/* audio thread: the engine settings from the control ports */
+static void read_params(Plugin *self, int enabled)
+{
+	const onr_model *m = self->rig->model;
+	onr_dream_params *p = &self->params;
+	p->depth = enabled ? port_value(self, P_DEPTH, 0.5f) : 0.0f;
+	p->iterations = (uint32_t)fmaxf(0.0f, fminf(64.0f, port_value(self, P_ITERATIONS, 8.0f)));
+	p->bound_db = port_value(self, P_BOUND, -12.0f);
+	p->band_lo = port_value(self, P_BAND_LO, 40.0f);
+	p->band_hi = fminf(port_value(self, P_BAND_HI, 8000.0f), (float)m->sample_rate / 2.0f);
+	p->tilt_db = port_value(self, P_TILT, -3.0f);
+	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
+	uint32_t mode = (uint32_t)port_value(self, P_MODE, 0.0f);
+	p->obj.mode = mode <= ONR_OBJ_CLASS ? mode : ONR_OBJ_LAYERS;
+	p->obj.pre = port_value(self, P_PRE, 0.0f) > 0.5f;
+	for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++)
+		p->obj.layer_w[b] = b < N_LAYERS && b < m->n_blocks
+		                        ? port_value(self, (port_index)(P_LAYER1 + b), 0.0f)
+		                        : 0.0f;
+	uint32_t fl = (uint32_t)port_value(self, P_FILTER_LAYER, 1.0f);
+	p->obj.block = fl >= 1 ? fl - 1 : 0;
+	p->obj.filter = (uint32_t)port_value(self, P_FILTER, 0.0f);
+	p->obj.cls = (uint32_t)port_value(self, P_CLASS, 0.0f);
+	/* out-of-range choices for this model fall back to safe ones */
+	if (p->obj.block >= m->n_blocks)
+		p->obj.block = m->n_blocks - 1;
+	if (p->obj.cls >= m->n_classes)
+		p->obj.cls = m->n_classes - 1;
+	if (p->obj.mode == ONR_OBJ_FILTER && onr_objective_check(m, &p->obj, NULL, 0))
+		p->obj.filter = 0;
+}
+
+/* audio thread */
+static void write_path(Plugin *self, const char *path)
+{
+	const URIs *u = &self->uris;
+	LV2_Atom_Forge_Frame frame;
+	lv2_atom_forge_frame_time(&self->forge, 0);
+	lv2_atom_forge_object(&self->forge, &frame, 0, u->patch_Set);
+	lv2_atom_forge_key(&self->forge, u->patch_property);
+	lv2_atom_forge_urid(&self->forge, u->model);
+	lv2_atom_forge_key(&self->forge, u->patch_value);
+	lv2_atom_forge_path(&self->forge, path, (uint32_t)strlen(path));
+	lv2_atom_forge_pop(&self->forge, &frame);
+}
+
+/* audio thread: patch:Set of the model asks the worker to load it;
+ * patch:Get asks for the current one */
+static void read_control(Plugin *self)
+{
+	const URIs *u = &self->uris;
+	if (!self->control)
+		return;
+	LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
+		if (ev->body.type != u->atom_Object)
+			continue;
+		const LV2_Atom_Object *obj = (const LV2_Atom_Object *)&ev->body;
+		if (obj->body.otype == u->patch_Get) {
+			self->send_path = 1;
+		} else if (obj->body.otype == u->patch_Set) {
+			const LV2_Atom *property = NULL, *value = NULL;
+			lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value, 0);
+			if (!property || property->type != u->atom_URID ||
+			    ((const LV2_Atom_URID *)property)->body != u->model)
+				continue;
+			if (!value || value->type != u->atom_Path || value->size == 0 ||
+			    value->size >= MAX_PATH)
+				continue;
+			Msg msg;
+			memset(&msg, 0, sizeof msg);
+			msg.type = MSG_LOAD;
+			msg.window_idx = self->req_window;
+			msg.stereo = self->req_stereo;
+			memcpy(msg.path, LV2_ATOM_BODY_CONST(value), value->size);
+			msg.path[value->size - 1] = '\0';
+			self->schedule->schedule_work(self->schedule->handle,
+			                              (uint32_t)(offsetof(Msg, path) + value->size), &msg);
+		}
+	}
+}
+
+/* audio thread: a rig the worker prepared replaces the playing one; the
+ * old one fades out, then goes back to the worker to be freed */
+static void install_pending(Plugin *self)
+{
+	Rig *r = atomic_exchange(&self->pending, NULL);
+	if (!r)
+		return;
+	if (self->fading) {
+		/* a swap during a swap: drop the oldest now */
+		Msg msg = {MSG_FREE, 0, 0, self->fading, {0}};
+		self->late_base += onr_dream_get_stats(self->fading->eng)->late;
+		self->fading = NULL;
+		self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+	}
+	int same = onr_dream_inherit(r->eng, self->rig->eng);
+	if (same) {
+		self->fading = self->rig;   /* crossfade from the old dream */
+		self->fade_pos = 0;
+	} else {
+		/* another latency: nothing to crossfade with in step */
+		Msg msg = {MSG_FREE, 0, 0, self->rig, {0}};
+		self->late_base += onr_dream_get_stats(self->rig->eng)->late;
+		self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+	}
+	self->rig = r;
+	atomic_store(&self->live, r->eng);
+	atomic_store(&self->cur_window, r->window_idx);
+	atomic_store(&self->cur_stereo, r->stereo);
+	self->heard_seen = 0;
+	self->delta_sq_seen = self->dry_sq_seen = 0.0;
+	self->samples_seen = 0;
+	self->send_path = 1;
+}
+
+/* audio thread */
+static void run(LV2_Handle h, uint32_t n)
+{
+	Plugin *self = h;
+	const URIs *u = &self->uris;
+
+	/* the notify port: a sequence to write patch messages into */
+	if (self->notify) {
+		uint32_t cap = self->notify->atom.size;
+		lv2_atom_forge_set_buffer(&self->forge, (uint8_t *)self->notify, cap);
+		LV2_Atom_Forge_Frame seq;
+		lv2_atom_forge_sequence_head(&self->forge, &seq, 0);
+		read_control(self);
+		install_pending(self);
+		if (self->send_path) {
+			write_path(self, self->rig->path);
+			self->send_path = 0;
+		}
+		lv2_atom_forge_pop(&self->forge, &seq);
+	} else {
+		read_control(self);
+		install_pending(self);
+	}
+
+	/* window and stereo mode change the engine: the worker builds one */
+	uint32_t want_window = (uint32_t)port_value(self, P_WINDOW, 0.0f);
+	uint32_t want_stereo = port_value(self, P_STEREO, 0.0f) > 0.5f;
+	if (want_window >= N_WINDOWS)
+		want_window = 0;
+	if (self->mono)
+		want_stereo = 0;
+	if (want_window != self->req_window || want_stereo != self->req_stereo) {
+		self->req_window = want_window;
+		self->req_stereo = want_stereo;
+		if (want_window != self->rig->window_idx || want_stereo != self->rig->stereo) {
+			Msg msg = {MSG_REBUILD, want_window, want_stereo, NULL, {0}};
+			self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+		}
+	}
+
+	int enabled = port_value(self, P_ENABLED, 1.0f) > 0.5f;
+	int freewheel = port_value(self, P_FREEWHEEL, 0.0f) > 0.5f;
+	read_params(self, enabled);
+	onr_dream *e = self->rig->eng;
+	onr_dream_set_params(e, &self->params);
+	onr_dream_set_async(e, self->thread_ok && !freewheel, notify_dream, self);
+
+	const float *in[2] = {self->ports_in[P_IN_L], self->mono ? NULL : self->ports_in[P_IN_R]};
+	float *out[2] = {self->port_ptr[P_OUT_L], self->mono ? NULL : self->port_ptr[P_OUT_R]};
+	if (!in[0] || !out[0] || (!self->mono && (!in[1] || !out[1])))
+		return;
+
+	if (self->fading) {
+		/* both rigs hear the input; the old one's output fades into the new
+		 * one's (their dry paths are one and the same) */
+		onr_dream *old = self->fading->eng;
+		onr_dream_set_params(old, &self->params);
+		onr_dream_set_async(old, 0, NULL, NULL);
+		for (uint32_t off = 0; off < n;) {
+			uint32_t k = n - off < self->max_block ? n - off : self->max_block;
+			const float *ii[2] = {in[0] + off, in[1] ? in[1] + off : NULL};
+			float *oo[2] = {self->scratch[0], self->scratch[1]};
+			onr_dream_process(old, ii, oo, k);
+			float *on[2] = {out[0] + off, out[1] ? out[1] + off : NULL};
+			onr_dream_process(e, ii, on, k);
+			for (uint32_t i = 0; i < k; i++) {
+				float g = self->fade_pos < self->fade_len
+				              ? (float)self->fade_pos / (float)self->fade_len
+				              : 1.0f;
+				for (uint32_t c = 0; c < self->channels; c++)
+					on[c][i] = g * on[c][i] + (1.0f - g) * oo[c][i];
+				if (self->fade_pos < self->fade_len)
+					self->fade_pos++;
+			}
+			off += k;
+		}
+		if (self->fade_pos >= self->fade_len) {
+			Msg msg = {MSG_FREE, 0, 0, self->fading, {0}};
+			self->late_base += onr_dream_get_stats(old)->late;
+			self->fading = NULL;
+			self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+		}
+	} else {
+		onr_dream_process(e, in, out, n);
+	}
+
+	/* read-outs */
+	const onr_dream_stats *st = onr_dream_get_stats(e);
+	if (self->port_ptr[P_LATENCY])
+		*self->port_ptr[P_LATENCY] = (float)onr_dream_latency(e);
+	if (self->port_ptr[P_LATE])
+		*self->port_ptr[P_LATE] = (float)(self->late_base + st->late);
+	float probs[ONR_MAX_CLASSES];
+	uint64_t seq = onr_dream_heard(e, probs);
+	if (seq != self->heard_seen) {
+		self->heard_seen = seq;
+		const onr_model *m = self->rig->model;
+		uint32_t best = 0;
+		for (uint32_t k = 1; k < m->n_classes; k++)
+			if (probs[k] > probs[best])
+				best = k;
+		if (self->port_ptr[P_HEARD_CLASS])
+			*self->port_ptr[P_HEARD_CLASS] = m->kind == ONR_KIND_BINARY ? 1.0f : (float)best;
+		if (self->port_ptr[P_HEARD_PROB])
+			*self->port_ptr[P_HEARD_PROB] = m->kind == ONR_KIND_BINARY ? probs[1] : probs[best];
+	}
+	/* the dream's level over the last ~100 ms, dB relative to the dry */
+	if (st->samples - self->samples_seen >= (uint64_t)(0.1 * self->rate)) {
+		double dd = st->delta_sq - self->delta_sq_seen, ds = st->dry_sq - self->dry_sq_seen;
+		self->delta_sq_seen = st->delta_sq;
+		self->dry_sq_seen = st->dry_sq;
+		self->samples_seen = st->samples;
+		self->dream_db = dd > 0.0 && ds > 0.0 ? (float)(10.0 * log10(dd / ds)) : -120.0f;
+		if (self->dream_db < -120.0f)
+			self->dream_db = -120.0f;
+	}
+	if (self->port_ptr[P_DREAM_DB])
+		*self->port_ptr[P_DREAM_DB] = self->dream_db;
+	(void)u;
+}
+
+/* ------------------------------------------------------------------ worker */
+/* worker thread */
+static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
+                              LV2_Worker_Respond_Handle rh, uint32_t size, const void *data)
+{
+	Plugin *self = h;
+	(void)respond;
+	(void)rh;
+	if (size < offsetof(Msg, path))
+		return LV2_WORKER_ERR_UNKNOWN;
+	Msg msg;
+	memset(&msg, 0, sizeof msg);
+	memcpy(&msg, data, size < sizeof msg ? size : sizeof msg);
+	msg.path[MAX_PATH - 1] = '\0';
+	if (msg.type == MSG_FREE) {
+		rig_free(self, msg.rig);
+		return LV2_WORKER_SUCCESS;
+	}
+	pthread_mutex_lock(&self->lock);
+	if (msg.type == MSG_LOAD) {
+		onr_model *m;
+		if (load_model(self, msg.path, &m) == 0) {
+			onr_model_free(self->w_model);
+			self->w_model = m;
+			snprintf(self->w_path, sizeof self->w_path, "%s", msg.path);
+		} else {
+			pthread_mutex_unlock(&self->lock);
+			return LV2_WORKER_SUCCESS; /* the current model plays on */
+		}
+	}
+	char err[512];
+	Rig *r = rig_new(self, self->w_model, self->w_path, msg.window_idx, msg.stereo, err,
+	                 sizeof err);
+	pthread_mutex_unlock(&self->lock);
+	if (!r) {
+		lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
+		return LV2_WORKER_SUCCESS;
+	}
+	post_rig(self, r);
+	return LV2_WORKER_SUCCESS;
+}
+
+/* audio thread */
+static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *data)
+{
+	(void)h;
+	(void)size;
+	(void)data;
+	return LV2_WORKER_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ state */
+/* main thread (or any non-real-time thread the host chooses) */
+static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
+                             LV2_State_Handle sh, uint32_t flags,
+                             const LV2_Feature *const *features)
+{
+	Plugin *self = h;
+	(void)flags;
+	LV2_State_Map_Path *map_path = NULL;
+	LV2_State_Free_Path *free_path = NULL;
+	for (int i = 0; features && features[i]; i++) {
+		if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
+			map_path = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
+			free_path = features[i]->data;
+	}
+	pthread_mutex_lock(&self->lock);
+	char path[MAX_PATH];
+	snprintf(path, sizeof path, "%s", self->w_path);
+	pthread_mutex_unlock(&self->lock);
+	char *apath = map_path ? map_path->abstract_path(map_path->handle, path) : NULL;
+	const char *v = apath ? apath : path;
+	LV2_State_Status st = store(sh, self->uris.model, v, strlen(v) + 1, self->uris.atom_Path,
+	                            LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+	if (apath) {
+		if (free_path)
+			free_path->free_path(free_path->handle, apath);
+		else
+			free(apath);
+	}
+	return st;
+}
+
+/* main thread; with state:threadSafeRestore possibly while run() goes on:
+ * the new rig reaches run() through the same atomic hand-off as a load. */
+static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrieve,
+                                LV2_State_Handle sh, uint32_t flags,
+                                const LV2_Feature *const *features)
+{
+	Plugin *self = h;
+	(void)flags;
+	LV2_State_Map_Path *map_path = NULL;
+	LV2_State_Free_Path *free_path = NULL;
+	for (int i = 0; features && features[i]; i++) {
+		if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
+			map_path = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
+			free_path = features[i]->data;
+	}
+	size_t size;
+	uint32_t type, vflags;
+	const char *value = retrieve(sh, self->uris.model, &size, &type, &vflags);
+	if (!value)
+		return LV2_STATE_SUCCESS; /* no model saved: keep the current one */
+	if (type != self->uris.atom_Path || size == 0 || size >= MAX_PATH ||
+	    value[size - 1] != '\0')
+		return LV2_STATE_ERR_BAD_TYPE;
+	char *apath = map_path ? map_path->absolute_path(map_path->handle, value) : NULL;
+	const char *path = apath ? apath : value;
+	pthread_mutex_lock(&self->lock);
+	onr_model *m;
+	int ok = load_model(self, path, &m) == 0;
+	if (ok) {
+		onr_model_free(self->w_model);
+		self->w_model = m;
+		snprintf(self->w_path, sizeof self->w_path, "%s", path);
+		char err[512];
+		Rig *r = rig_new(self, m, path, atomic_load(&self->cur_window),
+		                 atomic_load(&self->cur_stereo), err, sizeof err);
+		if (r)
+			post_rig(self, r);
+		else
+			lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
+	}
+	pthread_mutex_unlock(&self->lock);
+	if (apath) {
+		if (free_path)
+			free_path->free_path(free_path->handle, apath);
+		else
+			free(apath);
+	}
+	return LV2_STATE_SUCCESS; /* a missing file keeps the current model */
+}
+
+static const void *extension_data(const char *uri)
+{
+	static const LV2_Worker_Interface worker = {work, work_response, NULL};
+	static const LV2_State_Interface state = {save, restore};
+	if (!strcmp(uri, LV2_WORKER__interface))
+		return &worker;
+	if (!strcmp(uri, LV2_STATE__interface))
+		return &state;
+	return NULL;
+}
+
+static const LV2_Descriptor descriptors[] = {
+	{ONEIRO_URI, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+	{ONEIRO_MONO_URI, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+};
+
+LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
+{
+	return index < 2 ? &descriptors[index] : NULL;
+}
