@@ -19,7 +19,9 @@
 #endif
 
 #define CHUNK 64              /* host samples fed to the downsampler at once */
-#define SRC_TYPE SRC_SINC_MEDIUM_QUALITY
+/* the delta path only: the dry signal never passes a resampler. The fastest
+ * sinc converter keeps 80 % of the band with 97 dB SNR, plenty for a dream */
+#define SRC_TYPE SRC_SINC_FASTEST
 
 static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
 {

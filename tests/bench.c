@@ -24,6 +24,7 @@
  * Output: one line per figure, "bench: NAME VALUE UNIT"; notes start "note:".
  * The files handed to Python (model, input, the C gradients) live in a
  * temporary directory removed at the end (kept with --keep). */
+#include "dream.h"
 #include "onr.h"
 
 #include <errno.h>
@@ -473,6 +474,103 @@ static int run_torch(size_res *rs, int nsize, const char *python, const char *sc
 }
 
 /* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- render speed */
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds of 48 kHz stereo audio dreamed per second of CPU, by the engine
+ * that `oneiro render` and the plugin run, with the per-stage breakdown. */
+static int bench_render(const char *label, const char *arch, uint32_t iterations, int independent,
+                        uint32_t overlap, double seconds)
+{
+	onr_op ops[ONR_MAX_OPS];
+	uint32_t nops = onr_arch_preset(arch, N_CLASSES, ops);
+	onr_model *m;
+	char err[256];
+	if (onr_model_new(&m, ops, nops, SAMPLE_RATE, N_SAMPLES, ONR_KIND_CLASSES, NULL, N_CLASSES,
+	                  err, sizeof err)) {
+		fprintf(stderr, "bench: %s\n", err);
+		return 1;
+	}
+	onr_model_init_params(m, 1);
+	onr_dream_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.host_rate = 48000;
+	cfg.channels = 2;
+	cfg.overlap = overlap;
+	cfg.stereo = independent ? ONR_STEREO_INDEPENDENT : ONR_STEREO_LINKED;
+	onr_dream *d;
+	if (onr_dream_new(&d, m, &cfg, err, sizeof err)) {
+		fprintf(stderr, "bench: %s\n", err);
+		onr_model_free(m);
+		return 1;
+	}
+	onr_dream_params p;
+	onr_dream_params_default(&p, m);
+	p.iterations = iterations;
+	onr_dream_set_params(d, &p);
+	onr_dream_set_timing(d, 1);
+	uint32_t n = (uint32_t)(seconds * 48000), block = 512;
+	float *in[2], *out[2];
+	for (int c = 0; c < 2; c++) {
+		in[c] = malloc(n * sizeof(float));
+		out[c] = malloc(block * sizeof(float));
+		make_input(in[c], n, (uint32_t)c + 7);
+	}
+	double c0 = cpu_now(), w0 = now();
+	for (uint32_t pos = 0; pos < n; pos += block) {
+		uint32_t k = n - pos < block ? n - pos : block;
+		const float *ii[2] = {in[0] + pos, in[1] + pos};
+		onr_dream_process(d, ii, out, k);
+	}
+	double cpu = cpu_now() - c0, wall = now() - w0;
+	const onr_dream_stats *st = onr_dream_get_stats(d);
+	/* stage shares are of the wall time (the stage timers are wall clocks);
+	 * the forward pass alone, timed on the same model, splits
+	 * forward+backward */
+	uint32_t W, hop, rate;
+	onr_dream_geometry(d, &W, &hop, &rate);
+	onr_net *net;
+	double fwd_s = NAN;
+	if (onr_net_new(&net, m, W, 0) == ONR_OK) {
+		float *x = malloc(W * sizeof(float));
+		make_input(x, W, 3);
+		uint32_t deep = onr_objective_depth(m, &p.obj);
+		int reps = 50;
+		double t0 = now();
+		for (int i = 0; i < reps; i++)
+			onr_net_forward(net, x, W, 1.0f, deep);
+		fwd_s = (now() - t0) / reps;
+		free(x);
+		onr_net_free(net);
+	}
+	double steps = (double)st->windows * iterations;
+	double fb = st->t_forward_backward, fwd = fwd_s * (steps + st->windows);
+	char name[96];
+	printf("bench: render_%s_audio_s_per_cpu_s %.3g x\n", label, seconds / cpu);
+	printf("bench: render_%s_realtime_factor %.3g x\n", label, seconds / wall);
+	snprintf(name, sizeof name, "render_%s", label);
+	printf("bench: %s_windows %llu windows\n", name, (unsigned long long)st->windows);
+	printf("bench: %s_resample_share %.3g %%\n", name, 100.0 * st->t_resample / wall);
+	printf("bench: %s_forward_share %.3g %%\n", name, 100.0 * fwd / wall);
+	printf("bench: %s_backward_share %.3g %%\n", name, 100.0 * (fb - fwd) / wall);
+	printf("bench: %s_condition_share %.3g %%\n", name, 100.0 * st->t_condition / wall);
+	printf("bench: %s_ms_per_window %.3g ms\n", name,
+	       st->windows ? 1e3 * (fb + st->t_condition) / st->windows : 0.0);
+	fflush(stdout);
+	for (int c = 0; c < 2; c++) {
+		free(in[c]);
+		free(out[c]);
+	}
+	onr_dream_free(d);
+	onr_model_free(m);
+	return 0;
+}
+
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
@@ -632,6 +730,14 @@ int main(int argc, char **argv)
 				       r->name, r->grad_rel, r->obj_rel, r->tgrad_rel);
 		}
 	}
+
+	/* the renderer: default settings, and a heavy one */
+	double secs = quick ? 5.0 : 20.0;
+	printf("note: render: 48 kHz stereo, %.0f s, small model; default = linked stereo, "
+	       "8 iterations, overlap 2; heavy = independent stereo, 32 iterations, overlap 4\n",
+	       secs);
+	failed |= bench_render("default", "small", 8, 0, 2, secs);
+	failed |= bench_render("heavy", "small", 32, 1, 4, secs);
 
 	if (keep) {
 		printf("note: files kept in %s\n", dir);
