@@ -184,7 +184,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all $(TESTS) $(SAN_TESTS) $(FUZZ)
-	@sh tools/run-tests.sh $(TESTS) $(SAN_TESTS) tests/shared_ref.sh
+	@sh tools/run-tests.sh $(TESTS) $(SAN_TESTS) tests/shared_ref.sh tests/test_render.sh
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 BENCH = $(BUILD)/bench

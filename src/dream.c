@@ -121,6 +121,7 @@ struct onr_dreamer {
 	float *x;          /* (W) the dreamed window */
 	float *g;          /* (W) gradient */
 	float *cond;       /* (nbins) conditioning gain per bin */
+	float *final;      /* (nbins) the delta's own band limit */
 	float *mag;        /* (nbins) scratch for smoothing */
 	double *cum;       /* (nbins + 1) prefix sums for smoothing */
 	uint32_t *bark_lo, *bark_hi; /* (nbins) one-Bark neighbourhood of each bin */
@@ -144,6 +145,7 @@ void onr_dreamer_free(onr_dreamer *w)
 	fftwf_free(w->g);
 	fftwf_free(w->spec);
 	free(w->cond);
+	free(w->final);
 	free(w->mag);
 	free(w->cum);
 	free(w->bark_lo);
@@ -177,11 +179,12 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	w->g = fftwf_alloc_real(window);
 	w->spec = fftwf_alloc_complex(w->nbins);
 	w->cond = calloc(w->nbins, sizeof(float));
+	w->final = calloc(w->nbins, sizeof(float));
 	w->mag = calloc(w->nbins, sizeof(float));
 	w->cum = calloc(w->nbins + 1, sizeof(double));
 	w->bark_lo = calloc(w->nbins, sizeof(uint32_t));
 	w->bark_hi = calloc(w->nbins, sizeof(uint32_t));
-	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->mag || !w->cum || !w->bark_lo ||
+	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->final || !w->mag || !w->cum || !w->bark_lo ||
 	    !w->bark_hi) {
 		onr_dreamer_free(w);
 		return fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
@@ -213,32 +216,39 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	return ONR_OK;
 }
 
-/* The gain per frequency bin: 1 inside the dream band, falling to 0 over a
- * raised-cosine skirt half an octave wide outside each edge; times the tilt
- * in dB per octave around 1 kHz; 0 at DC. */
+/* The gradient's gain per frequency bin: the dream band times the tilt in dB
+ * per octave around 1 kHz; 0 at DC. And the delta's final band limit. */
+/* 1 inside [lo, hi] Hz, a raised-cosine skirt half an octave wide outside
+ * each edge, 0 beyond. */
+static double band_gain(double f, double lo, double hi)
+{
+	double oct_lo = log2(f / (lo > 1.0 ? lo : 1.0)), oct_hi = log2((hi > 1.0 ? hi : 1.0) / f);
+	if (oct_lo < -0.5 || oct_hi < -0.5)
+		return 0.0;
+	double g = 1.0;
+	if (oct_lo < 0.0)
+		g *= 0.5 + 0.5 * cos(M_PI * -oct_lo / 0.5);
+	if (oct_hi < 0.0)
+		g *= 0.5 + 0.5 * cos(M_PI * -oct_hi / 0.5);
+	return g;
+}
+
 static void update_conditioning(onr_dreamer *w, const onr_dream_params *p)
 {
 	if (p->band_lo == w->key_lo && p->band_hi == w->key_hi && p->tilt_db == w->key_tilt)
 		return;
 	double hz_per_bin = (double)w->m->sample_rate / w->W;
-	for (uint32_t k = 0; k < w->nbins; k++) {
-		double f = k * hz_per_bin, gain = 1.0;
-		if (k == 0) {
-			w->cond[k] = 0.0f; /* never dream a DC offset */
-			continue;
-		}
-		double oct_lo = log2(f / (p->band_lo > 1.0f ? p->band_lo : 1.0));
-		double oct_hi = log2((p->band_hi > 1.0f ? p->band_hi : 1.0) / f);
-		if (oct_lo < -0.5 || oct_hi < -0.5)
-			gain = 0.0;
-		else {
-			if (oct_lo < 0.0)
-				gain *= 0.5 + 0.5 * cos(M_PI * -oct_lo / 0.5);
-			if (oct_hi < 0.0)
-				gain *= 0.5 + 0.5 * cos(M_PI * -oct_hi / 0.5);
-		}
+	/* the delta itself stays below 0.7 of the model's Nyquist frequency
+	 * (its skirt ends just under it), inside what the resamplers pass */
+	double top = 0.7 * w->m->sample_rate / 2.0;
+	double hi_final = p->band_hi < top ? p->band_hi : top;
+	w->cond[0] = w->final[0] = 0.0f; /* never dream a DC offset */
+	for (uint32_t k = 1; k < w->nbins; k++) {
+		double f = k * hz_per_bin;
+		double gain = band_gain(f, p->band_lo, p->band_hi);
 		gain *= pow(10.0, p->tilt_db * log2(f / 1000.0) / 20.0);
 		w->cond[k] = (float)gain;
+		w->final[k] = (float)(band_gain(f, p->band_lo, hi_final) / w->W);
 	}
 	w->key_lo = p->band_lo;
 	w->key_hi = p->band_hi;
@@ -288,16 +298,17 @@ void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs)
 			probs[k] = 1.0f / (float)w->m->n_classes;
 }
 
-/* mean(a^2) of each block's output (post-activation) up to `deep` ops. */
-static void layer_energies(onr_dreamer *w, uint32_t deep, double *out)
+/* mean(a^2) of each block's output (its pre-activation when pre) up to
+ * `deep` ops. */
+static void layer_energies(onr_dreamer *w, uint32_t deep, int pre, double *out)
 {
 	const onr_model *m = w->m;
 	for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
 		out[b] = 0.0;
-		if (b >= m->n_blocks || m->block_last[b] > deep)
+		if (b >= m->n_blocks || (pre ? m->block_pre[b] : m->block_last[b]) > deep)
 			continue;
 		uint32_t C, T;
-		const float *a = onr_net_block_output(w->net, b, 0, &C, &T);
+		const float *a = onr_net_block_output(w->net, b, pre, &C, &T);
 		if (!a)
 			continue;
 		double s = 0.0;
@@ -324,6 +335,8 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	for (uint32_t i = 0; i < W; i++)
 		ss += (double)x0[i] * x0[i];
 	double rms = sqrt(ss / W);
+	if (!isfinite(rms))
+		return 1; /* cannot happen from the stream (its input is sanitised) */
 	double bound;
 	if (bound_abs >= 0.0f)
 		bound = bound_abs;
@@ -348,7 +361,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 			if (before)
 				*before = J;
 			if (layers_before)
-				layer_energies(w, deep, layers_before);
+				layer_energies(w, deep, p->obj.pre, layers_before);
 		}
 		double mean = condition(w, p->smooth);
 		if (w->timing) {
@@ -361,11 +374,36 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 		float a = (float)(step / mean);
 		for (uint32_t i = 0; i < W; i++) {
 			float v = w->x[i] + a * w->g[i];
-			float lo = x0[i] - (float)bound, hi = x0[i] + (float)bound;
-			v = v < lo ? lo : (v > hi ? hi : v);
-			v = v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v);
-			w->x[i] = v;
+			/* |x - x0| <= bound, and within full scale unless the input
+			 * itself is beyond it (then no further out than it is) */
+			float lo = fmaxf(x0[i] - (float)bound, fminf(-1.0f, x0[i]));
+			float hi = fminf(x0[i] + (float)bound, fmaxf(1.0f, x0[i]));
+			w->x[i] = v < lo ? lo : (v > hi ? hi : v);
 		}
+	}
+	/* The projection leaves hard edges (samples pinned at the bound) that a
+	 * band-limited upsampler would rebuild into peaks well past the bound.
+	 * So the delta is band-limited here, then scaled back under the bound as
+	 * a whole, and kept within full scale (or the input's own level). */
+	for (uint32_t i = 0; i < W; i++)
+		w->g[i] = w->x[i] - x0[i];
+	fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
+	for (uint32_t k = 0; k < w->nbins; k++) {
+		w->spec[k][0] *= w->final[k];
+		w->spec[k][1] *= w->final[k];
+	}
+	fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
+	float peak = 0.0f;
+	for (uint32_t i = 0; i < W; i++)
+		if (fabsf(w->g[i]) > peak)
+			peak = fabsf(w->g[i]);
+	float shrink = peak > (float)bound ? (float)bound / peak : 1.0f;
+	for (uint32_t i = 0; i < W; i++) {
+		float d = w->g[i] * shrink;
+		float lo = fminf(-1.0f, x0[i]) - x0[i], hi = fmaxf(1.0f, x0[i]) - x0[i];
+		d = d < lo ? lo : (d > hi ? hi : d);
+		delta[i] = isfinite(d) ? d : 0.0f;
+		w->x[i] = x0[i] + delta[i];
 	}
 	if (after || layers_after) {
 		float J = 0.0f;
@@ -373,10 +411,8 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 		if (after)
 			*after = J;
 		if (layers_after)
-			layer_energies(w, deep, layers_after);
+			layer_energies(w, deep, p->obj.pre, layers_after);
 	}
-	for (uint32_t i = 0; i < W; i++)
-		delta[i] = w->x[i] - x0[i];
 	return 0;
 }
 
@@ -397,8 +433,7 @@ typedef struct {
  * collects it) and whoever runs it: the stream itself (synchronous) or a
  * worker thread (asynchronous, see onr_dream_work). */
 enum { JOB_FREE = 0, JOB_SUBMITTED = 1, JOB_RUNNING = 2, JOB_DONE = 3 };
-#define NJOBS 4
-#define DEFER 1               /* a window is collected this many hops after submission */
+#define MAX_JOBS 64           /* job slots: the deferral plus room for late ones */
 
 typedef struct {
 	_Atomic int state;
@@ -425,7 +460,10 @@ struct onr_dream {
 	uint32_t stage_len;
 	uint32_t ym_cap, u_cap, tmp_cap, ola_len;
 	float *win;           /* (W) synthesis window, sums to 1 over the hops */
-	djob jobs[NJOBS];
+	djob jobs[MAX_JOBS];
+	uint32_t njobs;       /* slots in use: defer + 2 */
+	uint32_t defer;       /* a window is collected this many hops after it is
+	                         submitted: at least two host blocks of time */
 	uint64_t win_seq;     /* windows submitted so far */
 	int async;            /* jobs run by onr_dream_work on another thread */
 	void (*notify)(void *);   /* async: called (audio thread) when a job is submitted */
@@ -439,6 +477,7 @@ struct onr_dream {
 	uint32_t latency, prefill;
 	uint32_t lead;        /* host zeros fed before the stream (see reset) */
 	float mix_now;        /* smoothed mix */
+	int started;          /* process() has run since the last reset */
 	float mix_coef;
 	onr_dreamer *dreamer;
 	onr_dream_stats stats;
@@ -486,6 +525,8 @@ void onr_dream_set_params(onr_dream *d, const onr_dream_params *p)
 {
 	d->p_next = *p;
 	onr_dream_params_sanitize(&d->p_next, d->m);
+	if (!d->started)
+		d->mix_now = d->p_next.mix; /* nothing heard yet: no glide */
 }
 
 void onr_dream_free(onr_dream *d)
@@ -505,7 +546,7 @@ void onr_dream_free(onr_dream *d)
 		free(d->dry[c]);
 	}
 	free(d->win);
-	for (int k = 0; k < NJOBS; k++)
+	for (uint32_t k = 0; k < MAX_JOBS; k++)
 		for (uint32_t c = 0; c < ONR_DREAM_MAX_CHANNELS; c++) {
 			free(d->jobs[k].x0[c]);
 			free(d->jobs[k].delta[c]);
@@ -585,7 +626,7 @@ static void take_dreamer(onr_dream *d)
 int onr_dream_work(onr_dream *d)
 {
 	int ran = 0;
-	for (int k = 0; k < NJOBS; k++) {
+	for (uint32_t k = 0; k < d->njobs; k++) {
 		djob *j = &d->jobs[k];
 		int expect = JOB_SUBMITTED;
 		if (!atomic_compare_exchange_strong(&j->state, &expect, JOB_RUNNING))
@@ -634,7 +675,7 @@ void onr_dream_set_async(onr_dream *d, int on, void (*notify)(void *), void *arg
  * drop it (dry) if its slot is still busy with an old, late window. */
 static void submit_window(onr_dream *d, uint64_t seq)
 {
-	djob *j = &d->jobs[seq % NJOBS];
+	djob *j = &d->jobs[seq % d->njobs];
 	int st = atomic_load_explicit(&j->state, memory_order_acquire);
 	if (st == JOB_SUBMITTED || st == JOB_RUNNING)
 		return; /* the worker is a ring of windows behind: this one is lost,
@@ -661,7 +702,7 @@ static void submit_window(onr_dream *d, uint64_t seq)
  * takes; asynchronous mode uses it only if it is done, else counts it late. */
 static void collect_window(onr_dream *d, uint64_t seq)
 {
-	djob *j = &d->jobs[seq % NJOBS];
+	djob *j = &d->jobs[seq % d->njobs];
 	if (!d->async) {
 		/* freewheel / offline: never skip a window */
 		int expect = JOB_SUBMITTED;
@@ -708,7 +749,7 @@ static void collect_window(onr_dream *d, uint64_t seq)
 }
 
 /* A window is ready in every dream channel: submit it, collect the one
- * DEFER windows older, and hand the hop that is now final to the upsampler.
+ * `defer` windows older, and hand the hop that is now final to the upsampler.
  * The OLA buffer starts at the oldest window not yet collected. */
 static void run_window(onr_dream *d)
 {
@@ -720,9 +761,9 @@ static void run_window(onr_dream *d)
 		memmove(q->ym, q->ym + hop, (q->ym_len - hop) * sizeof(float));
 		q->ym_len -= hop;
 	}
-	if (seq < DEFER)
+	if (seq < d->defer)
 		return;
-	collect_window(d, seq - DEFER);
+	collect_window(d, seq - d->defer);
 	for (uint32_t c = 0; c < d->nd; c++) {
 		dchan *q = &d->ch[c];
 		/* the first hop is final: to the upsampler */
@@ -784,19 +825,27 @@ static float finite_or_zero(float v)
 	return isfinite(v) ? v : 0.0f;
 }
 
+/* The dream path's view of a sample: finite, and within +-8 (18 dB over
+ * full scale), so no level overflows the resamplers or the network. */
+static float dream_input(float v)
+{
+	return isfinite(v) ? fmaxf(-8.0f, fminf(8.0f, v)) : 0.0f;
+}
+
 void onr_dream_process(onr_dream *d, const float *const *in, float *const *out, uint32_t n)
 {
 	uint32_t C = d->cfg.channels, L = d->latency;
+	d->started = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		/* stage the dream input: the mean of the channels, or each */
 		if (d->nd == 1) {
 			float s = 0.0f;
 			for (uint32_t c = 0; c < C; c++)
-				s += finite_or_zero(in[c][i]);
+				s += dream_input(in[c][i]);
 			d->ch[0].stage[d->stage_len] = C > 1 ? s / (float)C : s;
 		} else {
 			for (uint32_t c = 0; c < C; c++)
-				d->ch[c].stage[d->stage_len] = finite_or_zero(in[c][i]);
+				d->ch[c].stage[d->stage_len] = dream_input(in[c][i]);
 		}
 		d->stage_len++;
 		d->host_count++;
@@ -804,6 +853,8 @@ void onr_dream_process(onr_dream *d, const float *const *in, float *const *out, 
 			feed_chunk(d);
 		/* output: the dry signal delayed by L, plus mix times the delta */
 		d->mix_now += d->mix_coef * (d->p_next.mix - d->mix_now);
+		if (fabsf(d->p_next.mix - d->mix_now) < 1e-6f)
+			d->mix_now = d->p_next.mix; /* arrive, exactly */
 		float mix = d->mix_now;
 		float dl[ONR_DREAM_MAX_CHANNELS];
 		for (uint32_t c = 0; c < d->nd; c++) {
@@ -864,7 +915,7 @@ void onr_dream_reset(onr_dream *d)
 	d->heard_seq = 0;
 	for (uint32_t k = 0; k < d->m->n_classes; k++)
 		d->heard[k] = 1.0f / (float)d->m->n_classes;
-	for (int k = 0; k < NJOBS; k++) {
+	for (uint32_t k = 0; k < d->njobs; k++) {
 		djob *j = &d->jobs[k];
 		while (atomic_load(&j->state) == JOB_RUNNING)
 			sched_yield(); /* a worker finishing an old window */
@@ -872,6 +923,7 @@ void onr_dream_reset(onr_dream *d)
 		j->seq = UINT64_MAX;
 	}
 	d->mix_now = d->p_next.mix;
+	d->started = 0;
 	/* lead-in: the stream starts `lead` host zeros early, so the first
 	 * samples lie under two windows like all the others, not under the
 	 * rising half of the first alone */
@@ -999,8 +1051,22 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 	d->u_cap = (uint32_t)((W + 2 * d->hop) * d->ratio_up) + 4 * burst + 4 * CHUNK + 8192;
 	d->win = calloc(W, sizeof(float));
 	d->ola_len = W;
+	/* a window submitted now is due `defer` hops later: give the worker at
+	 * least two of the host's blocks of real time */
+	uint32_t max_block = cfg->max_block ? cfg->max_block : 4096;
+	double hop_host = d->hop * d->ratio_up;
+	d->defer = (uint32_t)ceil(2.0 * max_block / hop_host);
+	if (d->defer < 1)
+		d->defer = 1;
+	if (d->defer + 2 > MAX_JOBS) {
+		onr_dream_free(d);
+		return fail(err, errlen, ONR_EINVAL,
+		            "blocks of %u frames are too long for a window of %u samples", max_block,
+		            W);
+	}
+	d->njobs = d->defer + 2;
 	int bad = !d->win;
-	for (int k = 0; k < NJOBS && !bad; k++)
+	for (uint32_t k = 0; k < d->njobs && !bad; k++)
 		for (uint32_t c = 0; c < d->nd && !bad; c++) {
 			d->jobs[k].x0[c] = calloc(W, sizeof(float));
 			d->jobs[k].delta[c] = calloc(W, sizeof(float));

@@ -38,6 +38,11 @@ typedef struct {
 	uint32_t overlap;          /* windows per window length: 2 or 4 (0 = 2) */
 	uint32_t stereo;           /* onr_stereo_mode */
 	uint32_t max_iterations;   /* the most iterations params will ask for (0 = 64) */
+	uint32_t max_block;        /* the longest block process() will get, in host
+	                              frames (0 = 4096): in asynchronous mode each
+	                              window gets at least two blocks' time, which
+	                              sets the latency. The output does not depend
+	                              on it beyond that delay. */
 	int test_identity;         /* tests only: every window's "dream" is
 	                              delta = 0.5 * x0, no network, so the delta path's
 	                              alignment with the dry path can be seen */
@@ -76,7 +81,8 @@ typedef struct {
 	uint64_t windows;          /* windows dreamed */
 	uint64_t skipped;          /* windows under the floor, or with no objective */
 	double obj_before, obj_after;  /* sums of J over windows (first / last step) */
-	double layer_before[ONR_MAX_BLOCKS], layer_after[ONR_MAX_BLOCKS]; /* mean(a^2) per layer */
+	double layer_before[ONR_MAX_BLOCKS], layer_after[ONR_MAX_BLOCKS]; /* mean(a^2) per layer
+	                              (pre-activation when the objective is) */
 	double delta_sq, dry_sq;   /* sums of squares at the host rate (the delta
 	                              actually added, and the dry signal) */
 	uint64_t samples;          /* host samples output */

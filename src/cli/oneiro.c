@@ -1,6 +1,7 @@
 /* oneiro -- the command-line tool. The only code of the project that prints
- * and exits. Subcommands: inspect, new-model (render, train, score follow). */
+ * and exits. Subcommands: inspect, new-model, render (train, score follow). */
 #include "onr.h"
+#include "render.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@ static void usage(FILE *f)
 	        "  inspect MODEL          architecture, layers, classes, metadata of a model\n"
 	        "  new-model [options] OUT\n"
 	        "                         write an untrained model of a named architecture\n"
+	        "  render [options] IN OUT | --out-dir DIR IN... | --from noise|silence OUT\n"
+	        "                         dream audio files offline (dreamed stems), or audiate\n"
+	        "                         what a layer listens for\n"
 	        "  version                print the version and the kernel set in use\n"
 	        "\n"
 	        "'oneiro COMMAND --help' describes a command's options.\n");
@@ -214,6 +218,8 @@ int main(int argc, char **argv)
 		return cmd_inspect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "new-model"))
 		return cmd_new_model(argc - 1, argv + 1);
+	if (!strcmp(cmd, "render"))
+		return cmd_render(argc - 1, argv + 1, argv[0]);
 	fprintf(stderr, "oneiro: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

@@ -193,6 +193,7 @@ static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint
 	cfg.overlap = 2;
 	cfg.stereo = stereo ? ONR_STEREO_INDEPENDENT : ONR_STEREO_LINKED;
 	cfg.max_iterations = 64;
+	cfg.max_block = self->max_block;
 	if (onr_dream_new(&r->eng, r->model, &cfg, err, errlen)) {
 		onr_model_free(r->model);
 		free(r);

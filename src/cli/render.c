@@ -1,0 +1,1613 @@
+/* render.c -- `oneiro render`: dreams audio files offline through the dream
+ * engine (dream.h), sample-aligned with the input, written atomically; or,
+ * with --from, audiates what a layer, filter or class listens for by
+ * dreaming noise or silence window by window (Jenkins' visualisations). */
+#include "render.h"
+
+#include "audiofile.h"
+#include "dream.h"
+#include "onr.h"
+#include "plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <samplerate.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef ONR_DATADIR
+#define ONR_DATADIR "/usr/local/share/oneiro"
+#endif
+
+#define BLOCK 4096                /* frames per read / process / write */
+#define MAX_ITERATIONS 4096
+#define MAX_LENGTH_S 3600.0       /* --length */
+#define FROM_ITERATIONS 64        /* --from defaults */
+#define FROM_BOUND_DB (-6.0206)   /* 0.5 full scale */
+#define FROM_NOISE_DB (-30.0)     /* dBFS RMS of the starting noise */
+#define FROM_FLOOR_DB (-90.0)     /* dBFS RMS of the floor added to silence */
+#define FROM_LENGTH_S 4.0
+#define PATH_BUF 4096
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+	g_signal = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("oneiro render: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* ================================================================ options */
+typedef struct {
+	uint32_t layer; /* 1-based, as given */
+	float w;
+} layer_opt;
+
+typedef struct {
+	const char *model_path;
+	const char *out_dir;
+	const char *plot_path;
+	const char *from;           /* "noise", "silence" or NULL */
+	int subtype;                /* SF_FORMAT_* subtype or 0 */
+	/* NAN: not given */
+	double depth, bound_db, floor_db, band_lo, band_hi, tilt, mix, window_s, length_s;
+	long iterations;            /* -1: not given */
+	uint32_t overlap;           /* 0: not given (2) */
+	int stereo;                 /* -1: not given (linked) */
+	uint64_t seed;
+	uint32_t rate;              /* --from output rate; 0: the model's */
+	int pre, smooth, quiet;
+	int mode;                   /* -1: not given, else ONR_OBJ_* */
+	layer_opt layers[ONR_MAX_BLOCKS * 4];
+	int n_layers;
+	uint32_t filt_layer, filt_ch;
+	const char *cls;
+	const char **pos;           /* positional arguments */
+	int n_pos;
+	const char *argv0;
+} ropts;
+
+/* What every file of a run shares once the options are checked. */
+typedef struct {
+	const ropts *o;
+	const char *model_path;
+	onr_model *m;
+	onr_dream_params p;
+	onr_dream_config cfg;       /* host_rate and channels set per file */
+	int tty;                    /* a progress bar */
+	char obj_desc[512];
+} rctx;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: oneiro render [options] IN OUT\n"
+	        "       oneiro render [options] --out-dir DIR IN...\n"
+	        "       oneiro render [options] --from noise|silence [--length S] [--rate HZ] OUT\n"
+	        "\n"
+	        "Dreams audio files offline: each window of the sound is nudged, by a few bounded\n"
+	        "gradient-ascent steps, toward what chosen layers of a model respond to. The output\n"
+	        "keeps IN's sample rate, channels, length and format, and lines up with IN sample\n"
+	        "for sample (the engine's latency is compensated).\n"
+	        "\n"
+	        "model and objective:\n"
+	        "  --model FILE        the model (default: $ONEIRO_MODEL if set, else\n"
+	        "                      <executable's dir>/../models/default.onm, else\n"
+	        "                      %s/models/default.onm)\n"
+	        "  --layer N=W         dream layer N (counted from 1 at the input, as 'oneiro inspect'\n"
+	        "                      shows) with intensity W (-16 to 16); repeatable. Selects layers\n"
+	        "                      mode and replaces the default weights (default: layers mode,\n"
+	        "                      weight 1 on the middle conv layers of the model)\n"
+	        "  --filter L:F        dream one filter: channel F (counted from 0) of layer L\n"
+	        "  --class NAME|K      dream toward a class, by name or number (from 0, as inspect shows)\n"
+	        "  --pre               use pre-activations, before each layer's activation and pool\n"
+	        "                      (default: post-activation)\n"
+	        "\n"
+	        "dream:\n"
+	        "  --depth D           step size, 0 to 4 (default 0.5; 0 = no dream: output = input)\n"
+	        "  --iterations K      gradient steps per window, 0 to %d (default 8; %d with --from)\n"
+	        "  --bound-db DB       how far the dream may move a sample: dB relative to the\n"
+	        "                      window's RMS level, -60 to 12 (default -12); with --from, dB\n"
+	        "                      relative to full scale (default -6, i.e. 0.5)\n"
+	        "  --floor-db DB       windows quieter than this (dBFS RMS) stay dry, -120 to 0\n"
+	        "                      (default -60; not used with --from)\n"
+	        "  --band LO:HI        Hz, the band the dream may change, 0 to the model's Nyquist\n"
+	        "                      frequency; LO must be below HI (default 40:Nyquist)\n"
+	        "  --tilt DB           dB per octave around 1 kHz on the dream's spectrum; negative\n"
+	        "                      keeps it from turning into hiss, -12 to 6 (default -3)\n"
+	        "  --smooth            smooth the dream's spectrum over one critical band (default off)\n"
+	        "  --mix M             out = dry + M * dream, 0 to 2 (default 1)\n"
+	        "\n"
+	        "windows:\n"
+	        "  --window SECONDS    dream window length (default: the model's own window);\n"
+	        "                      rounded to whole model samples divisible by the overlap, and\n"
+	        "                      raised to the model's receptive field if shorter (with a note)\n"
+	        "  --overlap 2|4       windows per window length (default 2)\n"
+	        "  --stereo linked|independent\n"
+	        "                      one dream of the channels' mean added to every channel\n"
+	        "                      (default linked), or one dream per channel\n"
+	        "\n"
+	        "files:\n"
+	        "  --out-dir DIR       render each IN to DIR/<IN's file name> (DIR is created if\n"
+	        "                      missing; an IN that is already in DIR is refused)\n"
+	        "  --subtype NAME      output encoding: pcm8 pcm16 pcm24 pcm32 float double vorbis\n"
+	        "                      opus (default: IN's; with --from, the usual one for OUT's\n"
+	        "                      extension, e.g. 32-bit float for .wav)\n"
+	        "  --plot FILE         also write spectrograms of the dry sound, the dreamed sound and\n"
+	        "                      the delta (out - in), log frequency, dBFS; .png or .svg\n"
+	        "                      (one IN only)\n"
+	        "  --quiet             no progress bar and no summary (errors and notes still go to\n"
+	        "                      stderr)\n"
+	        "\n"
+	        "audiating what a layer, filter or class listens for (no IN):\n"
+	        "  --from noise|silence\n"
+	        "                      start from seeded white noise at %.0f dBFS RMS, or from silence\n"
+	        "                      (plus a seeded noise floor at %.0f dBFS RMS: at exactly zero\n"
+	        "                      the gradient of a ReLU network can vanish), and dream the whole\n"
+	        "                      length window by window at the model's rate\n"
+	        "  --length SECONDS    length, above 0 up to %.0f s (default %.0f)\n"
+	        "  --rate HZ           output sample rate, %d to %d Hz (default: the model's);\n"
+	        "                      resampled with libsamplerate when it differs\n"
+	        "  --seed S            noise seed, a whole number (default 0)\n"
+	        "\n"
+	        "The container follows OUT's extension when that names another one (.wav .flac\n"
+	        ".ogg .opus .aiff .caf .w64 .rf64 .au); a format that cannot be written falls back\n"
+	        "to 32-bit float WAV, with a note. OUT is written to a temporary file beside it and\n"
+	        "renamed when complete: a failure or Ctrl-C never leaves a partial OUT.\n"
+	        "Non-finite input samples (NaN, Inf) are taken as silence and counted.\n"
+	        "Exit status: 0 done, 1 failed, 2 bad usage, 130 interrupted.\n",
+	        ONR_DATADIR, MAX_ITERATIONS, FROM_ITERATIONS, FROM_NOISE_DB, FROM_FLOOR_DB,
+	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
+}
+
+static int parse_double(const char *opt, const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v)) {
+		msg("%s: '%s' is not a number", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) {
+		msg("%s: '%s' is not a whole number from %llu to %llu", opt, s, (unsigned long long)lo,
+		    (unsigned long long)hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Parses argv into o; 0, or EXIT_USAGE after a message, or -1 for --help. */
+static int parse_args(int argc, char **argv, ropts *o)
+{
+	o->depth = o->bound_db = o->floor_db = o->band_lo = o->band_hi = NAN;
+	o->tilt = o->mix = o->window_s = o->length_s = NAN;
+	o->iterations = -1;
+	o->stereo = -1;
+	o->mode = -1;
+	o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
+	if (!o->pos) {
+		msg("out of memory");
+		return EXIT_FAIL;
+	}
+	int only_pos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || !a[1]) {
+			o->pos[o->n_pos++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return -1;
+		/* --opt=value or --opt value */
+		char name[64];
+		const char *v = NULL;
+		const char *eq = strchr(a, '=');
+		if (eq && eq - a < (ptrdiff_t)sizeof name) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = 0;
+			v = eq + 1;
+		} else {
+			snprintf(name, sizeof name, "%s", a);
+		}
+		/* flags */
+		int *flag = !strcmp(name, "--pre")      ? &o->pre
+		            : !strcmp(name, "--smooth") ? &o->smooth
+		            : !strcmp(name, "--quiet")  ? &o->quiet
+		            : !strcmp(name, "-q")       ? &o->quiet
+		                                        : NULL;
+		if (flag) {
+			if (v) {
+				msg("%s takes no value", name);
+				return EXIT_USAGE;
+			}
+			*flag = 1;
+			continue;
+		}
+		static const char *const with_value[] = {
+			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
+			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
+			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype"};
+		int known = 0;
+		for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+			known |= !strcmp(name, with_value[k]);
+		if (!known) {
+			msg("unknown option %s (see oneiro render --help)", name);
+			return EXIT_USAGE;
+		}
+		if (!v) {
+			if (i + 1 >= argc) {
+				msg("%s needs a value (see oneiro render --help)", name);
+				return EXIT_USAGE;
+			}
+			v = argv[++i];
+		}
+		uint64_t u;
+		if (!strcmp(name, "--model")) {
+			o->model_path = v;
+		} else if (!strcmp(name, "--layer")) {
+			const char *e = strchr(v, '=');
+			char nb[32];
+			double w;
+			if (!e || e == v || (size_t)(e - v) >= sizeof nb) {
+				msg("--layer: '%s' is not N=W (layer number = intensity, e.g. 3=0.5)", v);
+				return EXIT_USAGE;
+			}
+			memcpy(nb, v, (size_t)(e - v));
+			nb[e - v] = 0;
+			if (parse_u64("--layer", nb, 1, UINT32_MAX, &u) ||
+			    parse_double("--layer", e + 1, &w))
+				return EXIT_USAGE;
+			if (o->mode >= 0 && o->mode != ONR_OBJ_LAYERS) {
+				msg("--layer: cannot be combined with --filter or --class");
+				return EXIT_USAGE;
+			}
+			if (o->n_layers == (int)(sizeof o->layers / sizeof o->layers[0])) {
+				msg("--layer: too many");
+				return EXIT_USAGE;
+			}
+			o->mode = ONR_OBJ_LAYERS;
+			o->layers[o->n_layers].layer = (uint32_t)u;
+			o->layers[o->n_layers].w = (float)w;
+			o->n_layers++;
+		} else if (!strcmp(name, "--filter")) {
+			const char *c = strchr(v, ':');
+			char lb[32];
+			uint64_t f;
+			if (!c || c == v || (size_t)(c - v) >= sizeof lb) {
+				msg("--filter: '%s' is not L:F (layer : channel, e.g. 2:5)", v);
+				return EXIT_USAGE;
+			}
+			memcpy(lb, v, (size_t)(c - v));
+			lb[c - v] = 0;
+			if (parse_u64("--filter", lb, 1, UINT32_MAX, &u) ||
+			    parse_u64("--filter", c + 1, 0, UINT32_MAX, &f))
+				return EXIT_USAGE;
+			if (o->mode >= 0) {
+				msg("--filter: only one of --layer, --filter, --class");
+				return EXIT_USAGE;
+			}
+			o->mode = ONR_OBJ_FILTER;
+			o->filt_layer = (uint32_t)u;
+			o->filt_ch = (uint32_t)f;
+		} else if (!strcmp(name, "--class")) {
+			if (o->mode >= 0) {
+				msg("--class: only one of --layer, --filter, --class");
+				return EXIT_USAGE;
+			}
+			o->mode = ONR_OBJ_CLASS;
+			o->cls = v;
+		} else if (!strcmp(name, "--depth")) {
+			if (parse_double(name, v, &o->depth))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--iterations")) {
+			if (parse_u64(name, v, 0, MAX_ITERATIONS, &u))
+				return EXIT_USAGE;
+			o->iterations = (long)u;
+		} else if (!strcmp(name, "--bound-db")) {
+			if (parse_double(name, v, &o->bound_db))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--floor-db")) {
+			if (parse_double(name, v, &o->floor_db))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--band")) {
+			const char *c = strchr(v, ':');
+			char lb[64];
+			if (!c || c == v || (size_t)(c - v) >= sizeof lb) {
+				msg("--band: '%s' is not LO:HI in Hz (e.g. 100:4000)", v);
+				return EXIT_USAGE;
+			}
+			memcpy(lb, v, (size_t)(c - v));
+			lb[c - v] = 0;
+			if (parse_double(name, lb, &o->band_lo) || parse_double(name, c + 1, &o->band_hi))
+				return EXIT_USAGE;
+			if (!(o->band_lo < o->band_hi)) {
+				msg("--band: in '%s' the low edge must be below the high edge (LO:HI, Hz)", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(name, "--tilt")) {
+			if (parse_double(name, v, &o->tilt))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--mix")) {
+			if (parse_double(name, v, &o->mix))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--window")) {
+			if (parse_double(name, v, &o->window_s))
+				return EXIT_USAGE;
+			if (!(o->window_s > 0.0)) {
+				msg("--window: %s s: the window must be longer than 0 s", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(name, "--overlap")) {
+			if (strcmp(v, "2") && strcmp(v, "4")) {
+				msg("--overlap: '%s' must be 2 or 4", v);
+				return EXIT_USAGE;
+			}
+			o->overlap = (uint32_t)atoi(v);
+		} else if (!strcmp(name, "--stereo")) {
+			if (!strcmp(v, "linked"))
+				o->stereo = ONR_STEREO_LINKED;
+			else if (!strcmp(v, "independent"))
+				o->stereo = ONR_STEREO_INDEPENDENT;
+			else {
+				msg("--stereo: '%s' must be linked or independent", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(name, "--seed")) {
+			if (parse_u64(name, v, 0, UINT64_MAX, &o->seed))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--out-dir")) {
+			o->out_dir = v;
+		} else if (!strcmp(name, "--plot")) {
+			if (!plot_path_ok(v)) {
+				msg("--plot: '%s' must end in .png or .svg", v);
+				return EXIT_USAGE;
+			}
+			o->plot_path = v;
+		} else if (!strcmp(name, "--from")) {
+			if (strcmp(v, "noise") && strcmp(v, "silence")) {
+				msg("--from: '%s' must be noise or silence", v);
+				return EXIT_USAGE;
+			}
+			o->from = v;
+		} else if (!strcmp(name, "--length")) {
+			if (parse_double(name, v, &o->length_s))
+				return EXIT_USAGE;
+			if (!(o->length_s > 0.0 && o->length_s <= MAX_LENGTH_S)) {
+				msg("--length: %s s is out of range (above 0 up to %.0f s)", v, MAX_LENGTH_S);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(name, "--rate")) {
+			if (parse_u64(name, v, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, &u))
+				return EXIT_USAGE;
+			o->rate = (uint32_t)u;
+		} else if (!strcmp(name, "--subtype")) {
+			o->subtype = af_sub_from_name(v);
+			if (!o->subtype) {
+				msg("--subtype: '%s' must be one of pcm8 pcm16 pcm24 pcm32 float double vorbis "
+				    "opus",
+				    v);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ================================================================ model */
+static int file_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The default model: $ONEIRO_MODEL, beside the executable, the data dir. */
+static int find_model(const char *argv0, char *out, size_t len)
+{
+	const char *env = getenv("ONEIRO_MODEL");
+	if (env && *env) {
+		if (file_exists(env)) {
+			snprintf(out, len, "%s", env);
+			return 0;
+		}
+		msg("ONEIRO_MODEL is set to '%s', which is not a readable file (unset it, or give "
+		    "--model FILE)",
+		    env);
+		return -1;
+	}
+	char exe[PATH_BUF] = "", beside[PATH_BUF + 64] = "";
+	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k > 0)
+		exe[k] = 0;
+	else if (argv0 && strchr(argv0, '/'))
+		snprintf(exe, sizeof exe, "%s", argv0);
+	if (exe[0]) {
+		/* <dir>/../models: the parent of the executable's directory, by
+		 * name when the path is absolute (/proc/self/exe is, resolved) */
+		char *s = strrchr(exe, '/');
+		*s = 0;
+		char *parent = exe[0] == '/' ? strrchr(exe, '/') : NULL;
+		if (parent && parent != exe && strcmp(parent, "/..") && strcmp(parent, "/.")) {
+			*parent = 0;
+			snprintf(beside, sizeof beside, "%s/models/default.onm", exe);
+		} else {
+			snprintf(beside, sizeof beside, "%s/../models/default.onm", exe[0] ? exe : "");
+		}
+		if (file_exists(beside)) {
+			snprintf(out, len, "%s", beside);
+			return 0;
+		}
+	}
+	const char *data = ONR_DATADIR "/models/default.onm";
+	if (file_exists(data)) {
+		snprintf(out, len, "%s", data);
+		return 0;
+	}
+	msg("no model given and no default model found; looked for\n"
+	    "  $ONEIRO_MODEL (not set)\n"
+	    "%s%s%s"
+	    "  %s\n"
+	    "Give one with --model FILE or ONEIRO_MODEL=FILE. Until trained models ship, make an\n"
+	    "untrained one with:\n"
+	    "  oneiro new-model --arch small models/default.onm",
+	    beside[0] ? "  " : "", beside, beside[0] ? "\n" : "", data);
+	return -1;
+}
+
+/* The range onr_dream_params_sanitize allows for the float at `off` in the
+ * params: found by asking it to clamp extremes, so that this file and the
+ * engine never disagree. */
+static void param_range(const onr_model *m, size_t off, float *lo, float *hi)
+{
+	onr_dream_params q;
+	onr_dream_params_default(&q, m);
+	q.band_lo = 0.0f;
+	float *f = (float *)((char *)&q + off);
+	*f = -1e30f;
+	onr_dream_params_sanitize(&q, m);
+	*lo = *f;
+	onr_dream_params_default(&q, m);
+	q.band_lo = 0.0f;
+	f = (float *)((char *)&q + off);
+	*f = 1e30f;
+	onr_dream_params_sanitize(&q, m);
+	*hi = *f;
+}
+
+static int check_param(const onr_model *m, const char *opt, double v, size_t off, const char *unit,
+                       const char *extra)
+{
+	float lo, hi;
+	param_range(m, off, &lo, &hi);
+	if (v >= lo && v <= hi)
+		return 0;
+	msg("%s: %g%s is out of range (%g to %g%s%s)", opt, v, unit, (double)lo, (double)hi, unit,
+	    extra ? extra : "");
+	return -1;
+}
+
+/* Fills c->p (and the config) from the options and the model; EXIT_USAGE
+ * after a message naming the option when something is out of range. */
+static int make_params(rctx *c)
+{
+	const ropts *o = c->o;
+	const onr_model *m = c->m;
+	onr_dream_params *p = &c->p;
+	onr_dream_params_default(p, m);
+	int from = o->from != NULL;
+	if (from)
+		p->iterations = FROM_ITERATIONS;
+	if (o->mode == ONR_OBJ_LAYERS) {
+		memset(p->obj.layer_w, 0, sizeof p->obj.layer_w);
+		for (int i = 0; i < o->n_layers; i++) {
+			uint32_t L = o->layers[i].layer;
+			if (L > m->n_blocks) {
+				msg("--layer: the model has layers 1 to %u, not %u (see oneiro inspect)",
+				    m->n_blocks, L);
+				return EXIT_USAGE;
+			}
+			char opt[32];
+			snprintf(opt, sizeof opt, "--layer %u", L);
+			if (check_param(m, opt, o->layers[i].w,
+			                offsetof(onr_dream_params, obj.layer_w) + (L - 1) * sizeof(float), "",
+			                NULL))
+				return EXIT_USAGE;
+			p->obj.layer_w[L - 1] = o->layers[i].w;
+		}
+	} else if (o->mode == ONR_OBJ_FILTER) {
+		if (o->filt_layer > m->n_blocks) {
+			msg("--filter: the model has layers 1 to %u, not %u (see oneiro inspect)",
+			    m->n_blocks, o->filt_layer);
+			return EXIT_USAGE;
+		}
+		uint32_t C, T;
+		onr_model_block_shape(m, o->filt_layer - 1, o->pre, m->window, &C, &T);
+		if (o->filt_ch >= C) {
+			msg("--filter: layer %u has channels 0 to %u, not %u", o->filt_layer, C - 1,
+			    o->filt_ch);
+			return EXIT_USAGE;
+		}
+		p->obj.mode = ONR_OBJ_FILTER;
+		p->obj.block = o->filt_layer - 1;
+		p->obj.filter = o->filt_ch;
+	} else if (o->mode == ONR_OBJ_CLASS) {
+		uint32_t k = UINT32_MAX;
+		for (uint32_t i = 0; i < m->n_classes && k == UINT32_MAX; i++)
+			if (!strcmp(m->class_names[i], o->cls))
+				k = i;
+		for (uint32_t i = 0; i < m->n_classes && k == UINT32_MAX; i++)
+			if (!strcasecmp(m->class_names[i], o->cls))
+				k = i;
+		if (k == UINT32_MAX) {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(o->cls, &end, 10);
+			if (!errno && end != o->cls && !*end && o->cls[0] != '-' && v < m->n_classes)
+				k = (uint32_t)v;
+		}
+		if (k == UINT32_MAX) {
+			msg("--class: the model has no class '%s' (its classes: 0 to %u, see oneiro "
+			    "inspect)",
+			    o->cls, m->n_classes - 1);
+			return EXIT_USAGE;
+		}
+		p->obj.mode = ONR_OBJ_CLASS;
+		p->obj.cls = k;
+	}
+	p->obj.pre = o->pre;
+	char err[512];
+	if (onr_objective_check(m, &p->obj, err, sizeof err)) {
+		msg("the objective does not fit the model: %s", err);
+		return EXIT_USAGE;
+	}
+	if (!isnan(o->depth)) {
+		if (check_param(m, "--depth", o->depth, offsetof(onr_dream_params, depth), "", NULL))
+			return EXIT_USAGE;
+		p->depth = (float)o->depth;
+	}
+	if (o->iterations >= 0)
+		p->iterations = (uint32_t)o->iterations;
+	if (!isnan(o->bound_db)) {
+		if (check_param(m, "--bound-db", o->bound_db, offsetof(onr_dream_params, bound_db),
+		                " dB", NULL))
+			return EXIT_USAGE;
+		p->bound_db = (float)o->bound_db;
+	}
+	if (!isnan(o->floor_db)) {
+		if (check_param(m, "--floor-db", o->floor_db, offsetof(onr_dream_params, floor_db),
+		                " dBFS", NULL))
+			return EXIT_USAGE;
+		p->floor_db = (float)o->floor_db;
+	}
+	if (!isnan(o->band_lo)) {
+		char nyq[96];
+		snprintf(nyq, sizeof nyq, ": the dream runs at the model's %u Hz", m->sample_rate);
+		if (check_param(m, "--band", o->band_lo, offsetof(onr_dream_params, band_lo), " Hz", nyq) ||
+		    check_param(m, "--band", o->band_hi, offsetof(onr_dream_params, band_hi), " Hz", nyq))
+			return EXIT_USAGE;
+		p->band_lo = (float)o->band_lo;
+		p->band_hi = (float)o->band_hi;
+	}
+	if (!isnan(o->tilt)) {
+		if (check_param(m, "--tilt", o->tilt, offsetof(onr_dream_params, tilt_db), " dB/octave",
+		                NULL))
+			return EXIT_USAGE;
+		p->tilt_db = (float)o->tilt;
+	}
+	p->smooth = o->smooth;
+	if (!isnan(o->mix)) {
+		if (check_param(m, "--mix", o->mix, offsetof(onr_dream_params, mix), "", NULL))
+			return EXIT_USAGE;
+		p->mix = (float)o->mix;
+	}
+	/* nothing should change now; if it does, the engine and this file
+	 * disagree about a range: say so rather than dream something else */
+	onr_dream_params q = *p;
+	if (onr_dream_params_sanitize(&q, m)) {
+		msg("internal: the engine changed parameters that were checked; please report");
+		return EXIT_FAIL;
+	}
+
+	/* windows */
+	onr_dream_config *cfg = &c->cfg;
+	memset(cfg, 0, sizeof *cfg);
+	cfg->overlap = o->overlap ? o->overlap : 2;
+	cfg->stereo = o->stereo >= 0 ? (uint32_t)o->stereo : ONR_STEREO_LINKED;
+	cfg->max_iterations = p->iterations ? p->iterations : 1;
+	uint32_t ov = cfg->overlap;
+	uint32_t min_w = (m->min_len + ov - 1) / ov * ov;
+	if (!isnan(o->window_s)) {
+		double n = o->window_s * m->sample_rate;
+		if (n > ONR_MAX_WINDOW) {
+			msg("--window: %g s is too long (at most %.1f s at the model's %u Hz)", o->window_s,
+			    (double)ONR_MAX_WINDOW / m->sample_rate, m->sample_rate);
+			return EXIT_USAGE;
+		}
+		uint32_t W = (uint32_t)llround(n / ov) * ov;
+		if (W < min_w) {
+			msg("note: --window %g s is shorter than the model's receptive field; using "
+			    "%u samples (%.4f s)",
+			    o->window_s, min_w, (double)min_w / m->sample_rate);
+			W = min_w;
+		}
+		cfg->window = W;
+	} else {
+		uint32_t W = m->window / ov * ov;
+		cfg->window = W < min_w ? min_w : W;
+	}
+	return 0;
+}
+
+static void describe_objective(rctx *c)
+{
+	const onr_model *m = c->m;
+	const onr_objective *ob = &c->p.obj;
+	char *d = c->obj_desc;
+	size_t len = sizeof c->obj_desc, n = 0;
+	if (ob->mode == ONR_OBJ_LAYERS) {
+		n += (size_t)snprintf(d + n, len - n, "layers");
+		for (uint32_t b = 0; b < m->n_blocks && n < len; b++)
+			if (ob->layer_w[b] != 0.0f)
+				n += (size_t)snprintf(d + n, len - n, " %u=%g", b + 1, (double)ob->layer_w[b]);
+	} else if (ob->mode == ONR_OBJ_FILTER) {
+		n += (size_t)snprintf(d + n, len - n, "filter %u of layer %u", ob->filter, ob->block + 1);
+	} else {
+		n += (size_t)snprintf(d + n, len - n, "class %u (%s)", ob->cls, m->class_names[ob->cls]);
+	}
+	if (n < len)
+		snprintf(d + n, len - n, ", %s", ob->pre ? "pre-activation" : "post-activation");
+}
+
+/* ================================================================ progress */
+typedef struct {
+	int on;
+	double t0, last;
+	int width;         /* of the last line, to clear it */
+	const char *name;
+} progress;
+
+static void progress_show(progress *pg, double frac, double done_s, int force)
+{
+	if (!pg->on)
+		return;
+	double t = now_s();
+	if (!force && t - pg->last < 0.1)
+		return;
+	pg->last = t;
+	double el = t - pg->t0;
+	char bar[31];
+	char line[256];
+	int n;
+	if (frac >= 0.0) {
+		if (frac > 1.0)
+			frac = 1.0;
+		int k = (int)(frac * 30.0);
+		for (int i = 0; i < 30; i++)
+			bar[i] = i < k ? '#' : '.';
+		bar[30] = 0;
+		n = snprintf(line, sizeof line, "%.40s %3.0f%% [%s] %.1f s", pg->name, 100.0 * frac, bar,
+		             done_s);
+	} else {
+		n = snprintf(line, sizeof line, "%.40s %.1f s", pg->name, done_s);
+	}
+	if (el > 0.05 && n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, "  %.1fx realtime", done_s / el);
+	if (n < 0)
+		return;
+	fprintf(stderr, "\r%s%*s", line, pg->width > n ? pg->width - n : 0, "");
+	if (n > pg->width)
+		pg->width = n;
+	fflush(stderr);
+}
+
+static void progress_end(progress *pg)
+{
+	if (!pg->on || !pg->width)
+		return;
+	fprintf(stderr, "\r%*s\r", pg->width, "");
+	fflush(stderr);
+}
+
+/* ================================================================ summary */
+static void print_layers(const rctx *c, uint64_t windows, const double *lb, const double *la)
+{
+	const onr_model *m = c->m;
+	const onr_objective *ob = &c->p.obj;
+	if (!windows)
+		return;
+	printf("layers (mean(a^2), before -> after, post-activation):\n");
+	for (uint32_t b = 0; b < m->n_blocks; b++) {
+		int used;
+		if (ob->mode == ONR_OBJ_LAYERS)
+			used = ob->layer_w[b] != 0.0f;
+		else if (ob->mode == ONR_OBJ_FILTER)
+			used = b == ob->block;
+		else
+			used = lb[b] != 0.0 || la[b] != 0.0;
+		if (!used)
+			continue;
+		double bef = lb[b] / windows, aft = la[b] / windows;
+		printf("  Layer %-2u       %.6g -> %.6g", b + 1, bef, aft);
+		if (bef > 0.0)
+			printf(" (%+.1f dB)", 10.0 * log10(aft / bef));
+		printf("\n");
+	}
+}
+
+static void print_dream_settings(const rctx *c)
+{
+	const onr_dream_params *p = &c->p;
+	uint32_t W = c->cfg.window;
+	printf("objective:      %s\n", c->obj_desc);
+	printf("dream:          depth %g, %u iterations, ", (double)p->depth, p->iterations);
+	if (c->o->from)
+		printf("bound %g dBFS", isnan(c->o->bound_db) ? FROM_BOUND_DB : c->o->bound_db);
+	else
+		printf("bound %g dB, floor %g dBFS", (double)p->bound_db, (double)p->floor_db);
+	printf(", band %g-%g Hz, tilt %g dB/oct%s, mix %g\n", (double)p->band_lo,
+	       (double)p->band_hi, (double)p->tilt_db, p->smooth ? ", smoothed" : "",
+	       (double)p->mix);
+	printf("windows of:     %u samples at %u Hz (%.3f s), overlap %u", W, c->m->sample_rate,
+	       (double)W / c->m->sample_rate, c->cfg.overlap);
+	if (!c->o->from)
+		printf(", stereo %s", c->cfg.stereo == ONR_STEREO_INDEPENDENT ? "independent" : "linked");
+	printf("\n");
+}
+
+/* ================================================================ render */
+typedef struct {
+	char tmp[PATH_BUF];
+	int have_tmp;
+} tmpfile_t;
+
+static void tmp_discard(tmpfile_t *t)
+{
+	if (t->have_tmp)
+		unlink(t->tmp);
+	t->have_tmp = 0;
+}
+
+/* Opens the output: a temporary file beside `out`, in `fmt` if libsndfile
+ * can write it, else as 32-bit float WAV (with a note). */
+static SNDFILE *open_output(const char *out, SF_INFO *so, tmpfile_t *t)
+{
+	int fd = af_tmp_create(out, t->tmp, sizeof t->tmp);
+	if (fd < 0) {
+		msg("%s: cannot create a file in its directory: %s", out, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	t->have_tmp = 1;
+	SNDFILE *o = NULL;
+	if (sf_format_check(so))
+		o = sf_open(t->tmp, SFM_WRITE, so);
+	if (!o) {
+		int was = so->format;
+		so->format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+		o = sf_open(t->tmp, SFM_WRITE, so);
+		if (o)
+			msg("note: %s: cannot write %s %s at %d Hz, %d channels; writing 32-bit float WAV "
+			    "instead",
+			    out, af_major_name(was), af_sub_name(was), so->samplerate, so->channels);
+	}
+	if (!o) {
+		msg("%s: cannot write: %s", out, sf_strerror(NULL));
+		tmp_discard(t);
+		return NULL;
+	}
+	/* no time stamp in a PEAK chunk: the same render gives the same bytes */
+	sf_command(o, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+	sf_command(o, SFC_SET_CLIPPING, NULL, SF_TRUE);
+	if (af_int_scale(so->format) > 0.0)
+		sf_command(o, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
+	return o;
+}
+
+/* Closes and renames into place; 0 or EXIT_FAIL after a message. */
+static int commit_output(SNDFILE *o, tmpfile_t *t, const char *out)
+{
+	int e = sf_close(o);
+	if (e) {
+		msg("%s: writing failed: %s", out, sf_error_number(e));
+		tmp_discard(t);
+		return EXIT_FAIL;
+	}
+	if (g_signal) {
+		tmp_discard(t);
+		return 128 + g_signal;
+	}
+	if (rename(t->tmp, out)) {
+		msg("%s: cannot move the finished file into place: %s", out, strerror(errno));
+		tmp_discard(t);
+		return EXIT_FAIL;
+	}
+	t->have_tmp = 0;
+	return 0;
+}
+
+static int interrupted(tmpfile_t *t, const char *out)
+{
+	tmp_discard(t);
+	msg("interrupted; %s not written", out);
+	return 128 + g_signal;
+}
+
+/* Renders one file; returns an exit status. */
+static int render_file(rctx *c, const char *in_path, const char *out_path)
+{
+	const ropts *o = c->o;
+	struct stat st;
+	if (stat(in_path, &st)) {
+		msg("%s: cannot read: %s", in_path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		msg("%s: is a directory, not an audio file", in_path);
+		return EXIT_FAIL;
+	}
+	SF_INFO si;
+	memset(&si, 0, sizeof si);
+	SNDFILE *in = sf_open(in_path, SFM_READ, &si);
+	if (!in) {
+		msg("%s: not an audio file libsndfile can read (%s)", in_path, sf_strerror(NULL));
+		return EXIT_FAIL;
+	}
+	uint32_t C = (uint32_t)si.channels;
+	int known_len = si.frames > 0 && si.frames < SF_COUNT_MAX;
+	double iscale = af_int_scale(si.format);
+	if (iscale > 0.0)
+		sf_command(in, SFC_SET_NORM_DOUBLE, NULL, SF_FALSE);
+
+	char err[512];
+	onr_dream_config cfg = c->cfg;
+	cfg.host_rate = (uint32_t)si.samplerate;
+	cfg.channels = C;
+	onr_dream *d = NULL;
+	if (onr_dream_new(&d, c->m, &cfg, err, sizeof err)) {
+		msg("%s: cannot dream it: %s", in_path, err);
+		sf_close(in);
+		return EXIT_FAIL;
+	}
+	onr_dream_set_params(d, &c->p);
+	onr_dream_reset(d); /* start at the mix asked for, not gliding from the default */
+	onr_dream_set_timing(d, 1);
+	uint32_t L = onr_dream_latency(d);
+
+	plot *pl = NULL;
+	if (o->plot_path) {
+		if (!known_len) {
+			msg("%s: --plot: the input's length is unknown or zero; no plot", in_path);
+		} else if (plot_new(&pl, (uint32_t)si.samplerate, (uint64_t)si.frames, err, sizeof err)) {
+			msg("--plot: %s", err);
+			onr_dream_free(d);
+			sf_close(in);
+			return EXIT_FAIL;
+		}
+	}
+
+	/* the output format: IN's, in the container OUT's extension names */
+	SF_INFO so;
+	memset(&so, 0, sizeof so);
+	so.samplerate = si.samplerate;
+	so.channels = si.channels;
+	int in_major = si.format & SF_FORMAT_TYPEMASK;
+	int ext_sub = 0, ext_major = af_major_from_ext(out_path, &ext_sub);
+	int major = in_major, sub = si.format & SF_FORMAT_SUBMASK, endian = si.format & SF_FORMAT_ENDMASK;
+	if (ext_major && ext_major != in_major &&
+	    !(ext_major == SF_FORMAT_WAV && in_major == SF_FORMAT_WAVEX)) {
+		major = ext_major;
+		endian = 0;
+		so.format = major | sub;
+		if (!o->subtype && !sf_format_check(&so))
+			sub = ext_sub;
+	}
+	if (o->subtype)
+		sub = o->subtype;
+	so.format = major | sub | endian;
+	if (o->subtype && !sf_format_check(&so)) {
+		msg("--subtype: %s cannot hold %s samples", af_major_name(major), af_sub_name(sub));
+		plot_free(pl);
+		onr_dream_free(d);
+		sf_close(in);
+		return EXIT_USAGE;
+	}
+	tmpfile_t t = {.have_tmp = 0};
+	SNDFILE *out = open_output(out_path, &so, &t);
+	if (!out) {
+		plot_free(pl);
+		onr_dream_free(d);
+		sf_close(in);
+		return EXIT_FAIL;
+	}
+	af_copy_strings(in, out);
+	double oscale = af_int_scale(so.format);
+
+	/* buffers: interleaved doubles in and out, planar floats for the
+	 * engine, and the input frames waiting for their output (latency) */
+	size_t ring_frames = (size_t)L + BLOCK;
+	double *ibuf = malloc(sizeof(double) * BLOCK * C);
+	double *obuf = malloc(sizeof(double) * BLOCK * C);
+	double *ring = malloc(sizeof(double) * ring_frames * C);
+	float *plane = malloc(sizeof(float) * BLOCK * C * 2);
+	float *pdry = malloc(sizeof(float) * BLOCK), *pwet = malloc(sizeof(float) * BLOCK);
+	float *inp[ONR_DREAM_MAX_CHANNELS], *outp[ONR_DREAM_MAX_CHANNELS];
+	int status = 0;
+	if (!ibuf || !obuf || !ring || !plane || !pdry || !pwet) {
+		msg("out of memory");
+		status = EXIT_FAIL;
+		goto done;
+	}
+	for (uint32_t ch = 0; ch < C; ch++) {
+		inp[ch] = plane + (size_t)ch * BLOCK;
+		outp[ch] = plane + (size_t)(C + ch) * BLOCK;
+	}
+	progress pg = {.on = c->tty, .t0 = now_s(), .name = base_name(in_path)};
+	double t0 = now_s();
+	uint64_t nin = 0, fed = 0, nout = 0, nonfinite = 0, clipped = 0;
+	size_t ring_rd = 0, ring_len = 0;
+	int eof = 0;
+	while (!eof || fed < nin + L) {
+		if (g_signal) {
+			progress_end(&pg);
+			status = interrupted(&t, out_path);
+			sf_close(out);
+			goto done;
+		}
+		uint32_t n;
+		if (!eof) {
+			sf_count_t k = sf_readf_double(in, ibuf, BLOCK);
+			if (k < BLOCK) {
+				if (sf_error(in) != SF_ERR_NO_ERROR) {
+					progress_end(&pg);
+					msg("%s: reading failed: %s", in_path, sf_strerror(in));
+					tmp_discard(&t);
+					sf_close(out);
+					status = EXIT_FAIL;
+					goto done;
+				}
+				eof = 1;
+			}
+			n = (uint32_t)(k > 0 ? k : 0);
+			for (uint32_t j = 0; j < n; j++)
+				for (uint32_t ch = 0; ch < C; ch++) {
+					double x = ibuf[(size_t)j * C + ch];
+					if (!isfinite(x)) {
+						nonfinite++;
+						x = 0.0;
+					} else if (iscale > 0.0) {
+						x /= iscale;
+					}
+					inp[ch][j] = (float)x;
+					size_t slot = (ring_rd + ring_len + j) % ring_frames;
+					ring[slot * C + ch] = x;
+				}
+			ring_len += n;
+			nin += n;
+		} else {
+			uint64_t left = nin + L - fed;
+			n = left < BLOCK ? (uint32_t)left : BLOCK;
+			for (uint32_t ch = 0; ch < C; ch++)
+				memset(inp[ch], 0, n * sizeof(float));
+		}
+		if (!n)
+			continue;
+		onr_dream_process(d, (const float *const *)inp, outp, n);
+		/* output frame g of the engine is input frame g - L */
+		uint32_t first = fed < L ? (uint32_t)(L - fed < n ? L - fed : n) : 0;
+		fed += n;
+		uint32_t m_out = 0;
+		for (uint32_t j = first; j < n; j++, m_out++) {
+			double sd = 0.0, sw = 0.0;
+			for (uint32_t ch = 0; ch < C; ch++) {
+				double x = ring[ring_rd * C + ch];
+				float y = outp[ch][j];
+				/* the dream added to the exact input: where it is zero, the
+				 * output is the input bit for bit, whatever its precision */
+				double od = x + (double)(y - (float)x);
+				sd += x;
+				sw += od;
+				if (oscale > 0.0) {
+					od *= oscale;
+					clipped += od > oscale - 1.0 || od < -oscale;
+				}
+				obuf[(size_t)m_out * C + ch] = od;
+			}
+			ring_rd = (ring_rd + 1) % ring_frames;
+			ring_len--;
+			pdry[m_out] = (float)(sd / C);
+			pwet[m_out] = (float)(sw / C);
+		}
+		if (m_out) {
+			if (sf_writef_double(out, obuf, m_out) != m_out) {
+				progress_end(&pg);
+				msg("%s: writing failed: %s", out_path, sf_strerror(out));
+				tmp_discard(&t);
+				sf_close(out);
+				status = EXIT_FAIL;
+				goto done;
+			}
+			if (pl)
+				plot_push(pl, pdry, pwet, m_out);
+			nout += m_out;
+		}
+		/* progress by what was read: the latency's worth of output comes
+		 * late, but the work is done as the input goes in */
+		double done_s = (double)nin / si.samplerate;
+		progress_show(&pg, known_len ? (double)nin / (double)si.frames : -1.0, done_s, 0);
+	}
+	progress_show(&pg, known_len ? 1.0 : -1.0, (double)nout / si.samplerate, 1);
+	progress_end(&pg);
+	status = commit_output(out, &t, out_path);
+	if (status) {
+		if (status > 128)
+			msg("interrupted; %s not written", out_path);
+		goto done;
+	}
+	double elapsed = now_s() - t0;
+	if (pl) {
+		char title[1024];
+		snprintf(title, sizeof title, "%s -> %s | model %s | %s | depth %g", base_name(in_path),
+		         base_name(out_path), base_name(c->model_path), c->obj_desc, (double)c->p.depth);
+		if (plot_write(pl, o->plot_path, title, err, sizeof err)) {
+			msg("--plot: %s", err);
+			status = EXIT_FAIL;
+		}
+	}
+	if (!o->quiet) {
+		const onr_dream_stats *s = onr_dream_get_stats(d);
+		double audio_s = (double)nout / si.samplerate;
+		printf("render:         %s -> %s\n", in_path, out_path);
+		printf("model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
+		printf("audio:          %.3f s, %d Hz, %u channel%s, %s %s", audio_s, si.samplerate, C,
+		       C == 1 ? "" : "s", af_major_name(si.format), af_sub_name(si.format));
+		if ((so.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)) !=
+		    (si.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)))
+			printf(" (written as %s %s)", af_major_name(so.format), af_sub_name(so.format));
+		printf("\n");
+		print_dream_settings(c);
+		if (s->dry_sq > 0.0 && s->delta_sq > 0.0)
+			printf("delta level:    %.1f dB relative to the dry signal\n",
+			       10.0 * log10(s->delta_sq / s->dry_sq));
+		else if (s->dry_sq > 0.0)
+			printf("delta level:    -inf dB (the output is the input)\n");
+		else
+			printf("delta level:    n/a (the input is silent)\n");
+		if (s->windows)
+			printf("objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
+			       s->obj_before / s->windows, s->obj_after / s->windows,
+			       (unsigned long long)s->windows);
+		print_layers(c, s->windows, s->layer_before, s->layer_after);
+		printf("windows:        %llu dreamed, %llu skipped (quieter than %g dBFS, or nothing to "
+		       "dream)%s\n",
+		       (unsigned long long)s->windows, (unsigned long long)s->skipped,
+		       (double)c->p.floor_db,
+		       cfg.stereo == ONR_STEREO_INDEPENDENT && C > 1 ? ", counted per channel" : "");
+		printf("latency:        %u samples compensated\n", L);
+		printf("non-finite:     %llu input samples (taken as silence)\n",
+		       (unsigned long long)nonfinite);
+		if (clipped)
+			printf("clipped:        %llu output samples beyond full scale (%s holds no more)\n",
+			       (unsigned long long)clipped, af_sub_name(so.format));
+		if (s->late)
+			printf("late:           %llu windows passed dry\n", (unsigned long long)s->late);
+		double other = elapsed - s->t_resample - s->t_forward_backward - s->t_condition;
+		printf("time:           %.2f s, %.1fx realtime (resampling %.2f s, forward+backward "
+		       "%.2f s, conditioning %.2f s, other %.2f s)\n",
+		       elapsed, elapsed > 0.0 ? audio_s / elapsed : 0.0, s->t_resample,
+		       s->t_forward_backward, s->t_condition, other > 0.0 ? other : 0.0);
+		if (pl && !status)
+			printf("plot:           %s\n", o->plot_path);
+		fflush(stdout);
+	}
+done:
+	free(ibuf);
+	free(obuf);
+	free(ring);
+	free(plane);
+	free(pdry);
+	free(pwet);
+	plot_free(pl);
+	onr_dream_free(d);
+	sf_close(in);
+	return status;
+}
+
+/* ================================================================ --from */
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int render_from(rctx *c, const char *out_path)
+{
+	const ropts *o = c->o;
+	const onr_model *m = c->m;
+	uint32_t Rm = m->sample_rate, W = c->cfg.window, ov = c->cfg.overlap, hop = W / ov;
+	uint32_t rate = o->rate ? o->rate : Rm;
+	double length = isnan(o->length_s) ? FROM_LENGTH_S : o->length_s;
+	uint64_t n_out = (uint64_t)llround(length * rate);
+	if (!n_out)
+		n_out = 1;
+	/* model-rate samples to dream: the length plus a little for the
+	 * resampler, with (W - hop) of padding each side so that every kept
+	 * sample lies under complete overlapping windows */
+	uint64_t nm = (uint64_t)ceil(length * Rm) + 64;
+	uint64_t pad = W - hop;
+	uint64_t need = nm + 2 * pad;
+	uint64_t nw = need <= W ? 1 : (need - W + hop - 1) / hop + 1;
+	uint64_t lp = (nw - 1) * hop + W;
+	float bound_abs = (float)pow(10.0, (isnan(o->bound_db) ? FROM_BOUND_DB : o->bound_db) / 20.0);
+	int silence = !strcmp(o->from, "silence");
+	double level_db = silence ? FROM_FLOOR_DB : FROM_NOISE_DB;
+
+	float *x0 = malloc(sizeof(float) * lp);
+	float *acc = calloc(lp, sizeof(float));
+	float *delta = malloc(sizeof(float) * W);
+	float *win = malloc(sizeof(float) * W);
+	float *y = malloc(sizeof(float) * nm), *y0 = malloc(sizeof(float) * nm);
+	float *ry = NULL, *ry0 = NULL;
+	onr_dreamer *dr = NULL;
+	SNDFILE *out = NULL;
+	tmpfile_t t = {.have_tmp = 0};
+	plot *pl = NULL;
+	int status = 0;
+	char err[512];
+	if (!x0 || !acc || !delta || !win || !y || !y0) {
+		msg("out of memory for %g s", length);
+		status = EXIT_FAIL;
+		goto done;
+	}
+	if (onr_dreamer_new(&dr, m, W, c->cfg.max_iterations, err, sizeof err)) {
+		msg("cannot dream: %s", err);
+		status = EXIT_FAIL;
+		goto done;
+	}
+	/* uniform white noise at the RMS level asked for: a * sqrt(3) peak */
+	uint64_t rng = o->seed;
+	float amp = (float)(pow(10.0, level_db / 20.0) * sqrt(3.0));
+	for (uint64_t i = 0; i < lp; i++) {
+		double u = (double)(splitmix64(&rng) >> 40) / 16777216.0; /* [0, 1), 24 bits */
+		x0[i] = amp * (float)(2.0 * u - 1.0);
+	}
+	for (uint32_t i = 0; i < W; i++)
+		win[i] = (float)((0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / W)) * 2.0 / ov);
+
+	progress pg = {.on = c->tty, .t0 = now_s(), .name = base_name(out_path)};
+	double t0 = now_s();
+	uint64_t dreamed = 0, skipped = 0;
+	double jb = 0.0, ja = 0.0, lb[ONR_MAX_BLOCKS] = {0}, la[ONR_MAX_BLOCKS] = {0};
+	for (uint64_t k = 0; k < nw; k++) {
+		if (g_signal) {
+			progress_end(&pg);
+			msg("interrupted; %s not written", out_path);
+			status = 128 + g_signal;
+			goto done;
+		}
+		float before, after;
+		double wb[ONR_MAX_BLOCKS], wa[ONR_MAX_BLOCKS];
+		int skip = onr_dreamer_run(dr, &c->p, x0 + k * hop, delta, bound_abs, &before, &after,
+		                           wb, wa);
+		if (skip) {
+			skipped++;
+		} else {
+			dreamed++;
+			jb += before;
+			ja += after;
+			for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++) {
+				lb[b] += wb[b];
+				la[b] += wa[b];
+			}
+			float *a = acc + k * hop;
+			for (uint32_t i = 0; i < W; i++)
+				a[i] += win[i] * delta[i];
+		}
+		progress_show(&pg, (double)(k + 1) / nw, length * (k + 1) / nw, 0);
+	}
+	progress_end(&pg);
+	for (uint64_t i = 0; i < nm; i++) {
+		y0[i] = x0[pad + i];
+		y[i] = y0[i] + c->p.mix * acc[pad + i];
+	}
+	/* to the output rate */
+	const float *oy = y, *oy0 = y0;
+	double t_res = 0.0;
+	if (rate != Rm) {
+		double t1 = now_s();
+		double ratio = (double)rate / Rm;
+		size_t cap = (size_t)(nm * ratio) + 256;
+		ry = malloc(sizeof(float) * cap);
+		ry0 = malloc(sizeof(float) * cap);
+		if (!ry || !ry0) {
+			msg("out of memory for %g s", length);
+			status = EXIT_FAIL;
+			goto done;
+		}
+		float *srcs[2] = {y, y0}, *dsts[2] = {ry, ry0};
+		for (int s = 0; s < 2; s++) {
+			SRC_DATA sd;
+			memset(&sd, 0, sizeof sd);
+			sd.data_in = srcs[s];
+			sd.input_frames = (long)nm;
+			sd.data_out = dsts[s];
+			sd.output_frames = (long)cap;
+			sd.src_ratio = ratio;
+			int e = src_simple(&sd, SRC_SINC_BEST_QUALITY, 1);
+			if (e) {
+				msg("resampling to %u Hz failed: %s", rate, src_strerror(e));
+				status = EXIT_FAIL;
+				goto done;
+			}
+			for (size_t i = (size_t)sd.output_frames_gen; i < cap; i++)
+				dsts[s][i] = 0.0f;
+		}
+		oy = ry;
+		oy0 = ry0;
+		t_res = now_s() - t1;
+	}
+	/* write */
+	SF_INFO so;
+	memset(&so, 0, sizeof so);
+	so.samplerate = (int)rate;
+	so.channels = 1;
+	int sub = SF_FORMAT_FLOAT, major = af_major_from_ext(out_path, &sub);
+	if (!major) {
+		major = SF_FORMAT_WAV;
+		sub = SF_FORMAT_FLOAT;
+		msg("note: %s: no audio file extension; writing 32-bit float WAV", out_path);
+	}
+	if (o->subtype) {
+		so.format = major | o->subtype;
+		if (!sf_format_check(&so)) {
+			msg("--subtype: %s cannot hold %s samples", af_major_name(major),
+			    af_sub_name(o->subtype));
+			status = EXIT_USAGE;
+			goto done;
+		}
+		sub = o->subtype;
+	}
+	so.format = major | sub;
+	out = open_output(out_path, &so, &t);
+	if (!out) {
+		status = EXIT_FAIL;
+		goto done;
+	}
+	double oscale = af_int_scale(so.format);
+	double ss = 0.0, peak = 0.0;
+	for (uint64_t i = 0; i < n_out; i += BLOCK) {
+		double buf[BLOCK];
+		uint32_t n = n_out - i < BLOCK ? (uint32_t)(n_out - i) : BLOCK;
+		for (uint32_t j = 0; j < n; j++) {
+			buf[j] = oy[i + j];
+			ss += buf[j] * buf[j];
+			if (fabs(buf[j]) > peak)
+				peak = fabs(buf[j]);
+			if (oscale > 0.0)
+				buf[j] *= oscale;
+		}
+		if (sf_writef_double(out, buf, n) != n) {
+			msg("%s: writing failed: %s", out_path, sf_strerror(out));
+			tmp_discard(&t);
+			status = EXIT_FAIL;
+			goto done;
+		}
+	}
+	status = commit_output(out, &t, out_path);
+	out = NULL;
+	if (status) {
+		if (status > 128)
+			msg("interrupted; %s not written", out_path);
+		goto done;
+	}
+	double elapsed = now_s() - t0;
+	if (o->plot_path) {
+		if (plot_new(&pl, rate, n_out, err, sizeof err)) {
+			msg("--plot: %s", err);
+			status = EXIT_FAIL;
+			goto done;
+		}
+		plot_push(pl, oy0, oy, (uint32_t)n_out);
+		char title[1024];
+		snprintf(title, sizeof title, "from %s -> %s | model %s | %s", o->from,
+		         base_name(out_path), base_name(c->model_path), c->obj_desc);
+		if (plot_write(pl, o->plot_path, title, err, sizeof err)) {
+			msg("--plot: %s", err);
+			status = EXIT_FAIL;
+		}
+	}
+	if (!o->quiet) {
+		printf("render:         from %s -> %s\n", o->from, out_path);
+		printf("model:          %s (%u Hz)\n", c->model_path, Rm);
+		printf("audio:          %.3f s, %u Hz, 1 channel, %s %s", (double)n_out / rate, rate,
+		       af_major_name(so.format), af_sub_name(so.format));
+		if (rate != Rm)
+			printf(" (dreamed at %u Hz)", Rm);
+		printf("\n");
+		printf("start:          %s at %.0f dBFS RMS, seed %llu\n",
+		       silence ? "silence with a noise floor" : "white noise", level_db,
+		       (unsigned long long)o->seed);
+		print_dream_settings(c);
+		printf("level:          %.1f dBFS RMS, peak %+.1f dBFS%s\n",
+		       10.0 * log10(ss / (double)n_out + 1e-30), 20.0 * log10(peak + 1e-30),
+		       peak > 1.0 && oscale > 0.0 ? " (clipped to full scale in PCM)" : "");
+		if (dreamed)
+			printf("objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
+			       jb / dreamed, ja / dreamed, (unsigned long long)dreamed);
+		print_layers(c, dreamed, lb, la);
+		printf("windows:        %llu dreamed, %llu skipped (nothing to dream)\n",
+		       (unsigned long long)dreamed, (unsigned long long)skipped);
+		printf("time:           %.2f s, %.1fx realtime (resampling %.2f s)\n", elapsed,
+		       elapsed > 0.0 ? length / elapsed : 0.0, t_res);
+		if (pl && !status)
+			printf("plot:           %s\n", o->plot_path);
+		fflush(stdout);
+	}
+done:
+	if (out)
+		sf_close(out);
+	tmp_discard(&t);
+	plot_free(pl);
+	onr_dreamer_free(dr);
+	free(x0);
+	free(acc);
+	free(delta);
+	free(win);
+	free(y);
+	free(y0);
+	free(ry);
+	free(ry0);
+	return status;
+}
+
+/* ================================================================ command */
+static int ensure_dir(const char *dir)
+{
+	struct stat st;
+	if (!stat(dir, &st)) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		msg("--out-dir: '%s' exists and is not a directory", dir);
+		return EXIT_USAGE;
+	}
+	if (mkdir(dir, 0777)) {
+		msg("--out-dir: cannot create '%s': %s", dir, strerror(errno));
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+static int check_out_path(const char *in, const char *out)
+{
+	struct stat st;
+	if (!stat(out, &st) && S_ISDIR(st.st_mode)) {
+		msg("%s: is a directory (to render into a directory, use --out-dir DIR)", out);
+		return EXIT_USAGE;
+	}
+	if (in && af_same_file(in, out)) {
+		msg("%s: the output is the same file as the input %s; choose another name", out, in);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_render(int argc, char **argv, const char *argv0)
+{
+	ropts o;
+	memset(&o, 0, sizeof o);
+	o.argv0 = argv0;
+	int st = parse_args(argc, argv, &o);
+	if (st == -1) {
+		usage(stdout);
+		free(o.pos);
+		return EXIT_OK;
+	}
+	if (st) {
+		free(o.pos);
+		return st;
+	}
+	char **outs = NULL;
+	int n_in = 0;
+	rctx c;
+	memset(&c, 0, sizeof c);
+	c.o = &o;
+	char model_buf[PATH_BUF];
+	/* the shape of the command line */
+	if (o.from) {
+		if (o.out_dir || o.n_pos != 1) {
+			msg("--from takes exactly one file, OUT, and no --out-dir (see --help)");
+			st = EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		if (!isnan(o.length_s) || o.rate) {
+			msg("%s is only for --from", o.rate ? "--rate" : "--length");
+			st = EXIT_USAGE;
+			goto out;
+		}
+		if (o.out_dir ? o.n_pos < 1 : o.n_pos != 2) {
+			if (!o.n_pos)
+				msg("no input file (see oneiro render --help)");
+			else if (o.out_dir)
+				msg("no input file");
+			else if (o.n_pos == 1)
+				msg("no output file: oneiro render IN OUT (or --out-dir DIR IN...)");
+			else
+				msg("%d files given: oneiro render IN OUT, or --out-dir DIR IN... for several",
+				    o.n_pos);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		if (o.plot_path && o.n_pos > (o.out_dir ? 1 : 2)) {
+			msg("--plot: only with one input file");
+			st = EXIT_USAGE;
+			goto out;
+		}
+	}
+	/* output names, checked before any work */
+	n_in = o.from ? 0 : o.out_dir ? o.n_pos : 1;
+	outs = calloc((size_t)(n_in ? n_in : 1), sizeof *outs);
+	if (!outs) {
+		msg("out of memory");
+		st = EXIT_FAIL;
+		goto out;
+	}
+	if (o.from) {
+		if ((st = check_out_path(NULL, o.pos[0])))
+			goto out;
+	} else if (o.out_dir) {
+		for (int i = 0; i < n_in; i++) {
+			const char *b = base_name(o.pos[i]);
+			size_t len = strlen(o.out_dir) + strlen(b) + 2;
+			outs[i] = malloc(len);
+			if (!outs[i]) {
+				msg("out of memory");
+				st = EXIT_FAIL;
+				goto out;
+			}
+			snprintf(outs[i], len, "%s/%s", o.out_dir, b);
+			if (!*b) {
+				msg("%s: not a file name", o.pos[i]);
+				st = EXIT_USAGE;
+				goto out;
+			}
+			for (int k = 0; k < i; k++)
+				if (!strcmp(base_name(o.pos[k]), b)) {
+					msg("--out-dir: %s and %s would both be written to %s", o.pos[k], o.pos[i],
+					    outs[i]);
+					st = EXIT_USAGE;
+					goto out;
+				}
+			if ((st = check_out_path(o.pos[i], outs[i])))
+				goto out;
+		}
+	} else {
+		if ((st = check_out_path(o.pos[0], o.pos[1])))
+			goto out;
+	}
+	if (o.plot_path) {
+		const char *single_out = o.from ? o.pos[0] : o.out_dir ? outs[0] : o.pos[1];
+		if (!strcmp(o.plot_path, single_out)) {
+			msg("--plot: %s is also the audio output", o.plot_path);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		for (int i = 0; i < (o.from ? 1 : o.n_pos); i++)
+			if (af_same_file(o.plot_path, o.pos[i])) {
+				msg("--plot: %s is one of the audio files", o.plot_path);
+				st = EXIT_USAGE;
+				goto out;
+			}
+	}
+	/* the model */
+	if (o.model_path) {
+		c.model_path = o.model_path;
+	} else {
+		if (find_model(argv0, model_buf, sizeof model_buf)) {
+			st = EXIT_FAIL;
+			goto out;
+		}
+		c.model_path = model_buf;
+	}
+	char err[512];
+	if (onr_model_load_file(&c.m, c.model_path, err, sizeof err)) {
+		msg("model: %s", err);
+		st = EXIT_FAIL;
+		goto out;
+	}
+	if ((st = make_params(&c)))
+		goto out;
+	describe_objective(&c);
+	c.tty = !o.quiet && isatty(2);
+	install_signals();
+	if (o.out_dir && (st = ensure_dir(o.out_dir)))
+		goto out;
+
+	if (o.from) {
+		st = render_from(&c, o.pos[0]);
+	} else {
+		int worst = 0;
+		for (int i = 0; i < n_in; i++) {
+			const char *outp = o.out_dir ? outs[i] : o.pos[1];
+			int r = render_file(&c, o.pos[i], outp);
+			if (r > 128) {
+				worst = r;
+				break;
+			}
+			if (r > worst)
+				worst = r;
+			if (!o.quiet && n_in > 1 && i + 1 < n_in)
+				printf("\n");
+		}
+		st = worst;
+		if (n_in > 1 && worst && worst < 128)
+			msg("some files were not rendered (see above)");
+	}
+out:
+	if (outs)
+		for (int i = 0; i < n_in; i++)
+			free(outs[i]);
+	free(outs);
+	onr_model_free(c.m);
+	free(o.pos);
+	return st;
+}

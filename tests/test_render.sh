@@ -1,0 +1,338 @@
+#!/bin/sh
+# test_render.sh -- `oneiro render` end to end: identity at depth 0, format
+# preservation, a bounded dream, determinism, clean failures (exit status,
+# message, no OUT and no temporary file left), --out-dir, --from noise,
+# --plot (PNG and SVG), non-finite input, Ctrl-C.
+# Run from the repository root after `make all`. Test inputs are made with
+# Python's standard library only.
+B=${ONEIRO:-build/oneiro}
+PY=${PYTHON:-/usr/bin/python3}
+pass=0
+fail=0
+
+if [ ! -x "$B" ]; then
+	echo "test_render: $B not built (make all)" >&2
+	echo "test_render: 0 passed, 1 failed"
+	exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/test_render.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+
+ok() {
+	pass=$((pass + 1))
+	echo "ok   $1"
+}
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ -s "$T/err" ] && sed 's/^/     stderr: /' "$T/err" | head -n 8
+}
+check() { # name, then a command that must succeed
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+cat >"$T/h.py" <<'EOF'
+import math, random, struct, sys, wave, zlib
+import xml.etree.ElementTree as ET
+
+def read(path):
+    d = open(path, 'rb').read()
+    if d[:4] != b'RIFF' or d[8:12] != b'WAVE':
+        raise SystemExit('%s: not a WAV file' % path)
+    pos, fmt, data = 12, None, None
+    while pos + 8 <= len(d):
+        cid = d[pos:pos + 4]
+        n = struct.unpack('<I', d[pos + 4:pos + 8])[0]
+        if cid == b'fmt ':
+            fmt = d[pos + 8:pos + 8 + n]
+        elif cid == b'data':
+            data = d[pos + 8:pos + 8 + n]
+        pos += 8 + n + (n & 1)
+    tag, ch, rate = struct.unpack('<HHI', fmt[:8])
+    bits = struct.unpack('<H', fmt[14:16])[0]
+    if tag == 0xFFFE:
+        tag = struct.unpack('<H', fmt[24:26])[0]
+    code = {(1, 16): 'h', (1, 32): 'i', (3, 32): 'f', (3, 64): 'd'}[(tag, bits)]
+    k = struct.calcsize(code)
+    s = struct.unpack('<%d%s' % (len(data) // k, code), data[:len(data) // k * k])
+    scale = {'h': 32768.0, 'i': 2147483648.0}.get(code, 1.0)
+    kind = ('pcm%d' if tag == 1 else 'float%d') % bits
+    return dict(rate=rate, ch=ch, kind=kind, frames=len(s) // ch, raw=s,
+                x=[v / scale for v in s])
+
+def write_float(path, rate, ch, samples):
+    data = struct.pack('<%df' % len(samples), *samples)
+    fmt = struct.pack('<HHIIHH', 3, ch, rate, rate * ch * 4, ch * 4, 32)
+    body = (b'WAVE' + b'fmt ' + struct.pack('<I', len(fmt)) + fmt +
+            b'data' + struct.pack('<I', len(data)) + data)
+    open(path, 'wb').write(b'RIFF' + struct.pack('<I', len(body)) + body)
+
+def signal(rate, ch, secs, seed):
+    rnd = random.Random(seed)
+    out = []
+    for i in range(int(rate * secs)):
+        t = i / rate
+        env = 0.5 + 0.5 * math.sin(2 * math.pi * 0.7 * t)
+        for c in range(ch):
+            out.append(0.3 * env * math.sin(2 * math.pi * 220 * (c + 1) * t)
+                       + 0.05 * (2 * rnd.random() - 1))
+    return out
+
+def rms(v):
+    return math.sqrt(sum(a * a for a in v) / max(1, len(v)))
+
+cmd, a = sys.argv[1], sys.argv[2:]
+if cmd == 'gen16':      # path rate ch secs
+    rate, ch, secs = int(a[1]), int(a[2]), float(a[3])
+    w = wave.open(a[0], 'wb')
+    w.setnchannels(ch); w.setsampwidth(2); w.setframerate(rate)
+    w.writeframes(b''.join(struct.pack('<h', int(round(v * 32767)))
+                          for v in signal(rate, ch, secs, 1)))
+    w.close()
+elif cmd == 'genf':     # path rate ch secs [nonfinite]
+    rate, ch, secs = int(a[1]), int(a[2]), float(a[3])
+    s = signal(rate, ch, secs, 2)
+    if len(a) > 4:
+        s[1000] = float('nan'); s[2001] = float('inf'); s[3002] = float('-inf')
+    write_float(a[0], rate, ch, s)
+elif cmd == 'info':     # path -> "rate ch kind frames"
+    r = read(a[0])
+    print(r['rate'], r['ch'], r['kind'], r['frames'])
+elif cmd == 'same':     # a b: identical samples, rate, channels, encoding
+    x, y = read(a[0]), read(a[1])
+    for k in ('rate', 'ch', 'kind', 'frames'):
+        if x[k] != y[k]:
+            raise SystemExit('%s differs: %s vs %s' % (k, x[k], y[k]))
+    diff = sum(1 for p, q in zip(x['raw'], y['raw'])
+               if struct.pack('<d', p) != struct.pack('<d', q))
+    if diff:
+        raise SystemExit('%d samples differ' % diff)
+elif cmd == 'dreamed':  # in out: differs, same shape, delta below the input level
+    x, y = read(a[0]), read(a[1])
+    for k in ('rate', 'ch', 'kind', 'frames'):
+        if x[k] != y[k]:
+            raise SystemExit('%s differs: %s vs %s' % (k, x[k], y[k]))
+    d = [q - p for p, q in zip(x['x'], y['x'])]
+    db = 20 * math.log10(rms(d) / rms(x['x']) + 1e-30)
+    print('delta %.1f dB relative to the input' % db)
+    if not (-60.0 < db < -3.0):
+        raise SystemExit('delta level %.1f dB is not between -60 and -3 dB' % db)
+    if max(abs(v) for v in y['x']) > 1.0:
+        raise SystemExit('output beyond full scale')
+elif cmd == 'finite':   # path: every sample finite
+    r = read(a[0])
+    if not all(math.isfinite(v) for v in r['x']):
+        raise SystemExit('non-finite samples in the output')
+elif cmd == 'noise':    # path rate secs: length and not silence
+    r = read(a[0])
+    want = int(round(float(a[1]) * float(a[2])))
+    if r['rate'] != int(a[1]) or r['frames'] != want or r['ch'] != 1:
+        raise SystemExit('got %d Hz, %d ch, %d frames; want %s Hz, 1 ch, %d frames'
+                         % (r['rate'], r['ch'], r['frames'], a[1], want))
+    level = rms(r['x'])
+    print('level %.1f dBFS' % (20 * math.log10(level + 1e-30)))
+    if level < 1e-3:
+        raise SystemExit('silent')
+elif cmd == 'png':
+    d = open(a[0], 'rb').read()
+    if d[:8] != b'\x89PNG\r\n\x1a\n':
+        raise SystemExit('bad PNG signature')
+    if d[12:16] != b'IHDR':
+        raise SystemExit('no IHDR first')
+    w, h = struct.unpack('>II', d[16:24])
+    if not (200 <= w <= 4000 and 100 <= h <= 4000):
+        raise SystemExit('odd size %dx%d' % (w, h))
+    pos, idat, types = 8, b'', []
+    while pos < len(d):
+        n = struct.unpack('>I', d[pos:pos + 4])[0]
+        t = d[pos + 4:pos + 8]
+        if zlib.crc32(d[pos + 4:pos + 8 + n]) != struct.unpack('>I', d[pos + 8 + n:pos + 12 + n])[0]:
+            raise SystemExit('bad CRC in %r' % t)
+        types.append(t)
+        if t == b'IDAT':
+            idat += d[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    if types[-1] != b'IEND':
+        raise SystemExit('no IEND last')
+    bpp = {2: 3, 3: 1, 6: 4, 0: 1}[d[25]]
+    if len(zlib.decompress(idat)) != h * (w * bpp + 1):
+        raise SystemExit('image data of the wrong size')
+    print('%dx%d' % (w, h))
+elif cmd == 'svg':
+    root = ET.parse(a[0]).getroot()
+    if not root.tag.endswith('svg'):
+        raise SystemExit('root is not svg')
+    if len(root.findall('.//{http://www.w3.org/2000/svg}image')) != 3:
+        raise SystemExit('not three panels')
+EOF
+h() { "$PY" "$T/h.py" "$@"; }
+
+# ---------------------------------------------------------------- setup
+"$B" new-model --arch tiny --classes 4 "$T/m.onm" >/dev/null || {
+	echo "test_render: cannot make a test model" >&2
+	echo "test_render: 0 passed, 1 failed"
+	exit 1
+}
+M="--model $T/m.onm"
+mkdir "$T/in" "$T/out"
+h gen16 "$T/in/mono16.wav" 44100 1 1.5 &&
+	h genf "$T/in/stereo_f.wav" 48000 2 1.5 &&
+	h genf "$T/in/nonfinite.wav" 48000 1 0.5 nan || {
+	echo "test_render: cannot make test inputs" >&2
+	echo "test_render: 0 passed, 1 failed"
+	exit 1
+}
+
+# only OUT in the output directory: no temporary files left behind
+only() { # dir, expected listing (ls -A, one line)
+	[ "$(ls -A "$1" | tr '\n' ' ')" = "$2" ]
+}
+
+# ---------------------------------------------------------------- identity
+for f in mono16 stereo_f; do
+	"$B" render $M --depth 0 --quiet "$T/in/$f.wav" "$T/out/$f.d0.wav" 2>"$T/err"
+	check "depth 0 gives the input sample for sample, same rate/channels/subtype/length ($f)" \
+		h same "$T/in/$f.wav" "$T/out/$f.d0.wav"
+done
+check "depth 0: nothing but OUT in the output directory" \
+	only "$T/out" "mono16.d0.wav stereo_f.d0.wav "
+
+# ---------------------------------------------------------------- a dream
+for f in mono16 stereo_f; do
+	"$B" render $M "$T/in/$f.wav" "$T/out/$f.a.wav" >"$T/sum" 2>"$T/err"
+	check "default depth: output differs, same shape, delta below the input level ($f)" \
+		h dreamed "$T/in/$f.wav" "$T/out/$f.a.wav"
+done
+summary_ok() {
+	grep -q '^delta level: .* dB relative to the dry signal' "$T/sum" &&
+		grep -q '^objective J: .* -> ' "$T/sum" &&
+		grep -q '^windows: .* dreamed, .* skipped' "$T/sum" &&
+		grep -q '^latency: .* samples compensated' "$T/sum" &&
+		grep -q '^time: .*realtime.*forward+backward' "$T/sum" &&
+		grep -q '^  Layer ' "$T/sum"
+}
+check "summary names the delta level, objective, layers, windows, latency and time" summary_ok
+"$B" render $M "$T/in/stereo_f.wav" "$T/out/again.wav" >/dev/null 2>"$T/err"
+check "the same render twice gives the same file" cmp -s "$T/out/stereo_f.a.wav" "$T/out/again.wav"
+rm -f "$T/out/again.wav"
+"$B" render $M --stereo independent --overlap 4 --window 0.3 --layer 2=1 --layer 3=-0.5 \
+	--band 100:6000 --tilt -6 --smooth --mix 0.7 --iterations 4 --pre \
+	"$T/in/stereo_f.wav" "$T/out/opts.wav" >/dev/null 2>"$T/err"
+check "every dream option at once" h dreamed "$T/in/stereo_f.wav" "$T/out/opts.wav"
+"$B" render $M --class class2 -q "$T/in/mono16.wav" "$T/out/cls.wav" 2>"$T/err" &&
+	"$B" render $M --filter 2:3 -q "$T/in/mono16.wav" "$T/out/filt.wav" 2>>"$T/err"
+both_ok() { h info "$1" >/dev/null && h info "$2" >/dev/null; }
+check "class and filter objectives" both_ok "$T/out/cls.wav" "$T/out/filt.wav"
+rm -f "$T/out/opts.wav" "$T/out/cls.wav" "$T/out/filt.wav"
+
+# ---------------------------------------------------------------- non-finite input
+"$B" render $M "$T/in/nonfinite.wav" "$T/out/nf.wav" >"$T/sum" 2>"$T/err"
+nonfinite_ok() { h finite "$T/out/nf.wav" && grep -q '^non-finite: *3 input samples' "$T/sum"; }
+check "non-finite input samples: output finite, counted in the summary" nonfinite_ok
+rm -f "$T/out/nf.wav"
+
+# ---------------------------------------------------------------- failures
+mkdir "$T/f"
+echo "not audio" >"$T/in/text.wav"
+fails() { # name, expected message pattern, then the render arguments
+	name=$1
+	pat=$2
+	shift 2
+	"$B" render "$@" >/dev/null 2>"$T/err"
+	st=$?
+	if [ $st -ne 1 ] && [ $st -ne 2 ]; then
+		bad "$name: exit status $st, expected 1 or 2"
+	elif ! grep -q -- "$pat" "$T/err"; then
+		bad "$name: no message matching '$pat'"
+	elif ! only "$T/f" ""; then
+		bad "$name: files left in the output directory: $(ls -A "$T/f")"
+	else
+		ok "$name (exit $st)"
+	fi
+}
+fails "missing model" "nope.onm" --model "$T/nope.onm" "$T/in/mono16.wav" "$T/f/o.wav"
+fails "missing input" "missing.wav" $M "$T/in/missing.wav" "$T/f/o.wav"
+fails "non-audio input" "text.wav: not an audio file" $M "$T/in/text.wav" "$T/f/o.wav"
+fails "unknown option" "unknown option --frobnicate" $M --frobnicate "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--depth -1" "--depth: -1 is out of range (0 to 4)" $M --depth -1 "$T/in/mono16.wav" "$T/f/o.wav"
+# --band with the edges swapped is rejected, not silently swapped
+fails "--band 5000:100" "--band: .*low edge must be below" $M --band 5000:100 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--band above the model's Nyquist" "--band: 9000 Hz is out of range" $M --band 100:9000 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--layer beyond the model" "--layer: the model has layers 1 to" $M --layer 17=1 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--mix 3" "--mix: 3 is out of range" $M --mix 3 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--overlap 3" "--overlap" $M --overlap 3 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--class unknown" "--class: the model has no class 'nope'" $M --class nope "$T/in/mono16.wav" "$T/f/o.wav"
+fails "no OUT" "no output file" $M "$T/in/mono16.wav"
+cp "$T/in/mono16.wav" "$T/f/same.wav"
+"$B" render $M "$T/f/same.wav" "$T/f/same.wav" >/dev/null 2>"$T/err"
+st=$?
+if [ $st -eq 2 ] && grep -q "same file" "$T/err" && h same "$T/in/mono16.wav" "$T/f/same.wav" &&
+	only "$T/f" "same.wav "; then
+	ok "OUT == IN refused, IN untouched"
+else
+	bad "OUT == IN: exit $st"
+fi
+rm -f "$T/f/same.wav"
+ONEIRO_MODEL="$T/nope.onm" "$B" render "$T/in/mono16.wav" "$T/f/o.wav" >/dev/null 2>"$T/err"
+st=$?
+if [ $st -eq 1 ] && grep -q "ONEIRO_MODEL" "$T/err" && only "$T/f" ""; then
+	ok "a missing \$ONEIRO_MODEL is named"
+else
+	bad "missing \$ONEIRO_MODEL: exit $st"
+fi
+
+# Ctrl-C: a slow render (30 s, 4096 steps a window: minutes) interrupted
+# leaves nothing behind
+h gen16 "$T/in/long.wav" 16000 1 30
+"$B" render $M --iterations 4096 --quiet "$T/in/long.wav" "$T/f/o.wav" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+st=$?
+if [ $st -eq 130 ] && grep -q "interrupted" "$T/err" && only "$T/f" ""; then
+	ok "Ctrl-C: exit 130, no OUT, no temporary file"
+else
+	bad "Ctrl-C: exit $st, left: $(ls -A "$T/f")"
+fi
+
+# ---------------------------------------------------------------- batch
+"$B" render $M --quiet --out-dir "$T/batch" "$T/in/mono16.wav" "$T/in/stereo_f.wav" 2>"$T/err"
+batch_ok() {
+	both_ok "$T/batch/mono16.wav" "$T/batch/stereo_f.wav" &&
+		only "$T/batch" "mono16.wav stereo_f.wav "
+}
+check "--out-dir with two inputs writes both, named after them" batch_ok
+
+# ---------------------------------------------------------------- --from
+"$B" render $M --from noise --length 1 --seed 7 "$T/out/noise.wav" >"$T/sum" 2>"$T/err"
+check "--from noise --length 1: a 1 s file at the model's rate, not silence" \
+	h noise "$T/out/noise.wav" 16000 1
+"$B" render $M --from silence --length 0.5 --rate 44100 --filter 1:2 -q "$T/out/sil.wav" 2>"$T/err"
+check "--from silence --rate 44100: resampled, not silence" h noise "$T/out/sil.wav" 44100 0.5
+"$B" render $M --from noise --length 1 --seed 7 -q "$T/out/noise2.wav" 2>"$T/err"
+check "--from noise is deterministic for a seed" cmp -s "$T/out/noise.wav" "$T/out/noise2.wav"
+
+# ---------------------------------------------------------------- plots
+"$B" render $M -q --plot "$T/out/p.png" "$T/in/stereo_f.wav" "$T/out/p.wav" 2>"$T/err"
+check "--plot FILE.png is a valid PNG (signature, IHDR, CRCs, image data)" h png "$T/out/p.png"
+"$B" render $M -q --plot "$T/out/p.svg" "$T/in/mono16.wav" "$T/out/p2.wav" 2>"$T/err"
+check "--plot FILE.svg parses as XML with three panels" h svg "$T/out/p.svg"
+"$B" render $M -q --from noise --length 0.5 --plot "$T/out/n.png" "$T/out/n.wav" 2>"$T/err"
+check "--from with --plot" h png "$T/out/n.png"
+
+# ---------------------------------------------------------------- help
+"$B" render --help >"$T/help" 2>"$T/err"
+help_ok() {
+	for o in --model --layer --filter --class --pre --depth --iterations --bound-db --floor-db \
+		--band --tilt --smooth --mix --window --overlap --stereo --seed --out-dir --plot --from \
+		--length --rate --subtype --quiet; do
+		grep -q -- "^  $o" "$T/help" || { echo "     --help does not list $o"; return 1; }
+	done
+}
+check "--help lists every option" help_ok
+
+echo "test_render: $pass passed, $fail failed"
+[ $fail -eq 0 ]
