@@ -47,10 +47,10 @@ endif
 endif
 
 CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null))
-LDLIBS_CORE := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null)) -lm
+LDLIBS_CORE := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null)) -lpthread -lm
 
 # ---------------------------------------------------------------- sources
-CORE_SRC = src/arch.c src/dream.c src/model.c src/net.c src/layers.c src/kernels.c
+CORE_SRC = src/arch.c src/dream.c src/model.c src/train.c src/net.c src/layers.c src/kernels.c
 ISAS = generic avx2 avx512
 ISA_FLAGS_generic =
 ISA_FLAGS_avx2 = -mavx2 -mfma

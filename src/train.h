@@ -1,0 +1,50 @@
+/* train.h -- mini-batch training of a model: Adam, several threads,
+ * deterministic for a given seed and thread count. Core: no files, no
+ * printing. */
+#ifndef ONR_TRAIN_H
+#define ONR_TRAIN_H
+
+#include "onr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ONR_TRAIN_MAX_THREADS 16
+
+typedef struct {
+	float beta1, beta2, eps;   /* Adam (0.9, 0.999, 1e-8 when 0) */
+	float weight_decay;        /* decoupled (AdamW), per step times lr */
+	uint32_t threads;          /* 1..ONR_TRAIN_MAX_THREADS (0 = 1) */
+	uint32_t window;           /* samples per example */
+} onr_train_config;
+
+typedef struct onr_trainer onr_trainer;
+
+/* The trainer updates m->params in place. The examples given to step and
+ * eval are windows of config->window samples. */
+int onr_trainer_new(onr_trainer **out, onr_model *m, const onr_train_config *cfg, char *err,
+                    size_t errlen);
+void onr_trainer_free(onr_trainer *t);
+
+/* One optimisation step on a batch of n examples x[i] (window samples each)
+ * with labels and per-example weights (NULL = 1): the gradient of the mean
+ * weighted cross-entropy, then an Adam update with learning rate lr. The
+ * batch is split into contiguous slices, one per thread, and the slices'
+ * gradients are summed in a fixed order: the result does not depend on
+ * timing. *loss gets the mean (unweighted) loss, *correct the number of
+ * examples whose argmax was the label. */
+int onr_trainer_step(onr_trainer *t, const float *const *x, const uint32_t *labels,
+                     const float *weights, uint32_t n, float lr, float *loss, uint32_t *correct);
+
+/* Class probabilities of n examples into probs (n x n_classes), using the
+ * threads. */
+int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *probs);
+
+/* Adam steps taken so far. */
+uint64_t onr_trainer_steps(const onr_trainer *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
