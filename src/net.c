@@ -333,48 +333,44 @@ uint32_t onr_objective_depth(const onr_model *m, const onr_objective *obj)
 	return deep;
 }
 
+/* Any thread, the audio thread included: with err NULL it formats nothing. */
 int onr_objective_check(const onr_model *m, const onr_objective *obj, char *err, size_t errlen)
 {
-	char tmp[8];
-	if (!err || !errlen) {
-		err = tmp;
-		errlen = sizeof tmp;
-	}
-	err[0] = '\0';
+#define WHY(...) ((err && errlen) ? (void)snprintf(err, errlen, __VA_ARGS__) : (void)0)
+	if (err && errlen)
+		err[0] = '\0';
 	switch (obj->mode) {
 	case ONR_OBJ_LAYERS:
 		for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++)
 			if (!isfinite(obj->layer_w[b])) {
-				snprintf(err, errlen, "layer %u: weight is not a finite number", b + 1);
+				WHY("layer %u: weight is not a finite number", b + 1);
 				return ONR_EINVAL;
 			}
 		return ONR_OK;
 	case ONR_OBJ_FILTER: {
 		if (obj->block >= m->n_blocks) {
-			snprintf(err, errlen, "layer %u: the model has layers 1 to %u", obj->block + 1,
-			         m->n_blocks);
+			WHY("layer %u: the model has layers 1 to %u", obj->block + 1, m->n_blocks);
 			return ONR_EINVAL;
 		}
 		uint32_t C, T;
 		onr_model_block_shape(m, obj->block, obj->pre, m->window, &C, &T);
 		if (obj->filter >= C) {
-			snprintf(err, errlen, "filter %u: layer %u has filters 0 to %u", obj->filter,
-			         obj->block + 1, C - 1);
+			WHY("filter %u: layer %u has filters 0 to %u", obj->filter, obj->block + 1, C - 1);
 			return ONR_EINVAL;
 		}
 		return ONR_OK;
 	}
 	case ONR_OBJ_CLASS:
 		if (obj->cls >= m->n_classes) {
-			snprintf(err, errlen, "class %u: the model has classes 0 to %u", obj->cls,
-			         m->n_classes - 1);
+			WHY("class %u: the model has classes 0 to %u", obj->cls, m->n_classes - 1);
 			return ONR_EINVAL;
 		}
 		return ONR_OK;
 	default:
-		snprintf(err, errlen, "unknown objective mode %u", obj->mode);
+		WHY("unknown objective mode %u", obj->mode);
 		return ONR_EINVAL;
 	}
+#undef WHY
 }
 
 int onr_net_objective(onr_net *net, const onr_objective *obj, const float *x, uint32_t n,
