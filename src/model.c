@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAGIC "ONRMODEL"
@@ -90,7 +92,10 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 		return fail(err, errlen, ONR_EINVAL, "%u layers (1 to %u allowed)", m->n_ops,
 		            ONR_MAX_OPS);
 	if (m->ops[0].type != ONR_OP_CONV)
-		return fail(err, errlen, ONR_EINVAL, "the first layer must be a conv, not %s",
+		return fail(err, errlen, ONR_EINVAL,
+		            m->ops[0].type >= ONR_OP_CONV && m->ops[0].type <= ONR_OP_DENSE
+		                ? "the first layer must be a conv, not %s"
+		                : "layer 0: unknown layer type %s",
 		            op_name(m->ops[0].type));
 	uint32_t ch = 1;          /* channels flowing out of the previous op */
 	int vector = 0;           /* after the global mean: (C) not (C, L) */
@@ -234,8 +239,8 @@ static int validate_header(const onr_model *m, char *err, size_t errlen)
 		return fail(err, errlen, ONR_EINVAL, "a binary model with %u classes", m->n_classes);
 	if (m->norm > ONR_NORM_RMS)
 		return fail(err, errlen, ONR_EINVAL, "unknown input normalisation %u", m->norm);
-	if (m->norm != ONR_NORM_NONE && !(isfinite(m->norm_value) && m->norm_value > 0.0f &&
-	                                   m->norm_value < 1e6f))
+	if (!isfinite(m->norm_value) ||
+	    (m->norm != ONR_NORM_NONE && !(m->norm_value > 0.0f && m->norm_value < 1e6f)))
 		return fail(err, errlen, ONR_EINVAL, "input normalisation value %g", (double)m->norm_value);
 	return ONR_OK;
 }
@@ -687,40 +692,37 @@ int onr_model_load_file(onr_model **out, const char *path, char *err, size_t err
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
-	unsigned char head[16];
-	size_t got = fread(head, 1, sizeof head, f);
-	/* size from the header, checked against the real size below: a huge
-	 * claimed size costs nothing until the file proves it */
-	if (got < sizeof head || memcmp(head, MAGIC, 8)) {
+	struct stat sb;
+	if (fstat(fileno(f), &sb) != 0) {
+		int e = errno;
 		fclose(f);
-		return fail(err, errlen, ONR_EFORMAT, "%s: not an oneiro model (bad magic number)",
-		            path);
+		return fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(e));
 	}
-	if (fseek(f, 0, SEEK_END) != 0) {
+	if (!S_ISREG(sb.st_mode)) {
 		fclose(f);
-		return fail(err, errlen, ONR_EIO, "%s: cannot seek: %s", path, strerror(errno));
+		return fail(err, errlen, ONR_EIO, "%s: not a regular file (a directory?)", path);
 	}
-	long len = ftell(f);
-	if (len < 0 || (unsigned long)len > MAX_FILE_BYTES) {
+	/* the size is checked before anything is allocated for it */
+	if (sb.st_size > (off_t)MAX_FILE_BYTES) {
 		fclose(f);
-		return fail(err, errlen, ONR_EFORMAT, "%s: %ld bytes, more than a model can be", path,
-		            len);
+		return fail(err, errlen, ONR_EFORMAT, "%s: %lld bytes, more than a model can be", path,
+		            (long long)sb.st_size);
 	}
-	rewind(f);
-	unsigned char *buf = malloc((size_t)len ? (size_t)len : 1);
+	size_t len = (size_t)sb.st_size;
+	unsigned char *buf = malloc(len ? len : 1);
 	if (!buf) {
 		fclose(f);
 		return fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
 	}
-	got = fread(buf, 1, (size_t)len, f);
+	size_t got = fread(buf, 1, len, f);
 	int rerr = ferror(f);
 	fclose(f);
-	if (rerr || got != (size_t)len) {
+	if (rerr || got != len) {
 		free(buf);
-		return fail(err, errlen, ONR_EIO, "%s: read error", path);
+		return fail(err, errlen, ONR_EIO, "%s: read error (%zu of %zu bytes)", path, got, len);
 	}
 	char why[256];
-	int st = onr_model_load_mem(out, buf, (size_t)len, why, sizeof why);
+	int st = onr_model_load_mem(out, buf, len, why, sizeof why);
 	free(buf);
 	if (st)
 		return fail(err, errlen, st, "%s: %s", path, why);
@@ -741,12 +743,20 @@ int onr_model_save_file(const onr_model *m, const char *path, char *err, size_t 
 		free(data);
 		return fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
 	}
-	snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid() % 100000);
-	FILE *f = fopen(tmp, "wb");
+	/* a unique temporary file beside the target, renamed over it when
+	 * complete: readers see the old model or the new one, never half */
+	snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+	int fd = mkstemp(tmp);
+	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!f) {
 		st = fail(err, errlen, ONR_EIO, "%s: %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			remove(tmp);
+		}
 		goto out;
 	}
+	fchmod(fd, 0644);
 	size_t put = fwrite(data, 1, size, f);
 	int bad = put != size || fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
@@ -759,6 +769,24 @@ int onr_model_save_file(const onr_model *m, const char *path, char *err, size_t 
 		st = fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
 		remove(tmp);
 		goto out;
+	}
+	{
+		/* make the rename itself durable */
+		char *dir = malloc(plen + 2);
+		if (dir) {
+			memcpy(dir, path, plen + 1);
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				slash[slash == dir ? 1 : 0] = '\0';
+			else
+				strcpy(dir, ".");
+			int dfd = open(dir, O_RDONLY);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+			free(dir);
+		}
 	}
 	st = ONR_OK;
 out:
