@@ -116,33 +116,52 @@ void FN(valid_conv)(float *y, size_t ldy, const float *x, size_t ldx, const floa
 	}
 }
 
+/* dw'[d][r][q] += sum_t dy[d][t] * x[r][t + q]: a product of dy (D, T) with
+ * the shifted rows of x, (R*Q, T), both along t. Tiles of 4 x 4 outputs keep
+ * 16 vector accumulators; the tail of t is summed in scalar. */
 void FN(valid_conv_dw)(float *dwp, const float *dy, size_t ldy, const float *x, size_t ldx,
                        uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
 {
-	enum { OB = 4 };
-	uint32_t Tv = T / VW * VW;
-	for (uint32_t o0 = 0; o0 < D; o0 += OB) {
-		uint32_t rows = D - o0 < OB ? D - o0 : OB;
-		const float *dyr[OB];
-		for (uint32_t o = 0; o < OB; o++)
-			dyr[o] = dy + (size_t)(o0 + (o < rows ? o : 0)) * ldy;
-		for (uint32_t r = 0; r < R; r++) {
-			const float *xr = x + (size_t)r * ldx;
-			for (uint32_t q = 0; q < Q; q++) {
-				vf acc[OB] = {{0}};
-				for (uint32_t t = 0; t < Tv; t += VW) {
-					vf xv = vload(xr + t + q);
-#pragma GCC unroll 4
-					for (int o = 0; o < OB; o++)
-						acc[o] += vload(dyr[o] + t) * xv;
-				}
-				for (uint32_t o = 0; o < rows; o++) {
-					float s = vsum(acc[o]);
-					for (uint32_t t = Tv; t < T; t++)
-						s += dyr[o][t] * xr[t + q];
-					dwp[((size_t)(o0 + o) * R + r) * Q + q] += s;
-				}
+	enum { TD = 4, TC = 4 };
+	uint32_t RQ = R * Q, Tv = T / VW * VW;
+	for (uint32_t d0 = 0; d0 < D; d0 += TD) {
+		const float *dr[TD];
+		for (uint32_t i = 0; i < TD; i++)
+			dr[i] = dy + (size_t)(d0 + i < D ? d0 + i : D - 1) * ldy;
+		for (uint32_t c0 = 0; c0 < RQ; c0 += TC) {
+			const float *xr[TC];
+			for (uint32_t j = 0; j < TC; j++) {
+				uint32_t c = c0 + j < RQ ? c0 + j : RQ - 1;
+				xr[j] = x + (size_t)(c / Q) * ldx + c % Q;
 			}
+			vf acc[TD][TC];
+#pragma GCC unroll 16
+			for (int i = 0; i < TD; i++)
+#pragma GCC unroll 4
+				for (int j = 0; j < TC; j++)
+					acc[i][j] = (vf){0};
+			for (uint32_t t = 0; t < Tv; t += VW) {
+				vf a[TD], b[TC];
+#pragma GCC unroll 4
+				for (int i = 0; i < TD; i++)
+					a[i] = vload(dr[i] + t);
+#pragma GCC unroll 4
+				for (int j = 0; j < TC; j++)
+					b[j] = vload(xr[j] + t);
+#pragma GCC unroll 16
+				for (int i = 0; i < TD; i++)
+#pragma GCC unroll 4
+					for (int j = 0; j < TC; j++)
+						acc[i][j] += a[i] * b[j];
+			}
+			for (uint32_t i = 0; i < TD && d0 + i < D; i++)
+				for (uint32_t j = 0; j < TC && c0 + j < RQ; j++) {
+					float sum = vsum(acc[i][j]);
+					for (uint32_t t = Tv; t < T; t++)
+						sum += dr[i][t] * xr[j][t];
+					uint32_t c = c0 + j;
+					dwp[((size_t)(d0 + i) * R + c / Q) * Q + c % Q] += sum;
+				}
 		}
 	}
 }

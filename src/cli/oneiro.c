@@ -1,7 +1,9 @@
 /* oneiro -- the command-line tool. The only code of the project that prints
- * and exits. Subcommands: inspect, new-model, render (train, score follow). */
+ * and exits. Subcommands: inspect, new-model, render, train, score. */
 #include "onr.h"
 #include "render.h"
+#include "score.h"
+#include "train_cmd.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +26,12 @@ static void usage(FILE *f)
 	        "  render [options] IN OUT | --out-dir DIR IN... | --from noise|silence OUT\n"
 	        "                         dream audio files offline (dreamed stems), or audiate\n"
 	        "                         what a layer listens for\n"
+	        "  train [options] DATASET MODEL\n"
+	        "                         train a model on labelled sound files (class folders,\n"
+	        "                         a CSV, UrbanSound8K), with a report beside it\n"
+	        "  score [options] FILE...\n"
+	        "                         what a model hears in sound files: class probabilities\n"
+	        "                         or interestingness per file (--json for scripts)\n"
 	        "  version                print the version and the kernel set in use\n"
 	        "\n"
 	        "'oneiro COMMAND --help' describes a command's options.\n");
@@ -220,6 +228,10 @@ int main(int argc, char **argv)
 		return cmd_new_model(argc - 1, argv + 1);
 	if (!strcmp(cmd, "render"))
 		return cmd_render(argc - 1, argv + 1, argv[0]);
+	if (!strcmp(cmd, "train"))
+		return cmd_train(argc - 1, argv + 1);
+	if (!strcmp(cmd, "score"))
+		return cmd_score(argc - 1, argv + 1, argv[0]);
 	fprintf(stderr, "oneiro: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;
