@@ -3,7 +3,8 @@
 # says which are missing. Waits for another process's dpkg lock.
 set -e
 PKGS="make gcc clang libclang-rt-14-dev pkg-config lv2-dev liblilv-dev libfftw3-dev
-libsamplerate0-dev libsndfile1-dev python3-torch python3-numpy libopenblas0-pthread"
+libsamplerate0-dev libsndfile1-dev python3-torch python3-numpy libopenblas0-pthread
+sordi lilv-utils jalv jackd2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -128,6 +128,10 @@ typedef struct {
 	Rig *fading;               /* the previous rig, crossfading out */
 	uint32_t fade_pos, fade_len;
 	float *scratch[2];         /* (max_block) the fading rig's output */
+	float *hist[2];            /* (hist_cap) the first input frames since activate */
+	uint32_t hist_cap;
+	uint64_t since_activate;   /* frames run since activate */
+	int freewheel;             /* this cycle's freewheel port */
 	uint32_t max_block;
 	uint32_t req_window, req_stereo; /* what run() last asked the worker for */
 	int send_path;             /* tell the host the model path */
@@ -155,6 +159,13 @@ typedef struct {
 	_Atomic int quit;
 	_Atomic(onr_dream *) live;   /* the engine the dream thread may work on */
 	_Atomic(onr_dream *) hazard; /* the engine it is working on now */
+	_Atomic(onr_dream *) live_old;   /* the fading engine, also worked on */
+	_Atomic(onr_dream *) hazard_old;
+
+	/* rigs run() retired, waiting for the worker (or cleanup) to free them */
+#define N_RETIRED 16
+	Rig *retired[N_RETIRED];
+	_Atomic uint32_t ret_wr, ret_rd;
 } Plugin;
 
 /* ------------------------------------------------------------------ rigs */
@@ -212,7 +223,7 @@ static void rig_free(Plugin *self, Rig *r)
 {
 	if (!r)
 		return;
-	while (atomic_load(&self->hazard) == r->eng) {
+	while (atomic_load(&self->hazard) == r->eng || atomic_load(&self->hazard_old) == r->eng) {
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
@@ -228,6 +239,34 @@ static void post_rig(Plugin *self, Rig *r)
 	Rig *old = atomic_exchange(&self->pending, r);
 	if (old)
 		rig_free(self, old);
+}
+
+/* Audio thread: room for n more retired rigs? */
+static int retire_room(Plugin *self, uint32_t n)
+{
+	return atomic_load_explicit(&self->ret_wr, memory_order_relaxed) -
+	           atomic_load_explicit(&self->ret_rd, memory_order_acquire) + n <= N_RETIRED;
+}
+
+/* Audio thread: hands r to the worker for freeing (cleanup frees it if the
+ * host never runs that work). The caller made sure there is room. */
+static void retire(Plugin *self, Rig *r)
+{
+	uint32_t wr = atomic_load_explicit(&self->ret_wr, memory_order_relaxed);
+	self->retired[wr % N_RETIRED] = r;
+	atomic_store_explicit(&self->ret_wr, wr + 1, memory_order_release);
+	Msg msg = {MSG_FREE, 0, 0, NULL, {0}};
+	self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+}
+
+/* Worker thread (or main, in cleanup): frees the retired rigs */
+static void free_retired(Plugin *self)
+{
+	uint32_t rd = atomic_load_explicit(&self->ret_rd, memory_order_relaxed);
+	while (rd != atomic_load_explicit(&self->ret_wr, memory_order_acquire)) {
+		rig_free(self, self->retired[rd % N_RETIRED]);
+		atomic_store_explicit(&self->ret_rd, ++rd, memory_order_release);
+	}
 }
 
 /* Worker or main thread, holding self->lock: loads a model file. On
@@ -261,6 +300,11 @@ static void *dream_main(void *arg) /* dream thread */
 		if (e && e == atomic_load(&self->live))
 			onr_dream_work(e);
 		atomic_store(&self->hazard, NULL);
+		e = atomic_load(&self->live_old);
+		atomic_store(&self->hazard_old, e);
+		if (e && e == atomic_load(&self->live_old))
+			onr_dream_work(e);
+		atomic_store(&self->hazard_old, NULL);
 	}
 	return NULL;
 }
@@ -338,6 +382,15 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 	self->bundle = malloc(blen + 1);
 	self->scratch[0] = calloc(self->max_block, sizeof(float));
 	self->scratch[1] = calloc(self->max_block, sizeof(float));
+	/* the input history a rebuilt engine replays to start in step */
+	self->hist_cap = (uint32_t)(0.5 * rate) + 2 * self->max_block;
+	for (uint32_t c = 0; c < self->channels; c++) {
+		self->hist[c] = calloc(self->hist_cap, sizeof(float));
+		if (!self->hist[c]) {
+			cleanup(self);
+			return NULL;
+		}
+	}
 	if (!self->bundle || !self->scratch[0] || !self->scratch[1]) {
 		cleanup(self);
 		return NULL;
@@ -381,12 +434,16 @@ static void cleanup(LV2_Handle h)
 		pthread_join(self->thread, NULL);
 	}
 	atomic_store(&self->live, NULL);
+	atomic_store(&self->live_old, NULL);
+	free_retired(self);
 	rig_free(self, self->rig);
 	rig_free(self, self->fading);
 	rig_free(self, atomic_exchange(&self->pending, NULL));
 	onr_model_free(self->w_model);
 	free(self->scratch[0]);
 	free(self->scratch[1]);
+	free(self->hist[0]);
+	free(self->hist[1]);
 	free(self->bundle);
 	sem_destroy(&self->sem);
 	pthread_mutex_destroy(&self->lock);
@@ -420,7 +477,10 @@ static void activate(LV2_Handle h)
 {
 	Plugin *self = h;
 	onr_dream_reset(self->rig->eng);
+	atomic_store(&self->live_old, NULL);
+	rig_free(self, self->fading); /* a crossfade cut short */
 	self->fading = NULL;
+	self->since_activate = 0;
 	self->send_path = 1;
 }
 
@@ -515,27 +575,52 @@ static void read_control(Plugin *self)
  * old one fades out, then goes back to the worker to be freed */
 static void install_pending(Plugin *self)
 {
+	if (!atomic_load(&self->pending) || !retire_room(self, 2))
+		return; /* the worker is behind freeing: install next cycle */
 	Rig *r = atomic_exchange(&self->pending, NULL);
-	if (!r)
-		return;
 	if (self->fading) {
 		/* a swap during a swap: drop the oldest now */
-		Msg msg = {MSG_FREE, 0, 0, self->fading, {0}};
+		atomic_store(&self->live_old, NULL);
 		self->late_base += onr_dream_get_stats(self->fading->eng)->late;
+		retire(self, self->fading);
 		self->fading = NULL;
-		self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
 	}
-	int same = onr_dream_inherit(r->eng, self->rig->eng);
-	if (same) {
+	/* Early in the stream (everything since activate still in the history,
+	 * and nothing but silence output yet by either engine): the new engine
+	 * replays the stream from its start, so that it is exactly the engine
+	 * that would have run from activate (freewheel exports then match
+	 * `oneiro render`); nothing to crossfade. */
+	uint64_t t = self->since_activate;
+	if (t <= self->hist_cap && t <= onr_dream_latency(r->eng) &&
+	    t <= onr_dream_latency(self->rig->eng)) {
+		onr_dream_set_params(r->eng, &self->params);
+		onr_dream_set_async(r->eng, self->thread_ok && !self->freewheel, notify_dream, self);
+		atomic_store(&self->live, r->eng);
+		for (uint64_t off = 0; off < t;) {
+			uint32_t k = t - off < self->max_block ? (uint32_t)(t - off) : self->max_block;
+			const float *ii[2] = {self->hist[0] + off, self->hist[1] ? self->hist[1] + off : NULL};
+			float *oo[2] = {self->scratch[0], self->scratch[1]};
+			onr_dream_process(r->eng, ii, oo, k);
+			off += k;
+		}
+		self->late_base += onr_dream_get_stats(self->rig->eng)->late;
+		retire(self, self->rig);
+	} else if (onr_dream_inherit(r->eng, self->rig->eng)) {
 		self->fading = self->rig;   /* crossfade from the old dream */
 		self->fade_pos = 0;
+		atomic_store(&self->live_old, self->rig->eng);
 	} else {
-		/* another latency: nothing to crossfade with in step */
-		Msg msg = {MSG_FREE, 0, 0, self->rig, {0}};
+		/* later, another latency: nothing to crossfade with in step */
 		self->late_base += onr_dream_get_stats(self->rig->eng)->late;
-		self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
+		retire(self, self->rig);
 	}
 	self->rig = r;
+	/* built for other settings than run() last asked for (a restore or load
+	 * racing a change of them): make run() ask again */
+	if (r->window_idx != self->req_window || r->stereo != self->req_stereo) {
+		self->req_window = r->window_idx;
+		self->req_stereo = r->stereo;
+	}
 	atomic_store(&self->live, r->eng);
 	atomic_store(&self->cur_window, r->window_idx);
 	atomic_store(&self->cur_stereo, r->stereo);
@@ -550,6 +635,7 @@ static void run(LV2_Handle h, uint32_t n)
 {
 	Plugin *self = h;
 	const URIs *u = &self->uris;
+	self->freewheel = port_value(self, P_FREEWHEEL, 0.0f) > 0.5f;
 
 	/* the notify port: a sequence to write patch messages into */
 	if (self->notify) {
@@ -586,7 +672,7 @@ static void run(LV2_Handle h, uint32_t n)
 	}
 
 	int enabled = port_value(self, P_ENABLED, 1.0f) > 0.5f;
-	int freewheel = port_value(self, P_FREEWHEEL, 0.0f) > 0.5f;
+	int freewheel = self->freewheel;
 	read_params(self, enabled);
 	onr_dream *e = self->rig->eng;
 	onr_dream_set_params(e, &self->params);
@@ -596,13 +682,21 @@ static void run(LV2_Handle h, uint32_t n)
 	float *out[2] = {self->port_ptr[P_OUT_L], self->mono ? NULL : self->port_ptr[P_OUT_R]};
 	if (!in[0] || !out[0] || (!self->mono && (!in[1] || !out[1])))
 		return;
+	if (self->since_activate < self->hist_cap) {
+		uint64_t k = self->hist_cap - self->since_activate;
+		if (k > n)
+			k = n;
+		for (uint32_t c = 0; c < self->channels; c++)
+			memcpy(self->hist[c] + self->since_activate, in[c], k * sizeof(float));
+	}
+	self->since_activate += n;
 
 	if (self->fading) {
 		/* both rigs hear the input; the old one's output fades into the new
 		 * one's (their dry paths are one and the same) */
 		onr_dream *old = self->fading->eng;
 		onr_dream_set_params(old, &self->params);
-		onr_dream_set_async(old, 0, NULL, NULL);
+		onr_dream_set_async(old, self->thread_ok && !freewheel, notify_dream, self);
 		for (uint32_t off = 0; off < n;) {
 			uint32_t k = n - off < self->max_block ? n - off : self->max_block;
 			const float *ii[2] = {in[0] + off, in[1] ? in[1] + off : NULL};
@@ -621,11 +715,11 @@ static void run(LV2_Handle h, uint32_t n)
 			}
 			off += k;
 		}
-		if (self->fade_pos >= self->fade_len) {
-			Msg msg = {MSG_FREE, 0, 0, self->fading, {0}};
+		if (self->fade_pos >= self->fade_len && retire_room(self, 1)) {
+			atomic_store(&self->live_old, NULL);
 			self->late_base += onr_dream_get_stats(old)->late;
+			retire(self, self->fading);
 			self->fading = NULL;
-			self->schedule->schedule_work(self->schedule->handle, offsetof(Msg, path), &msg);
 		}
 	} else {
 		onr_dream_process(e, in, out, n);
@@ -681,7 +775,7 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
 	memcpy(&msg, data, size < sizeof msg ? size : sizeof msg);
 	msg.path[MAX_PATH - 1] = '\0';
 	if (msg.type == MSG_FREE) {
-		rig_free(self, msg.rig);
+		free_retired(self);
 		return LV2_WORKER_SUCCESS;
 	}
 	pthread_mutex_lock(&self->lock);

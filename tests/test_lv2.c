@@ -1,0 +1,2459 @@
+/* test_lv2.c -- the plugin in a real LV2 host: lilv loads the built bundle
+ * (plugin.lv2, found through build/lv2) by URI and this file plays the host:
+ * urid:map/unmap, work:schedule (a queue drained between run() calls, or a
+ * worker thread), log:log, options (block lengths), state with mapPath.
+ *
+ * What it checks:
+ *   a  depth 0 (and bypass): the output is the input delayed by the latency
+ *      port's value, bit for bit, at several rates and block patterns;
+ *   b  freewheel gives the same bits as `oneiro render` with the same settings
+ *      (skipped with a note when `oneiro render` does not run);
+ *   c  the dream changes the sound, stays finite and under +12 dBFS, and the
+ *      read-out ports say so;
+ *   d  run() allocates nothing, takes no lock, waits for nothing, opens and
+ *      writes nothing, and (freewheel off) computes no dream window itself:
+ *      libc and FFTW calls made while the run() thread's in_run flag is set
+ *      are counted, including runs that install a model swap or a rebuilt
+ *      engine; with a worker queue and with a worker thread;
+ *   e  model swaps through patch:Set while running (crossfaded, or to another
+ *      latency, or several at once), bad model files, patch:Get, and freeing
+ *      the plugin with work still queued (LeakSanitizer, in the ASan build);
+ *   f  state save / restore through lilv (model path via mapPath, port
+ *      values), a saved model that is gone, restore racing a window change;
+ *   g  NaN / Inf input and non-finite control values;
+ *   h  block sizes 1 and the maximum (4096, and 8192 by option), rates 22050
+ *      and 192000, unsupported rates and a missing required feature;
+ *   i  the mono plugin;
+ *   plus the port ranges from lilv and the presets (values within the port
+ *   ranges; each preset runs).
+ * Under AddressSanitizer or ThreadSanitizer d is skipped (they bring their
+ * own allocator); everything else runs.
+ *
+ * Run from the repository root after `make all` (the bundle is found at
+ * $PWD/build/lv2, or in $ONEIRO_TEST_LV2_PATH; the CLI at build/oneiro, or
+ * $ONEIRO_BIN). Link: lilv-0, sndfile, libonr.a (for making test models),
+ * -ldl -lpthread, and -rdynamic so that the interposed libc functions below
+ * are the ones the plugin calls.
+ */
+#define _GNU_SOURCE
+#include "check.h"
+#include "onr.h"
+
+#include <lilv/lilv.h>
+#include <lv2/atom/atom.h>
+#include <lv2/atom/forge.h>
+#include <lv2/atom/util.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/core/lv2.h>
+#include <lv2/log/log.h>
+#include <lv2/options/options.h>
+#include <lv2/patch/patch.h>
+#include <lv2/presets/presets.h>
+#include <lv2/state/state.h>
+#include <lv2/urid/urid.h>
+#include <lv2/worker/worker.h>
+#include <sndfile.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Address and thread sanitizers bring their own allocator and interceptors:
+ * no interposition under them (TEST_ASAN) */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifndef TEST_ASAN
+#define TEST_ASAN 0
+#endif
+
+#define URI_STEREO "urn:oneiro:dream"
+#define URI_MONO "urn:oneiro:dream-mono"
+#define URI_MODEL "urn:oneiro:dream#model"
+#define MAX_PATH_LEN 4096
+
+/* ================================================================ interposition
+ * Calls made on a thread while its `in_run` flag is set (only around
+ * lilv_instance_run) are counted. Everything is forwarded to the next
+ * definition (libc, libfftw3f). Not under AddressSanitizer, which has its
+ * own malloc and interceptors. */
+enum {
+	RT_MALLOC, RT_CALLOC, RT_REALLOC, RT_FREE, RT_POSIX_MEMALIGN, RT_ALIGNED_ALLOC,
+	RT_MUTEX_LOCK, RT_MUTEX_TRYLOCK, RT_SEM_WAIT, RT_SEM_TIMEDWAIT, RT_NANOSLEEP, RT_USLEEP,
+	RT_OPEN, RT_FOPEN, RT_WRITE, RT_SCHED_YIELD, RT_FFT, RT_N
+};
+static const char *const rt_names[RT_N] = {
+	"malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc",
+	"pthread_mutex_lock", "pthread_mutex_trylock", "sem_wait", "sem_timedwait", "nanosleep",
+	"usleep", "open", "fopen", "write", "sched_yield", "fftwf_execute_dft_*"};
+static __thread int in_run;
+static _Atomic unsigned long rt_in_run[RT_N]; /* calls while in run() */
+static _Atomic unsigned long rt_total[RT_N];  /* calls on any thread: proves the hook works */
+static _Atomic unsigned long log_in_run;       /* log:log calls from run() above Trace */
+
+#if !TEST_ASAN
+static inline void rt_hit(int k)
+{
+	atomic_fetch_add_explicit(&rt_total[k], 1, memory_order_relaxed);
+	if (in_run)
+		atomic_fetch_add_explicit(&rt_in_run[k], 1, memory_order_relaxed);
+}
+
+static void *(*real_malloc)(size_t);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static void (*real_free)(void *);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static int (*real_mutex_lock)(pthread_mutex_t *);
+static int (*real_mutex_trylock)(pthread_mutex_t *);
+static int (*real_sem_wait)(sem_t *);
+static int (*real_sem_timedwait)(sem_t *, const struct timespec *);
+static int (*real_nanosleep)(const struct timespec *, struct timespec *);
+static int (*real_usleep)(useconds_t);
+static int (*real_open)(const char *, int, ...);
+static FILE *(*real_fopen)(const char *, const char *);
+static ssize_t (*real_write)(int, const void *, size_t);
+static int (*real_sched_yield)(void);
+static void (*real_fft_r2c)(void *, float *, void *);
+static void (*real_fft_c2r)(void *, void *, float *);
+
+/* dlsym may allocate: while it resolves the allocator, a static arena serves */
+static char boot_arena[1 << 16] __attribute__((aligned(16)));
+static size_t boot_used;
+static int boot_resolving;
+
+static void *boot_alloc(size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (boot_used + n > sizeof boot_arena)
+		abort();
+	void *p = boot_arena + boot_used;
+	boot_used += n;
+	return p;
+}
+
+static int in_boot(const void *p)
+{
+	return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
+}
+
+static void resolve_alloc(void)
+{
+	boot_resolving = 1;
+	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	boot_resolving = 0;
+}
+
+#define RESOLVE(var, name)                                      \
+	do {                                                        \
+		if (!var)                                               \
+			*(void **)&var = dlsym(RTLD_NEXT, name);            \
+	} while (0)
+
+__attribute__((constructor)) static void resolve_all(void)
+{
+	if (!real_malloc)
+		resolve_alloc();
+	RESOLVE(real_posix_memalign, "posix_memalign");
+	RESOLVE(real_aligned_alloc, "aligned_alloc");
+	RESOLVE(real_mutex_lock, "pthread_mutex_lock");
+	RESOLVE(real_mutex_trylock, "pthread_mutex_trylock");
+	RESOLVE(real_sem_wait, "sem_wait");
+	RESOLVE(real_sem_timedwait, "sem_timedwait");
+	RESOLVE(real_nanosleep, "nanosleep");
+	RESOLVE(real_usleep, "usleep");
+	RESOLVE(real_open, "open");
+	RESOLVE(real_fopen, "fopen");
+	RESOLVE(real_write, "write");
+	RESOLVE(real_sched_yield, "sched_yield");
+	/* the test itself may not need libfftw3f (--as-needed drops it), and
+	 * the plugin's copy is loaded later, locally: find the library here */
+	void *fftw = dlopen("libfftw3f.so.3", RTLD_LAZY | RTLD_GLOBAL);
+	if (fftw) {
+		*(void **)&real_fft_r2c = dlsym(fftw, "fftwf_execute_dft_r2c");
+		*(void **)&real_fft_c2r = dlsym(fftw, "fftwf_execute_dft_c2r");
+	}
+	if (!real_fft_r2c || !real_fft_c2r) {
+		fprintf(stderr, "test_lv2: libfftw3f.so.3 not found (%s)\n", dlerror());
+		abort();
+	}
+}
+
+void *malloc(size_t n)
+{
+	rt_hit(RT_MALLOC);
+	if (!real_malloc) {
+		if (boot_resolving)
+			return boot_alloc(n);
+		resolve_alloc();
+	}
+	return real_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	rt_hit(RT_CALLOC);
+	if (!real_calloc) {
+		if (boot_resolving)
+			return boot_alloc(a * b); /* static: already zero */
+		resolve_alloc();
+	}
+	return real_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	rt_hit(RT_REALLOC);
+	if (!real_realloc)
+		resolve_alloc();
+	if (p && in_boot(p)) {
+		void *q = real_malloc(n);
+		size_t avail = (size_t)(boot_arena + sizeof boot_arena - (char *)p);
+		if (q)
+			memcpy(q, p, n < avail ? n : avail);
+		return q;
+	}
+	return real_realloc(p, n);
+}
+
+void free(void *p)
+{
+	rt_hit(RT_FREE);
+	if (!p || in_boot(p))
+		return;
+	if (!real_free)
+		resolve_alloc();
+	real_free(p);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	rt_hit(RT_POSIX_MEMALIGN);
+	RESOLVE(real_posix_memalign, "posix_memalign");
+	return real_posix_memalign(out, align, n);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	rt_hit(RT_ALIGNED_ALLOC);
+	RESOLVE(real_aligned_alloc, "aligned_alloc");
+	return real_aligned_alloc(align, n);
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	rt_hit(RT_MUTEX_LOCK);
+	RESOLVE(real_mutex_lock, "pthread_mutex_lock");
+	return real_mutex_lock(m);
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	rt_hit(RT_MUTEX_TRYLOCK);
+	RESOLVE(real_mutex_trylock, "pthread_mutex_trylock");
+	return real_mutex_trylock(m);
+}
+
+int sem_wait(sem_t *s)
+{
+	rt_hit(RT_SEM_WAIT);
+	RESOLVE(real_sem_wait, "sem_wait");
+	return real_sem_wait(s);
+}
+
+int sem_timedwait(sem_t *s, const struct timespec *t)
+{
+	rt_hit(RT_SEM_TIMEDWAIT);
+	RESOLVE(real_sem_timedwait, "sem_timedwait");
+	return real_sem_timedwait(s, t);
+}
+
+int nanosleep(const struct timespec *a, struct timespec *b)
+{
+	rt_hit(RT_NANOSLEEP);
+	RESOLVE(real_nanosleep, "nanosleep");
+	return real_nanosleep(a, b);
+}
+
+int usleep(useconds_t us)
+{
+	rt_hit(RT_USLEEP);
+	RESOLVE(real_usleep, "usleep");
+	return real_usleep(us);
+}
+
+int open(const char *path, int flags, ...)
+{
+	rt_hit(RT_OPEN);
+	RESOLVE(real_open, "open");
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return real_open(path, flags, mode);
+}
+
+FILE *fopen(const char *path, const char *mode)
+{
+	rt_hit(RT_FOPEN);
+	RESOLVE(real_fopen, "fopen");
+	return real_fopen(path, mode);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	rt_hit(RT_WRITE);
+	RESOLVE(real_write, "write");
+	return real_write(fd, buf, n);
+}
+
+int sched_yield(void)
+{
+	rt_hit(RT_SCHED_YIELD);
+	RESOLVE(real_sched_yield, "sched_yield");
+	return real_sched_yield();
+}
+
+/* the dream's gradient conditioning runs FFTs: one in run() means run()
+ * computed a window itself */
+void fftwf_execute_dft_r2c(void *plan, float *in, void *out);
+void fftwf_execute_dft_c2r(void *plan, void *in, float *out);
+void fftwf_execute_dft_r2c(void *plan, float *in, void *out)
+{
+	rt_hit(RT_FFT);
+	real_fft_r2c(plan, in, out);
+}
+void fftwf_execute_dft_c2r(void *plan, void *in, float *out)
+{
+	rt_hit(RT_FFT);
+	real_fft_c2r(plan, in, out);
+}
+#endif /* !TEST_ASAN */
+
+static void rt_snapshot(unsigned long *v)
+{
+	for (int k = 0; k < RT_N; k++)
+		v[k] = atomic_load(&rt_in_run[k]);
+}
+
+/* ================================================================ URIDs, log */
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **map_uris;
+static uint32_t map_n, map_cap;
+
+static LV2_URID urid_map(LV2_URID_Map_Handle h, const char *uri)
+{
+	(void)h;
+	pthread_mutex_lock(&map_lock);
+	for (uint32_t i = 0; i < map_n; i++)
+		if (!strcmp(map_uris[i], uri)) {
+			pthread_mutex_unlock(&map_lock);
+			return i + 1;
+		}
+	if (map_n == map_cap) {
+		map_cap = map_cap ? map_cap * 2 : 64;
+		char **nu = realloc(map_uris, map_cap * sizeof *nu);
+		if (!nu)
+			abort();
+		map_uris = nu;
+	}
+	size_t len = strlen(uri);
+	char *s = malloc(len + 1);
+	if (!s)
+		abort();
+	memcpy(s, uri, len + 1);
+	map_uris[map_n++] = s;
+	LV2_URID id = map_n;
+	pthread_mutex_unlock(&map_lock);
+	return id;
+}
+
+static const char *urid_unmap(LV2_URID_Unmap_Handle h, LV2_URID id)
+{
+	(void)h;
+	pthread_mutex_lock(&map_lock);
+	const char *s = id >= 1 && id <= map_n ? map_uris[id - 1] : NULL;
+	pthread_mutex_unlock(&map_lock);
+	return s;
+}
+
+static LV2_URID_Map map = {NULL, urid_map};
+static LV2_URID_Unmap unmap = {NULL, urid_unmap};
+
+static struct {
+	LV2_URID atom_Sequence, atom_Object, atom_URID, atom_Path, atom_Int, atom_Float,
+		atom_Chunk, patch_Set, patch_Get, patch_property, patch_value, model, bufsz_max,
+		bufsz_nominal, log_Error, log_Warning, log_Note, log_Trace;
+} U;
+
+static _Atomic unsigned long log_errors;
+static _Atomic int log_quiet; /* while the expected errors of bad files are logged */
+
+static int host_vprintf(LV2_Log_Handle h, LV2_URID type, const char *fmt, va_list ap)
+{
+	(void)h;
+	if (in_run && type != U.log_Trace)
+		atomic_fetch_add(&log_in_run, 1);
+	if (type == U.log_Error)
+		atomic_fetch_add(&log_errors, 1);
+	if (log_quiet && type != U.log_Error)
+		return 0;
+	const char *t = type == U.log_Error     ? "error"
+	                : type == U.log_Warning ? "warning"
+	                : type == U.log_Note    ? "note"
+	                : type == U.log_Trace   ? "trace"
+	                                        : "log";
+	fprintf(stderr, "  [plugin %s] ", t);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int host_printf(LV2_Log_Handle h, LV2_URID type, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = host_vprintf(h, type, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static LV2_Log_Log host_log = {NULL, host_printf, host_vprintf};
+
+/* ================================================================ lilv world */
+static LilvWorld *world;
+static const LilvPlugins *plugins;
+/* short enough that every path made from them fits PATH_MAX */
+static char tmp_dir[900];
+static char repo_dir[900];
+static char lv2_dir[1024];
+static char model_default[2048], model_b[2048], model_c[2048];
+static char model_bad[2048], model_trunc[2048], model_missing[2048];
+static char oneiro_bin[1024];
+
+static const LilvPlugin *find_plugin(const char *uri)
+{
+	LilvNode *n = lilv_new_uri(world, uri);
+	const LilvPlugin *p = lilv_plugins_get_by_uri(plugins, n);
+	lilv_node_free(n);
+	return p;
+}
+
+/* ================================================================ the host */
+#define MAX_PORTS 64
+#define CTRL_CAP 16384
+#define NOTIFY_CAP 16384
+#define SLOT 8192
+#define NSLOT 64
+
+/* single producer, single consumer queue of worker messages */
+typedef struct {
+	_Atomic uint32_t rd, wr;
+	uint32_t len[NSLOT];
+	uint8_t data[NSLOT][SLOT];
+} Ring;
+
+static int ring_push(Ring *r, uint32_t size, const void *data)
+{
+	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_relaxed);
+	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_acquire);
+	if (wr - rd >= NSLOT || size > SLOT)
+		return -1;
+	memcpy(r->data[wr % NSLOT], data, size);
+	r->len[wr % NSLOT] = size;
+	atomic_store_explicit(&r->wr, wr + 1, memory_order_release);
+	return 0;
+}
+
+/* the oldest message, or NULL */
+static const uint8_t *ring_front(Ring *r, uint32_t *size)
+{
+	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_relaxed);
+	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_acquire);
+	if (rd == wr)
+		return NULL;
+	*size = r->len[rd % NSLOT];
+	return r->data[rd % NSLOT];
+}
+
+static void ring_pop(Ring *r)
+{
+	atomic_fetch_add_explicit(&r->rd, 1, memory_order_release);
+}
+
+enum { PK_NONE, PK_AUDIO_IN, PK_AUDIO_OUT, PK_CTL_IN, PK_CTL_OUT, PK_ATOM_IN, PK_ATOM_OUT };
+
+typedef struct Host {
+	const LilvPlugin *plugin;
+	LilvInstance *inst;
+	const LV2_Worker_Interface *wi;
+	double rate;
+	uint32_t n_ports, channels;
+	int32_t max_block, nominal;
+	float ctl[MAX_PORTS], def[MAX_PORTS], min[MAX_PORTS], max[MAX_PORTS];
+	int kind[MAX_PORTS];
+	char sym[MAX_PORTS][64];
+	int audio_in[2], audio_out[2], p_control, p_notify;
+	LV2_Atom_Sequence *control; /* CTRL_CAP bytes */
+	LV2_Atom_Sequence *notify;  /* NOTIFY_CAP bytes */
+	LV2_Atom_Forge forge;
+	char pend_set[8][MAX_PATH_LEN];
+	int n_pend_set, pend_get;
+	Ring *req, *resp;
+	int auto_drain;   /* drain the worker after each run (queue mode) */
+	int threaded;     /* a worker thread instead */
+	pthread_t wthread;
+	sem_t wsem;
+	_Atomic int wquit;
+	int drop_on_free; /* free without running pending work (as hosts do) */
+	uint64_t frames;  /* run so far */
+	/* what the notify port said */
+	char last_path[MAX_PATH_LEN];
+	unsigned path_reports, notify_bad, runs;
+	uint64_t report_frame;      /* h->frames when the last path report came */
+	unsigned long fft_near_swap, fft_elsewhere; /* FFTs inside run() */
+	unsigned runs_fft_near_swap, runs_fft_elsewhere;
+	unsigned sched_fail;
+	/* features */
+	LV2_Worker_Schedule sched;
+	LV2_Options_Option opts[3];
+	LV2_Feature f_map, f_unmap, f_sched, f_log, f_opts, f_bounded;
+	const LV2_Feature *features[8];
+} Host;
+
+/* audio thread (inside run) */
+static LV2_Worker_Status host_schedule(LV2_Worker_Schedule_Handle hh, uint32_t size,
+                                       const void *data)
+{
+	Host *h = hh;
+	if (ring_push(h->req, size, data)) {
+		h->sched_fail++;
+		return LV2_WORKER_ERR_NO_SPACE;
+	}
+	if (h->threaded)
+		sem_post(&h->wsem);
+	return LV2_WORKER_SUCCESS;
+}
+
+/* worker */
+static LV2_Worker_Status host_respond(LV2_Worker_Respond_Handle hh, uint32_t size,
+                                      const void *data)
+{
+	Host *h = hh;
+	return ring_push(h->resp, size, data) ? LV2_WORKER_ERR_NO_SPACE : LV2_WORKER_SUCCESS;
+}
+
+/* worker: runs every queued request */
+static void host_work(Host *h)
+{
+	uint32_t size;
+	const uint8_t *d;
+	while ((d = ring_front(h->req, &size))) {
+		if (h->wi && h->wi->work)
+			h->wi->work(lilv_instance_get_handle(h->inst), host_respond, h, size, d);
+		ring_pop(h->req);
+	}
+}
+
+/* audio side, between runs: responses back to the plugin */
+static void host_deliver(Host *h)
+{
+	uint32_t size;
+	const uint8_t *d;
+	while ((d = ring_front(h->resp, &size))) {
+		if (h->wi && h->wi->work_response)
+			h->wi->work_response(lilv_instance_get_handle(h->inst), size, d);
+		ring_pop(h->resp);
+	}
+}
+
+static void host_drain(Host *h)
+{
+	host_work(h);
+	host_deliver(h);
+}
+
+static void *worker_main(void *arg)
+{
+	Host *h = arg;
+	for (;;) {
+		sem_wait(&h->wsem);
+		if (atomic_load(&h->wquit))
+			break;
+		host_work(h);
+	}
+	return NULL;
+}
+
+static int port_index(const Host *h, const char *sym)
+{
+	for (uint32_t i = 0; i < h->n_ports; i++)
+		if (!strcmp(h->sym[i], sym))
+			return (int)i;
+	return -1;
+}
+
+static void host_set(Host *h, const char *sym, float v)
+{
+	int i = port_index(h, sym);
+	if (i < 0) {
+		CHECK(0, "no port '%s'", sym);
+		return;
+	}
+	h->ctl[i] = v;
+}
+
+static float host_get(const Host *h, const char *sym)
+{
+	int i = port_index(h, sym);
+	return i < 0 ? NAN : h->ctl[i];
+}
+
+static void reset_control(Host *h)
+{
+	h->control->atom.type = U.atom_Sequence;
+	h->control->atom.size = sizeof(LV2_Atom_Sequence_Body);
+	h->control->body.unit = 0;
+	h->control->body.pad = 0;
+}
+
+/* Instantiates `uri` at `rate`. max_block < 0: no options feature;
+ * no_worker: without work:schedule (the plugin must refuse). */
+static Host *host_new_ex(const char *uri, double rate, int32_t max_block, int threaded,
+                         int no_worker)
+{
+	const LilvPlugin *p = find_plugin(uri);
+	if (!p) {
+		CHECK(0, "plugin %s not found in %s", uri, lv2_dir);
+		return NULL;
+	}
+	Host *h = calloc(1, sizeof *h);
+	h->req = calloc(1, sizeof *h->req);
+	h->resp = calloc(1, sizeof *h->resp);
+	h->control = calloc(1, CTRL_CAP);
+	h->notify = calloc(1, NOTIFY_CAP);
+	if (!h->req || !h->resp || !h->control || !h->notify)
+		abort();
+	h->plugin = p;
+	h->rate = rate;
+	h->auto_drain = 1;
+	h->threaded = threaded;
+	h->n_ports = lilv_plugin_get_num_ports(p);
+	if (h->n_ports > MAX_PORTS)
+		abort();
+	lilv_plugin_get_port_ranges_float(p, h->min, h->max, h->def);
+	LilvNode *n_in = lilv_new_uri(world, LV2_CORE__InputPort);
+	LilvNode *n_out = lilv_new_uri(world, LV2_CORE__OutputPort);
+	LilvNode *n_audio = lilv_new_uri(world, LV2_CORE__AudioPort);
+	LilvNode *n_ctl = lilv_new_uri(world, LV2_CORE__ControlPort);
+	LilvNode *n_atom = lilv_new_uri(world, LV2_ATOM__AtomPort);
+	h->p_control = h->p_notify = -1;
+	h->audio_in[0] = h->audio_in[1] = h->audio_out[0] = h->audio_out[1] = -1;
+	for (uint32_t i = 0; i < h->n_ports; i++) {
+		const LilvPort *port = lilv_plugin_get_port_by_index(p, i);
+		snprintf(h->sym[i], sizeof h->sym[i], "%s",
+		         lilv_node_as_string(lilv_port_get_symbol(p, port)));
+		int in = lilv_port_is_a(p, port, n_in), out = lilv_port_is_a(p, port, n_out);
+		if (lilv_port_is_a(p, port, n_audio)) {
+			h->kind[i] = in ? PK_AUDIO_IN : PK_AUDIO_OUT;
+			if (in)
+				h->audio_in[h->audio_in[0] < 0 ? 0 : 1] = (int)i;
+			else
+				h->audio_out[h->audio_out[0] < 0 ? 0 : 1] = (int)i;
+		} else if (lilv_port_is_a(p, port, n_ctl)) {
+			h->kind[i] = in ? PK_CTL_IN : PK_CTL_OUT;
+			h->ctl[i] = in && !isnan(h->def[i]) ? h->def[i] : 0.0f;
+		} else if (lilv_port_is_a(p, port, n_atom)) {
+			h->kind[i] = in ? PK_ATOM_IN : PK_ATOM_OUT;
+			if (in)
+				h->p_control = (int)i;
+			else
+				h->p_notify = (int)i;
+		}
+		(void)out;
+	}
+	lilv_node_free(n_in);
+	lilv_node_free(n_out);
+	lilv_node_free(n_audio);
+	lilv_node_free(n_ctl);
+	lilv_node_free(n_atom);
+	h->channels = h->audio_in[1] >= 0 ? 2 : 1;
+
+	/* features */
+	h->max_block = max_block;
+	h->nominal = max_block > 0 ? (max_block < 1024 ? max_block : 1024) : 0;
+	h->opts[0] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_max, sizeof(int32_t),
+	                                  U.atom_Int, &h->max_block};
+	h->opts[1] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_nominal,
+	                                  sizeof(int32_t), U.atom_Int, &h->nominal};
+	h->opts[2] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL};
+	h->sched.handle = h;
+	h->sched.schedule_work = host_schedule;
+	h->f_map = (LV2_Feature){LV2_URID__map, &map};
+	h->f_unmap = (LV2_Feature){LV2_URID__unmap, &unmap};
+	h->f_sched = (LV2_Feature){LV2_WORKER__schedule, &h->sched};
+	h->f_log = (LV2_Feature){LV2_LOG__log, &host_log};
+	h->f_opts = (LV2_Feature){LV2_OPTIONS__options, h->opts};
+	h->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
+	int k = 0;
+	h->features[k++] = &h->f_map;
+	h->features[k++] = &h->f_unmap;
+	if (!no_worker)
+		h->features[k++] = &h->f_sched;
+	h->features[k++] = &h->f_log;
+	if (max_block > 0) {
+		h->features[k++] = &h->f_opts;
+		h->features[k++] = &h->f_bounded;
+	}
+	h->features[k] = NULL;
+	if (h->threaded) {
+		sem_init(&h->wsem, 0, 0);
+		if (pthread_create(&h->wthread, NULL, worker_main, h))
+			abort();
+	}
+
+	h->inst = lilv_plugin_instantiate(p, rate, h->features);
+	if (!h->inst) {
+		if (h->threaded) {
+			atomic_store(&h->wquit, 1);
+			sem_post(&h->wsem);
+			pthread_join(h->wthread, NULL);
+			sem_destroy(&h->wsem);
+		}
+		free(h->req);
+		free(h->resp);
+		free(h->control);
+		free(h->notify);
+		free(h);
+		return NULL;
+	}
+	h->wi = lilv_instance_get_extension_data(h->inst, LV2_WORKER__interface);
+	lv2_atom_forge_init(&h->forge, &map);
+	reset_control(h);
+	for (uint32_t i = 0; i < h->n_ports; i++) {
+		if (h->kind[i] == PK_CTL_IN || h->kind[i] == PK_CTL_OUT)
+			lilv_instance_connect_port(h->inst, i, &h->ctl[i]);
+		else if (h->kind[i] == PK_ATOM_IN)
+			lilv_instance_connect_port(h->inst, i, h->control);
+		else if (h->kind[i] == PK_ATOM_OUT)
+			lilv_instance_connect_port(h->inst, i, h->notify);
+	}
+	lilv_instance_activate(h->inst);
+	return h;
+}
+
+static Host *host_new(const char *uri, double rate, int32_t max_block, int threaded)
+{
+	return host_new_ex(uri, rate, max_block, threaded, 0);
+}
+
+static void host_free(Host *h)
+{
+	if (!h)
+		return;
+	lilv_instance_deactivate(h->inst);
+	if (h->threaded) {
+		atomic_store(&h->wquit, 1);
+		sem_post(&h->wsem);
+		pthread_join(h->wthread, NULL);
+		sem_destroy(&h->wsem);
+	}
+	if (!h->drop_on_free)
+		host_drain(h);
+	lilv_instance_free(h->inst);
+	free(h->req);
+	free(h->resp);
+	free(h->control);
+	free(h->notify);
+	free(h);
+}
+
+/* the next run's control input gets a patch:Set of the model */
+static void host_send_model(Host *h, const char *path)
+{
+	if (h->n_pend_set < 8)
+		snprintf(h->pend_set[h->n_pend_set++], MAX_PATH_LEN, "%s", path);
+}
+
+static void forge_control(Host *h)
+{
+	LV2_Atom_Forge *f = &h->forge;
+	lv2_atom_forge_set_buffer(f, (uint8_t *)h->control, CTRL_CAP);
+	LV2_Atom_Forge_Frame seq;
+	lv2_atom_forge_sequence_head(f, &seq, 0);
+	for (int i = 0; i < h->n_pend_set; i++) {
+		LV2_Atom_Forge_Frame o;
+		lv2_atom_forge_frame_time(f, 0);
+		lv2_atom_forge_object(f, &o, 0, U.patch_Set);
+		lv2_atom_forge_key(f, U.patch_property);
+		lv2_atom_forge_urid(f, U.model);
+		lv2_atom_forge_key(f, U.patch_value);
+		lv2_atom_forge_path(f, h->pend_set[i], (uint32_t)strlen(h->pend_set[i]));
+		lv2_atom_forge_pop(f, &o);
+	}
+	if (h->pend_get) {
+		LV2_Atom_Forge_Frame o;
+		lv2_atom_forge_frame_time(f, 0);
+		lv2_atom_forge_object(f, &o, 0, U.patch_Get);
+		lv2_atom_forge_pop(f, &o);
+	}
+	lv2_atom_forge_pop(f, &seq);
+	h->n_pend_set = 0;
+	h->pend_get = 0;
+}
+
+static void read_notify(Host *h)
+{
+	if (h->notify->atom.type != U.atom_Sequence) {
+		h->notify_bad++;
+		return;
+	}
+	LV2_ATOM_SEQUENCE_FOREACH (h->notify, ev) {
+		if (ev->body.type != U.atom_Object)
+			continue;
+		const LV2_Atom_Object *obj = (const LV2_Atom_Object *)&ev->body;
+		if (obj->body.otype != U.patch_Set)
+			continue;
+		const LV2_Atom *prop = NULL, *val = NULL;
+		lv2_atom_object_get(obj, U.patch_property, &prop, U.patch_value, &val, 0);
+		if (!prop || prop->type != U.atom_URID || ((const LV2_Atom_URID *)prop)->body != U.model)
+			continue;
+		if (!val || val->type != U.atom_Path || val->size == 0 || val->size > MAX_PATH_LEN)
+			continue;
+		const char *s = LV2_ATOM_BODY_CONST(val);
+		snprintf(h->last_path, sizeof h->last_path, "%.*s", (int)val->size, s);
+		h->path_reports++;
+		h->report_frame = h->frames;
+	}
+}
+
+/* One run() of n frames: in/out are per channel, already offset. */
+static void host_run(Host *h, const float *const *in, float *const *out, uint32_t n)
+{
+	for (uint32_t c = 0; c < h->channels; c++) {
+		lilv_instance_connect_port(h->inst, (uint32_t)h->audio_in[c], (void *)in[c]);
+		lilv_instance_connect_port(h->inst, (uint32_t)h->audio_out[c], out[c]);
+	}
+	if (h->threaded)
+		host_deliver(h);
+	if (h->n_pend_set || h->pend_get)
+		forge_control(h);
+	h->notify->atom.type = U.atom_Chunk;
+	h->notify->atom.size = NOTIFY_CAP - sizeof(LV2_Atom);
+	unsigned long fft0 = atomic_load(&rt_in_run[RT_FFT]);
+	in_run = 1;
+	lilv_instance_run(h->inst, n);
+	if (h->wi && h->wi->end_run)
+		h->wi->end_run(lilv_instance_get_handle(h->inst));
+	in_run = 0;
+	reset_control(h);
+	read_notify(h);
+	unsigned long fft = atomic_load(&rt_in_run[RT_FFT]) - fft0;
+	if (fft) {
+		/* within 60 ms of a swap's report: the crossfade */
+		if (h->path_reports && h->frames - h->report_frame < (uint64_t)(0.06 * h->rate)) {
+			h->fft_near_swap += fft;
+			h->runs_fft_near_swap++;
+		} else {
+			h->fft_elsewhere += fft;
+			h->runs_fft_elsewhere++;
+		}
+	}
+	h->runs++;
+	h->frames += n;
+	if (!h->threaded && h->auto_drain)
+		host_drain(h);
+}
+
+/* Runs frames [off, off + n) of the buffers, in blocks of the pattern
+ * (cycled from *pat_pos). */
+static void host_process(Host *h, float *const *in, float *const *out, size_t off, size_t n,
+                         const uint32_t *pat, size_t npat, size_t *pat_pos)
+{
+	size_t done = 0, pp = pat_pos ? *pat_pos : 0;
+	while (done < n) {
+		uint32_t b = pat[pp % npat];
+		pp++;
+		if (b > n - done)
+			b = (uint32_t)(n - done);
+		const float *ii[2];
+		float *oo[2];
+		for (uint32_t c = 0; c < h->channels; c++) {
+			ii[c] = in[c] + off + done;
+			oo[c] = out[c] + off + done;
+		}
+		host_run(h, ii, oo, b);
+		done += b;
+	}
+	if (pat_pos)
+		*pat_pos = pp;
+}
+
+/* ================================================================ signals */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s;
+}
+
+/* tones + noise, different on L and R, about -10 dBFS */
+static void make_signal(float *l, float *r, size_t n, double rate, uint32_t seed)
+{
+	uint32_t s = seed;
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / rate;
+		double n1 = (double)(lcg(&s) >> 8) / 16777216.0 - 0.5;
+		double n2 = (double)(lcg(&s) >> 8) / 16777216.0 - 0.5;
+		l[i] = (float)(0.3 * sin(2 * M_PI * 220.0 * t) + 0.12 * sin(2 * M_PI * 1375.0 * t + 0.3) +
+		               0.08 * n1);
+		if (r)
+			r[i] = (float)(0.25 * sin(2 * M_PI * 330.0 * t) +
+			               0.1 * sin(2 * M_PI * 2750.0 * t) + 0.1 * n2);
+	}
+}
+
+static float **alloc_ch(uint32_t C, size_t n)
+{
+	float **b = calloc(2, sizeof *b);
+	for (uint32_t c = 0; c < C; c++) {
+		b[c] = calloc(n ? n : 1, sizeof(float));
+		if (!b[c])
+			abort();
+	}
+	return b;
+}
+
+static void free_ch(float **b, uint32_t C)
+{
+	if (!b)
+		return;
+	for (uint32_t c = 0; c < C; c++)
+		free(b[c]);
+	free(b);
+}
+
+static int all_finite(const float *x, size_t n, size_t *where)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i])) {
+			if (where)
+				*where = i;
+			return 0;
+		}
+	return 1;
+}
+
+static double peak(const float *x, size_t n)
+{
+	double p = 0.0;
+	for (size_t i = 0; i < n; i++)
+		if (fabs(x[i]) > p)
+			p = fabs(x[i]);
+	return p;
+}
+
+static double rms(const float *x, size_t n)
+{
+	double s = 0.0;
+	for (size_t i = 0; i < n; i++)
+		s += (double)x[i] * x[i];
+	return n ? sqrt(s / (double)n) : 0.0;
+}
+
+static int same_bits(float a, float b)
+{
+	uint32_t x, y;
+	memcpy(&x, &a, 4);
+	memcpy(&y, &b, 4);
+	return x == y;
+}
+
+/* ================================================================ a: depth 0 */
+static const uint32_t PAT_VARY[] = {1, 300, 17, 4096, 64};
+
+typedef struct {
+	double rate;
+	uint32_t latency;
+} LatRec;
+static LatRec lat_seen[16];
+static int n_lat_seen;
+
+static void note_latency(double rate, uint32_t L, const char *uri)
+{
+	if (strcmp(uri, URI_STEREO))
+		return;
+	for (int i = 0; i < n_lat_seen; i++)
+		if (lat_seen[i].rate == rate)
+			return;
+	if (n_lat_seen < 16)
+		lat_seen[n_lat_seen++] = (LatRec){rate, L};
+}
+
+/* Depth 0: out = in delayed by the latency port, bit for bit; the first
+ * `latency` frames are 0. Returns the latency. */
+static uint32_t check_identity_ex(const char *uri, double rate, const uint32_t *pat,
+                                  size_t npat, int freewheel, double seconds, const char *what,
+                                  int bypass)
+{
+	Host *h = host_new(uri, rate, 4096, 0);
+	CHECK(h != NULL, "%s: instantiate %s at %g Hz", what, uri, rate);
+	if (!h)
+		return 0;
+	if (bypass)
+		host_set(h, "enabled", 0.0f); /* the dream as it is, bypassed */
+	else
+		host_set(h, "depth", 0.0f);
+	host_set(h, "freewheel", (float)freewheel);
+	uint32_t C = h->channels;
+	size_t sig = (size_t)(seconds * rate), total = sig + (size_t)(2.0 * rate);
+	float **in = alloc_ch(C, total), **out = alloc_ch(C, total);
+	make_signal(in[0], C > 1 ? in[1] : NULL, sig, rate, 12345u);
+	/* values that a careless copy would change: -0, denormals, extremes */
+	if (sig > 1000) {
+		in[0][100] = -0.0f;
+		in[0][101] = 1e-40f;
+		in[0][102] = -1e-42f;
+		in[0][103] = 1.0f;
+		in[0][104] = -1.0f;
+		in[0][105] = 3.5f; /* over full scale: a dry path passes it */
+		if (C > 1)
+			in[1][200] = -0.0f;
+	}
+	/* latency: the port's value, which must be the same after every run */
+	uint32_t L = 0;
+	int lat_changed = 0, first = 1;
+	size_t done = 0, pp = 0;
+	while (done < total) {
+		uint32_t b = pat[pp++ % npat];
+		if (b > total - done)
+			b = (uint32_t)(total - done);
+		host_process(h, in, out, done, b, &b, 1, NULL);
+		float lv = host_get(h, "latency");
+		if (first) {
+			L = (uint32_t)lv;
+			first = 0;
+			CHECK(lv == (float)L && lv > 0.0f && lv < (float)rate * 10.0f,
+			      "%s: latency port %g after the first run", what, (double)lv);
+		} else if (lv != (float)L) {
+			lat_changed++;
+		}
+		done += b;
+	}
+	CHECK(!lat_changed, "%s: the latency port changed in %d runs (first %u)", what, lat_changed,
+	      L);
+	size_t bad = 0, first_bad = 0;
+	for (uint32_t c = 0; c < C; c++)
+		for (size_t i = 0; i < total; i++) {
+			float want = i < L ? 0.0f : in[c][i - L];
+			if (!same_bits(out[c][i], want)) {
+				if (!bad)
+					first_bad = i;
+				bad++;
+			}
+		}
+	CHECK(bad == 0,
+	      "%s (%s, %g Hz, freewheel %d): %zu samples differ from the input delayed by %u; "
+	      "first at frame %zu",
+	      what, uri, rate, freewheel, bad, L, first_bad);
+	CHECK(L < total, "%s: latency %u longer than the test", what, L);
+	CHECK(h->notify_bad == 0, "%s: %u runs left the notify port without a sequence", what,
+	      h->notify_bad);
+	if (!bypass)
+		note_latency(rate, L, uri);
+	free_ch(in, C);
+	free_ch(out, C);
+	host_free(h);
+	return L;
+}
+
+static uint32_t check_identity(const char *uri, double rate, const uint32_t *pat, size_t npat,
+                               int freewheel, double seconds, const char *what)
+{
+	return check_identity_ex(uri, rate, pat, npat, freewheel, seconds, what, 0);
+}
+
+static void test_identity(void)
+{
+	static const uint32_t P1[] = {1}, P7[] = {7}, P64[] = {64}, P4096[] = {4096};
+	static const double rates[] = {44100, 48000, 96000};
+	struct {
+		const uint32_t *p;
+		size_t n;
+		const char *name;
+	} pats[] = {{P1, 1, "1"}, {P7, 1, "7"}, {P64, 1, "64"}, {P4096, 1, "4096"},
+	            {PAT_VARY, 5, "1,300,17,4096,64"}};
+	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++)
+		for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+			char what[96];
+			snprintf(what, sizeof what, "a: depth 0, %g Hz, blocks %s", rates[r], pats[p].name);
+			check_identity(URI_STEREO, rates[r], pats[p].p, pats[p].n, 0, 2.5, what);
+		}
+	/* freewheel changes nothing at depth 0 */
+	uint32_t L = check_identity(URI_STEREO, 48000, PAT_VARY, 5, 1, 2.5, "a: depth 0, freewheel");
+	/* bypassed from the start (lv2:enabled 0): the same delay line, the
+	 * same latency, whatever the dream settings */
+	uint32_t Lb = check_identity_ex(URI_STEREO, 48000, PAT_VARY, 5, 1, 2.5,
+	                                "a: bypassed, freewheel", 1);
+	CHECK(Lb == L, "a: latency %u bypassed, %u not", Lb, L);
+	check_identity_ex(URI_STEREO, 48000, PAT_VARY, 5, 0, 2.5, "a: bypassed, live", 1);
+}
+
+/* ================================================================ b: render */
+static int write_wav(const char *path, float *const *x, uint32_t C, size_t n, int rate)
+{
+	SF_INFO si = {0};
+	si.samplerate = rate;
+	si.channels = (int)C;
+	si.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	SNDFILE *f = sf_open(path, SFM_WRITE, &si);
+	if (!f)
+		return -1;
+	float *il = malloc(n * C * sizeof(float));
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t c = 0; c < C; c++)
+			il[i * C + c] = x[c][i];
+	sf_count_t w = sf_writef_float(f, il, (sf_count_t)n);
+	free(il);
+	sf_close(f);
+	return w == (sf_count_t)n ? 0 : -1;
+}
+
+/* reads a whole file into planar channels; NULL on failure */
+static float **read_wav(const char *path, uint32_t *C, size_t *n, int *rate)
+{
+	SF_INFO si = {0};
+	SNDFILE *f = sf_open(path, SFM_READ, &si);
+	if (!f)
+		return NULL;
+	*C = (uint32_t)si.channels;
+	*n = (size_t)si.frames;
+	*rate = si.samplerate;
+	float *il = malloc((*n ? *n : 1) * *C * sizeof(float));
+	sf_count_t got = sf_readf_float(f, il, (sf_count_t)*n);
+	sf_close(f);
+	if (got != (sf_count_t)*n || *C > 2) {
+		free(il);
+		return NULL;
+	}
+	float **x = alloc_ch(*C, *n);
+	for (size_t i = 0; i < *n; i++)
+		for (uint32_t c = 0; c < *C; c++)
+			x[c][i] = il[i * *C + c];
+	free(il);
+	return x;
+}
+
+static int render_available(void)
+{
+	char cmd[PATH_MAX * 2];
+	snprintf(cmd, sizeof cmd, "'%s' render --help >/dev/null 2>&1", oneiro_bin);
+	int st = system(cmd);
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+typedef struct {
+	const char *name;
+	float depth, iterations, bound, band_lo, band_hi, tilt, mix, stereo, window;
+	float layer[8];
+	int settle; /* let the worker build the engine the ports ask for, then
+	               deactivate and activate before the input */
+} RenderCase;
+
+/* The plugin in freewheel against `oneiro render` with the same settings. */
+static void check_render(const char *uri, const RenderCase *rc, double seconds)
+{
+	const double rate = 48000;
+	Host *h = host_new(uri, rate, 4096, 0);
+	CHECK(h != NULL, "b: instantiate");
+	if (!h)
+		return;
+	uint32_t C = h->channels;
+	host_set(h, "freewheel", 1.0f);
+	host_set(h, "depth", rc->depth);
+	host_set(h, "iterations", rc->iterations);
+	host_set(h, "bound", rc->bound);
+	host_set(h, "band_lo", rc->band_lo);
+	host_set(h, "band_hi", rc->band_hi);
+	host_set(h, "tilt", rc->tilt);
+	host_set(h, "mix", rc->mix);
+	host_set(h, "stereo", rc->stereo);
+	host_set(h, "window", rc->window);
+	char layer_sym[16];
+	for (int l = 0; l < 8; l++) {
+		snprintf(layer_sym, sizeof layer_sym, "layer%d", l + 1);
+		host_set(h, layer_sym, rc->layer[l]);
+	}
+	size_t n = (size_t)(seconds * rate);
+	float **in = alloc_ch(C, n);
+	make_signal(in[0], C > 1 ? in[1] : NULL, n, rate, 777u);
+	char in_path[PATH_MAX], out_path[PATH_MAX], log_path[PATH_MAX];
+	snprintf(in_path, sizeof in_path, "%s/render_in_%s.wav", tmp_dir, rc->name);
+	snprintf(out_path, sizeof out_path, "%s/render_out_%s.wav", tmp_dir, rc->name);
+	snprintf(log_path, sizeof log_path, "%s/render_%s.log", tmp_dir, rc->name);
+	CHECK(write_wav(in_path, in, C, n, (int)rate) == 0, "b: write %s", in_path);
+
+	/* the plugin: the input, then zeros until the last input frame is out */
+	size_t total = n + (size_t)(3.0 * rate);
+	float **pin = alloc_ch(C, total), **pout = alloc_ch(C, total);
+	for (uint32_t c = 0; c < C; c++)
+		memcpy(pin[c], in[c], n * sizeof(float));
+	if (rc->settle) {
+		float **z = alloc_ch(C, 4096), **zo = alloc_ch(C, 4096);
+		uint32_t b = 4096;
+		for (int k = 0; k < 4; k++)
+			host_process(h, z, zo, 0, 4096, &b, 1, NULL);
+		lilv_instance_deactivate(h->inst);
+		lilv_instance_activate(h->inst);
+		free_ch(z, C);
+		free_ch(zo, C);
+	}
+	size_t pp = 0;
+	host_process(h, pin, pout, 0, total, PAT_VARY, 5, &pp);
+	uint32_t L = (uint32_t)host_get(h, "latency");
+	CHECK(L + n <= total, "b: latency %u too long for the test", L);
+
+	/* the renderer */
+	char cmd[PATH_MAX * 4];
+	int k = snprintf(cmd, sizeof cmd,
+	                 "'%s' render --quiet --model '%s' --depth %.9g "
+	                 "--iterations %d --bound-db %.9g --band %.9g:%.9g --tilt %.9g --mix %.9g",
+	                 oneiro_bin, model_default, (double)rc->depth, (int)rc->iterations,
+	                 (double)rc->bound, (double)rc->band_lo, (double)fminf(rc->band_hi, 8000.0f),
+	                 (double)rc->tilt, (double)rc->mix);
+	for (int l = 0; l < 8; l++)
+		if (rc->layer[l] != 0.0f)
+			k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --layer %d=%.9g", l + 1,
+			              (double)rc->layer[l]);
+	if (rc->stereo > 0.5f)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --stereo independent");
+	if (rc->window > 0.5f) {
+		static const double ws[] = {0, 0.25, 0.5, 1.0, 2.0};
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --window %g", ws[(int)rc->window]);
+	}
+	snprintf(cmd + k, sizeof cmd - (size_t)k, " '%s' '%s' 2>'%s'", in_path, out_path, log_path);
+	int st = system(cmd);
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "b[%s]: %s failed (see %s)",
+	      rc->name, cmd, log_path);
+	uint32_t rC = 0;
+	size_t rn = 0;
+	int rr = 0;
+	float **r = read_wav(out_path, &rC, &rn, &rr);
+	CHECK(r && rC == C && rn == n && rr == (int)rate, "b[%s]: render output %s: %u ch, %zu frames",
+	      rc->name, out_path, rC, rn);
+	if (r && rC == C && rn == n) {
+		size_t bad = 0, first_bad = 0, fb_c = 0;
+		double maxd = 0.0, sig_rms = 0.0, diff_dry = 0.0;
+		for (uint32_t c = 0; c < C; c++)
+			for (size_t i = 0; i < n; i++) {
+				float a = pout[c][L + i], b = r[c][i];
+				if (!same_bits(a, b)) {
+					if (!bad) {
+						first_bad = i;
+						fb_c = c;
+					}
+					bad++;
+					double d = fabs((double)a - b);
+					if (d > maxd)
+						maxd = d;
+				}
+				sig_rms += (double)b * b;
+				diff_dry += ((double)b - in[c][i]) * ((double)b - in[c][i]);
+			}
+		CHECK(diff_dry > 0.0, "b[%s]: the render did not dream (output = input)", rc->name);
+		CHECK(bad == 0,
+		      "b[%s]: plugin (freewheel, latency %u compensated) vs oneiro render: %zu of %zu "
+		      "samples differ, first at frame %zu ch %zu (plugin %.9g, render %.9g), max |diff| "
+		      "%.3g (signal RMS %.3g)",
+		      rc->name, L, bad, n * C, first_bad, fb_c, (double)pout[fb_c][L + first_bad],
+		      (double)r[fb_c][first_bad], maxd, sqrt(sig_rms / (double)(n * C)));
+		if (!bad)
+			printf("  b[%s]: plugin == oneiro render, %zu samples bit for bit (latency %u)\n",
+			       rc->name, n * C, L);
+	}
+	free_ch(r, rC);
+	free_ch(in, C);
+	free_ch(pin, C);
+	free_ch(pout, C);
+	host_free(h);
+}
+
+static void test_render(void)
+{
+	if (!render_available()) {
+		printf("  b: SKIPPED: '%s render --help' does not work; plugin vs render not compared\n",
+		       oneiro_bin);
+		return;
+	}
+	/* the main case: every dream setting away from its default, mix 1 */
+	RenderCase main_case = {"settings", 0.8f, 5, -9.0f, 60.0f, 6000.0f, -2.0f, 1.0f, 0, 0,
+	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0};
+	check_render(URI_STEREO, &main_case, 3.0);
+	/* the plugin's defaults as they are */
+	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0};
+	check_render(URI_STEREO, &defaults, 3.0);
+	/* a mix other than 1 from the start */
+	RenderCase mix = main_case;
+	mix.name = "mix0.6";
+	mix.mix = 0.6f;
+	check_render(URI_STEREO, &mix, 3.0);
+	/* the engine settings that need a rebuild (the first runs play the
+	 * engine built at instantiate): independent stereo (same latency), and
+	 * with a 0.5 s window (another latency) */
+	RenderCase indep = main_case;
+	indep.name = "independent";
+	indep.stereo = 1;
+	check_render(URI_STEREO, &indep, 3.0);
+	RenderCase rebuild = main_case;
+	rebuild.name = "independent-0.5s";
+	rebuild.stereo = 1;
+	rebuild.window = 2;
+	check_render(URI_STEREO, &rebuild, 3.0);
+	/* the same once the engine for those settings is in place */
+	RenderCase settled = rebuild;
+	settled.name = "independent-0.5s-settled";
+	settled.settle = 1;
+	check_render(URI_STEREO, &settled, 3.0);
+	/* mono */
+	RenderCase mono = main_case;
+	mono.name = "mono";
+	check_render(URI_MONO, &mono, 3.0);
+}
+
+/* ================================================================ c: it dreams */
+static void test_dreams(void)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(h != NULL, "c: instantiate");
+	if (!h)
+		return;
+	host_set(h, "freewheel", 1.0f);
+	size_t n = (size_t)(3.0 * rate), total = n + (size_t)(2.0 * rate);
+	float **in = alloc_ch(2, total), **out = alloc_ch(2, total);
+	make_signal(in[0], in[1], n, rate, 4242u);
+	size_t pp = 0;
+	host_process(h, in, out, 0, n, PAT_VARY, 5, &pp);
+	/* the read-outs while the output still carries the signal */
+	float hp = host_get(h, "heard_prob"), hc = host_get(h, "heard_class");
+	float dl = host_get(h, "dream_level");
+	host_process(h, in, out, n, total - n, PAT_VARY, 5, &pp);
+	uint32_t L = (uint32_t)host_get(h, "latency");
+	double d2 = 0.0, x2 = 0.0, pk = 0.0;
+	size_t differ = 0, where = 0;
+	int finite = 1;
+	for (uint32_t c = 0; c < 2; c++) {
+		finite &= all_finite(out[c], total, &where);
+		pk = fmax(pk, peak(out[c], total));
+		for (size_t i = L; i < total; i++) {
+			double d = (double)out[c][i] - in[c][i - L];
+			d2 += d * d;
+			x2 += (double)in[c][i - L] * in[c][i - L];
+			differ += d != 0.0;
+		}
+	}
+	double rel_db = 10.0 * log10((d2 + 1e-30) / (x2 + 1e-30));
+	printf("  c: default dream, 3 s at 48 kHz: %zu of %zu samples changed, dream level %.1f dB "
+	       "re dry, peak %.3f (%.1f dBFS), heard class %g p %.3f, dream level port %.1f dB\n",
+	       differ, 2 * (total - L), rel_db, pk, 20.0 * log10(pk + 1e-30), (double)hc,
+	       (double)hp, (double)dl);
+	CHECK(differ > (total - L), "c: the dream changed only %zu samples", differ);
+	CHECK(rel_db > -60.0, "c: the dream is too faint: %.1f dB re the dry", rel_db);
+	CHECK(finite, "c: non-finite output at %zu", where);
+	CHECK(pk < pow(10.0, 12.0 / 20.0), "c: peak %.3f is over +12 dBFS", pk);
+	CHECK(fabs(dl - rel_db) < 6.0, "c: the dream level port says %.1f dB, the output %.1f dB",
+	      (double)dl, rel_db);
+	CHECK(hp > 0.0f && hp <= 1.0f && hc >= 0.0f && hc < 8.0f && hc == floorf(hc),
+	      "c: read-outs: heard class %g, probability %g", (double)hc, (double)hp);
+	float late = host_get(h, "late");
+	CHECK(late == 0.0f, "c: freewheel counted %g late windows", (double)late);
+	free_ch(in, 2);
+	free_ch(out, 2);
+	host_free(h);
+}
+
+/* ================================================================ models */
+static int make_model(const char *path, const char *arch, uint32_t classes, uint32_t window,
+                      uint64_t seed)
+{
+	onr_op ops[ONR_MAX_OPS];
+	uint32_t n = onr_arch_preset(arch, classes, ops);
+	onr_model *m = NULL;
+	char err[512];
+	if (!n || onr_model_new(&m, ops, n, 16000, window, ONR_KIND_CLASSES, NULL, classes, err,
+	                        sizeof err)) {
+		fprintf(stderr, "make_model: %s\n", err);
+		return -1;
+	}
+	onr_model_init_params(m, seed);
+	int st = onr_model_save_file(m, path, err, sizeof err);
+	if (st)
+		fprintf(stderr, "make_model: %s\n", err);
+	onr_model_free(m);
+	return st ? -1 : 0;
+}
+
+static int write_bytes(const char *path, const void *d, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	size_t w = fwrite(d, 1, n, f);
+	return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+static int make_models(void)
+{
+	/* the bundled default as the plugin names it (the bundle path lilv gives) */
+	char *bpath = lilv_file_uri_parse(
+		lilv_node_as_uri(lilv_plugin_get_bundle_uri(find_plugin(URI_STEREO))), NULL);
+	if (!bpath)
+		return -1;
+	snprintf(model_default, sizeof model_default, "%s%sdefault.onm", bpath,
+	         bpath[0] && bpath[strlen(bpath) - 1] == '/' ? "" : "/");
+	lilv_free(bpath);
+	snprintf(model_b, sizeof model_b, "%s/b.onm", tmp_dir);
+	snprintf(model_c, sizeof model_c, "%s/c.onm", tmp_dir);
+	snprintf(model_bad, sizeof model_bad, "%s/garbage.onm", tmp_dir);
+	snprintf(model_trunc, sizeof model_trunc, "%s/truncated.onm", tmp_dir);
+	snprintf(model_missing, sizeof model_missing, "%s/no-such-model.onm", tmp_dir);
+	if (make_model(model_b, "tiny", 4, 16384, 3) || make_model(model_c, "tiny", 4, 8192, 5))
+		return -1;
+	uint8_t junk[5000];
+	uint32_t s = 99;
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(lcg(&s) >> 24);
+	if (write_bytes(model_bad, junk, sizeof junk))
+		return -1;
+	/* the first half of a good model */
+	FILE *f = fopen(model_b, "rb");
+	if (!f)
+		return -1;
+	static uint8_t buf[1 << 20];
+	size_t got = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return write_bytes(model_trunc, buf, got / 2);
+}
+
+/* ================================================================ d, e: swaps */
+static int same_file(const char *a, const char *b);
+
+/* A looping input: an endless stream for the running plugin */
+typedef struct {
+	float *x[2];
+	size_t len;
+} Loop;
+
+static void loop_init(Loop *lp, double rate, double seconds)
+{
+	lp->len = (size_t)(rate * seconds);
+	lp->x[0] = calloc(lp->len, sizeof(float));
+	lp->x[1] = calloc(lp->len, sizeof(float));
+	make_signal(lp->x[0], lp->x[1], lp->len, rate, 31337u);
+}
+
+static void loop_free(Loop *lp)
+{
+	free(lp->x[0]);
+	free(lp->x[1]);
+}
+
+/* threaded worker: waits (up to 5 s) until it has done all it was asked */
+static void wait_worker(Host *h)
+{
+	uint32_t size;
+	for (int w = 0; w < 5000 && h->threaded && ring_front(h->req, &size); w++) {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* What came out of run_loop: sum of squares and count of the finite output
+ * samples, how many were not finite, the latency port's extremes. */
+typedef struct {
+	double sq;
+	size_t n;
+	int nonfinite;
+	float lat_min, lat_max;
+} RunStats;
+
+/* Runs the next `frames` frames of the loop through h in blocks of `block`
+ * (at most 8192), adding to *rs when given. */
+static void run_loop(Host *h, const Loop *lp, size_t frames, uint32_t block, RunStats *rs)
+{
+	static float ibuf[2][8192], obuf[2][8192];
+	size_t done = 0;
+	while (done < frames) {
+		uint32_t b = block;
+		if (b > frames - done)
+			b = (uint32_t)(frames - done);
+		for (uint32_t c = 0; c < h->channels; c++)
+			for (uint32_t i = 0; i < b; i++)
+				ibuf[c][i] = lp->x[c][(h->frames + i) % lp->len];
+		const float *ii[2] = {ibuf[0], ibuf[1]};
+		float *oo[2] = {obuf[0], obuf[1]};
+		host_run(h, ii, oo, b);
+		if (rs) {
+			for (uint32_t c = 0; c < h->channels; c++)
+				for (uint32_t i = 0; i < b; i++) {
+					if (!isfinite(obuf[c][i]))
+						rs->nonfinite++;
+					else
+						rs->sq += (double)obuf[c][i] * obuf[c][i];
+				}
+			rs->n += (size_t)b * h->channels;
+			float L = host_get(h, "latency");
+			if (rs->lat_min == 0.0f || L < rs->lat_min)
+				rs->lat_min = L;
+			if (L > rs->lat_max)
+				rs->lat_max = L;
+		}
+		done += b;
+	}
+}
+
+static void print_rt(const char *what, const unsigned long *before)
+{
+	unsigned long now[RT_N];
+	rt_snapshot(now);
+	int any = 0;
+	for (int k = 0; k < RT_N; k++)
+		if (now[k] - before[k]) {
+			if (!any)
+				fprintf(stderr, "  %s: calls inside run():", what);
+			fprintf(stderr, " %s %lu", rt_names[k], now[k] - before[k]);
+			any = 1;
+		}
+	if (any)
+		fputc('\n', stderr);
+}
+
+/* d: nothing inside run() allocates, locks, waits or does I/O, with the
+ * dream on (live, the dream thread working), while models are swapped,
+ * engines rebuilt, the plugin bypassed and re-enabled. */
+static void test_realtime(int threaded)
+{
+	const char *what = threaded ? "d (worker thread)" : "d (worker queue)";
+	if (TEST_ASAN) {
+		printf("  %s: SKIPPED under a sanitizer (it intercepts the allocator)\n", what);
+		return;
+	}
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, threaded);
+	CHECK(h != NULL, "%s: instantiate", what);
+	if (!h)
+		return;
+	Loop lp;
+	loop_init(&lp, rate, 3.0);
+	/* warm up: the first run sends the path, the dream thread starts */
+	run_loop(h, &lp, 4096, 256, NULL);
+	unsigned long before[RT_N], tot_before[RT_N];
+	rt_snapshot(before);
+	for (int k = 0; k < RT_N; k++)
+		tot_before[k] = atomic_load(&rt_total[k]);
+	unsigned long log_before = atomic_load(&log_in_run);
+	RunStats rs = {0};
+	const char *swaps[] = {model_b, model_default, model_c, model_b, model_bad, model_default};
+	log_quiet = 1;
+	for (int step = 0; step < 24; step++) {
+		switch (step % 8) {
+		case 1:
+			host_send_model(h, swaps[(step / 8 * 2) % 6]);
+			break;
+		case 3:
+			host_send_model(h, swaps[(step / 8 * 2 + 1) % 6]);
+			h->pend_get = 1;
+			break;
+		case 4:
+			host_set(h, "window", step < 8 ? 1.0f : 0.0f); /* engine rebuild */
+			break;
+		case 5:
+			host_set(h, "enabled", 0.0f); /* bypass */
+			host_set(h, "stereo", step < 16 ? 1.0f : 0.0f);
+			break;
+		case 6:
+			host_set(h, "enabled", 1.0f);
+			host_set(h, "mix", step < 16 ? 0.5f : 1.0f);
+			break;
+		default:
+			break;
+		}
+		/* 0.25 s of audio in blocks of 64..512 */
+		run_loop(h, &lp, (size_t)(0.25 * rate), 64u << (step % 4), &rs);
+		wait_worker(h); /* as time passes in a real host */
+	}
+	log_quiet = 0;
+	unsigned long after[RT_N];
+	rt_snapshot(after);
+	unsigned long sum = 0;
+	for (int k = 0; k < RT_N; k++)
+		if (k != RT_SCHED_YIELD && k != RT_FFT)
+			sum += after[k] - before[k];
+	print_rt(what, before);
+	CHECK(sum == 0,
+	      "%s: run() called the allocator, a lock, a wait or file I/O %lu times (listed above)",
+	      what, sum);
+	CHECK(after[RT_SCHED_YIELD] == before[RT_SCHED_YIELD],
+	      "%s: run() waited (sched_yield spin) %lu times: it waited for another thread",
+	      what, after[RT_SCHED_YIELD] - before[RT_SCHED_YIELD]);
+	CHECK(after[RT_FFT] == before[RT_FFT],
+	      "%s: run() computed dream windows itself (freewheel off): %lu FFTs in %u runs within "
+	      "60 ms of a model swap (the crossfade), %lu FFTs in %u other runs",
+	      what, h->fft_near_swap, h->runs_fft_near_swap, h->fft_elsewhere,
+	      h->runs_fft_elsewhere);
+	CHECK(atomic_load(&log_in_run) == log_before, "%s: run() logged %lu times above Trace",
+	      what, atomic_load(&log_in_run) - log_before);
+	CHECK(rs.nonfinite == 0, "%s: %d non-finite output samples", what, rs.nonfinite);
+	CHECK(h->sched_fail == 0, "%s: %u worker requests did not fit the queue", what,
+	      h->sched_fail);
+	/* the hooks see the plugin's own calls (else the zeros above mean
+	 * nothing): over the loop above, only the plugin allocated (its worker
+	 * loading models), locked (work()), ran FFTs (the dream thread) and,
+	 * with the queue, waited on a semaphore (the dream thread) */
+	unsigned long d_alloc = atomic_load(&rt_total[RT_MALLOC]) + atomic_load(&rt_total[RT_CALLOC]) -
+	                        tot_before[RT_MALLOC] - tot_before[RT_CALLOC];
+	unsigned long d_lock = atomic_load(&rt_total[RT_MUTEX_LOCK]) - tot_before[RT_MUTEX_LOCK];
+	unsigned long d_fft = atomic_load(&rt_total[RT_FFT]) - tot_before[RT_FFT];
+	unsigned long d_sem = atomic_load(&rt_total[RT_SEM_WAIT]) - tot_before[RT_SEM_WAIT];
+	CHECK(d_alloc > 0 && d_lock > 0 && d_fft > 0 && (threaded || d_sem > 0),
+	      "%s: the interposed functions missed the plugin's calls (allocations %lu, locks %lu, "
+	      "FFTs %lu, semaphore waits %lu): link the test with -rdynamic",
+	      what, d_alloc, d_lock, d_fft, d_sem);
+	loop_free(&lp);
+	host_free(h);
+}
+
+/* Runs until the notify port reports a path different from the count it had
+ * (at most max_runs runs); returns 1 when it did. */
+static int run_until_report(Host *h, const Loop *lp, unsigned reports_before, int max_runs,
+                            RunStats *rs)
+{
+	for (int i = 0; i < max_runs; i++) {
+		if (i == 1)
+			wait_worker(h); /* the request went out in the first run */
+		run_loop(h, lp, 256, 256, rs);
+		if (h->path_reports > reports_before)
+			return 1;
+	}
+	return 0;
+}
+
+static void test_swaps(int threaded)
+{
+	const char *what = threaded ? "e (worker thread)" : "e";
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, threaded);
+	CHECK(h != NULL, "%s: instantiate", what);
+	if (!h)
+		return;
+	Loop lp;
+	loop_init(&lp, rate, 3.0);
+	RunStats rs = {0};
+	run_loop(h, &lp, 2048, 256, &rs);
+	CHECK(h->path_reports >= 1 && same_file(h->last_path, model_default),
+	      "%s: at start the notify port reports the default model, got '%s' (%u reports)", what,
+	      h->last_path, h->path_reports);
+	uint32_t L0 = (uint32_t)host_get(h, "latency");
+	/* 20 swaps between two models of one latency (crossfaded) */
+	int reported = 0, lat_ok = 1;
+	for (int k = 0; k < 20; k++) {
+		const char *m = k % 2 ? model_default : model_b;
+		unsigned r0 = h->path_reports;
+		host_send_model(h, m);
+		int got = run_until_report(h, &lp, r0, 4, &rs);
+		if (got && !strcmp(h->last_path, m))
+			reported++;
+		else
+			CHECK(0, "%s: swap %d to %s: notify reported '%s' (%s)", what, k, m, h->last_path,
+			      got ? "wrong path" : "nothing");
+		run_loop(h, &lp, (size_t)(0.12 * rate), 512, &rs); /* past the crossfade */
+		if ((uint32_t)host_get(h, "latency") != L0)
+			lat_ok = 0;
+	}
+	CHECK(reported == 20, "%s: %d of 20 swaps reported on the notify port", what, reported);
+	CHECK(lat_ok, "%s: the latency port left %u during same-window swaps", what, L0);
+	/* a model with another window: another latency, no crossfade */
+	unsigned r0 = h->path_reports;
+	host_send_model(h, model_c);
+	int got = run_until_report(h, &lp, r0, 4, &rs);
+	CHECK(got && !strcmp(h->last_path, model_c), "%s: swap to %s: notify '%s'", what, model_c,
+	      h->last_path);
+	run_loop(h, &lp, (size_t)(0.2 * rate), 512, &rs);
+	uint32_t Lc = (uint32_t)host_get(h, "latency");
+	CHECK(Lc > 0 && Lc < L0, "%s: latency with a half-length window %u (full %u)", what, Lc, L0);
+	r0 = h->path_reports;
+	host_send_model(h, model_b);
+	got = run_until_report(h, &lp, r0, 4, &rs);
+	CHECK(got && !strcmp(h->last_path, model_b), "%s: swap back to %s: notify '%s'", what,
+	      model_b, h->last_path);
+	/* another latency means a fresh dry delay line: silence for the new
+	 * latency; run past it */
+	run_loop(h, &lp, (size_t)(2.0 * rate), 512, &rs);
+	CHECK((uint32_t)host_get(h, "latency") == L0, "%s: latency back to %u: %g", what, L0,
+	      (double)host_get(h, "latency"));
+
+	/* swaps faster than the crossfade (a swap during a swap) */
+	for (int k = 0; k < 10; k++) {
+		host_send_model(h, k % 2 ? model_b : model_default);
+		run_loop(h, &lp, 256, 256, &rs);
+		wait_worker(h);
+	}
+	run_loop(h, &lp, (size_t)(0.3 * rate), 256, &rs);
+	CHECK(!strcmp(h->last_path, model_b), "%s: 10 swaps 5 ms apart: the last reported is '%s'",
+	      what, h->last_path);
+	CHECK((uint32_t)host_get(h, "latency") == L0, "%s: latency after rapid swaps: %g", what,
+	      (double)host_get(h, "latency"));
+
+	/* bad files: refused, the current model plays on, nothing reported */
+	const char *bad[] = {model_bad, model_trunc, model_missing, tmp_dir};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		unsigned long e0 = atomic_load(&log_errors);
+		r0 = h->path_reports;
+		log_quiet = 1;
+		host_send_model(h, bad[i]);
+		RunStats rb = {0};
+		run_loop(h, &lp, 256, 256, &rb);
+		wait_worker(h);
+		run_loop(h, &lp, (size_t)(0.3 * rate), 256, &rb);
+		log_quiet = 0;
+		CHECK(h->path_reports == r0, "%s: bad model %s: notify reported '%s'", what, bad[i],
+		      h->last_path);
+		CHECK(atomic_load(&log_errors) > e0, "%s: bad model %s: no error logged", what, bad[i]);
+		CHECK(rb.nonfinite == 0 && rb.n && sqrt(rb.sq / (double)rb.n) > 0.01,
+		      "%s: after bad model %s the output is %s (RMS %.4f)", what, bad[i],
+		      rb.nonfinite ? "non-finite" : "silent", rb.n ? sqrt(rb.sq / (double)rb.n) : 0.0);
+		CHECK((uint32_t)host_get(h, "latency") == L0, "%s: latency after bad model: %g", what,
+		      (double)host_get(h, "latency"));
+	}
+	/* patch:Get: the current model again */
+	r0 = h->path_reports;
+	h->pend_get = 1;
+	run_loop(h, &lp, 256, 256, &rs);
+	CHECK(h->path_reports == r0 + 1 && !strcmp(h->last_path, model_b),
+	      "%s: patch:Get answered '%s' (%u new reports)", what, h->last_path,
+	      h->path_reports - r0);
+	/* several swaps queued in one run: the last one wins */
+	r0 = h->path_reports;
+	host_send_model(h, model_default);
+	host_send_model(h, model_c);
+	host_send_model(h, model_b);
+	host_send_model(h, model_default);
+	run_loop(h, &lp, 256, 256, &rs);
+	wait_worker(h);
+	run_loop(h, &lp, (size_t)(0.5 * rate), 256, &rs);
+	wait_worker(h);
+	run_loop(h, &lp, (size_t)(0.2 * rate), 256, &rs);
+	CHECK(!strcmp(h->last_path, model_default),
+	      "%s: four swaps in one run: the last reported is '%s'", what, h->last_path);
+	CHECK(rs.nonfinite == 0, "%s: %d non-finite output samples", what, rs.nonfinite);
+	CHECK(rs.lat_min > 0.0f && rs.lat_max <= 2000000.0f, "%s: latency port went %g..%g", what,
+	      (double)rs.lat_min, (double)rs.lat_max);
+	CHECK(h->notify_bad == 0, "%s: %u runs left the notify port without a sequence", what,
+	      h->notify_bad);
+	CHECK(sqrt(rs.sq / (double)rs.n) > 0.01, "%s: output RMS %.4f", what,
+	      sqrt(rs.sq / (double)rs.n));
+	loop_free(&lp);
+	host_free(h);
+}
+
+/* e: freed while a retired engine still waits in the worker queue (hosts
+ * drop pending work when they remove a plugin): nothing may leak (the ASan
+ * build's LeakSanitizer tells). */
+static void test_teardown_pending(void)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	if (!h)
+		return;
+	Loop lp;
+	loop_init(&lp, rate, 1.0);
+	run_loop(h, &lp, 1024, 256, NULL);
+	/* a swap to another latency: run() hands the old engine to the worker
+	 * for freeing at once */
+	host_send_model(h, model_c);
+	run_loop(h, &lp, 256, 256, NULL); /* schedules the load; drained */
+	h->auto_drain = 0;
+	run_loop(h, &lp, 256, 256, NULL); /* installs it; MSG_FREE queued, not run */
+	uint32_t size;
+	int pending = ring_front(h->req, &size) != NULL;
+	CHECK(pending, "e: teardown: expected a pending worker message after the swap");
+	h->drop_on_free = 1;
+	loop_free(&lp);
+	host_free(h);
+	if (TEST_ASAN)
+		printf("  e: freed an instance with %s worker message pending (LeakSanitizer checks "
+		       "at exit)\n",
+		       pending ? "a" : "no");
+}
+
+/* e: deactivate and activate (as hosts do to change the block size) while
+ * the plugin runs: in the middle of a crossfade (nothing may leak: the ASan
+ * build tells), and while the dream thread works. activate() resets: the
+ * output starts silent again, the latency stays, the model path is sent. */
+static void test_reactivate(void)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(h != NULL, "e: reactivate: instantiate");
+	if (!h)
+		return;
+	Loop lp;
+	loop_init(&lp, rate, 3.0);
+	RunStats rs = {0};
+	run_loop(h, &lp, (size_t)(2.0 * rate), 256, &rs);
+	uint32_t L = (uint32_t)host_get(h, "latency");
+	/* a crossfaded swap, interrupted after 256 of its frames */
+	host_send_model(h, model_b);
+	run_loop(h, &lp, 256, 256, &rs); /* asks for it; the worker loads it */
+	unsigned r0 = h->path_reports;
+	run_loop(h, &lp, 256, 256, &rs); /* installs it: the crossfade begins */
+	CHECK(h->path_reports == r0 + 1, "e: reactivate: the swap was not installed");
+	lilv_instance_deactivate(h->inst);
+	lilv_instance_activate(h->inst);
+	r0 = h->path_reports;
+	static float ibuf[2][256], obuf[2][256];
+	size_t silent = 0, nonzero_at = 0;
+	int seen = 0;
+	for (int k = 0; k < (int)(rate / 256); k++) { /* 1 s */
+		for (uint32_t c = 0; c < 2; c++)
+			for (uint32_t i = 0; i < 256; i++)
+				ibuf[c][i] = lp.x[c][(h->frames + i) % lp.len];
+		const float *ii[2] = {ibuf[0], ibuf[1]};
+		float *oo[2] = {obuf[0], obuf[1]};
+		host_run(h, ii, oo, 256);
+		for (uint32_t i = 0; i < 256 && !seen; i++) {
+			if (obuf[0][i] != 0.0f || obuf[1][i] != 0.0f) {
+				seen = 1;
+				nonzero_at = silent;
+			} else {
+				silent++;
+			}
+		}
+	}
+	CHECK(!seen || nonzero_at >= (size_t)(0.9 * rate),
+	      "e: after activate() the output should start silent (a fresh delay line of %u "
+	      "frames), but sound came after %zu frames",
+	      L, nonzero_at);
+	CHECK(h->path_reports > r0 && !strcmp(h->last_path, model_b),
+	      "e: after activate() the notify port reports '%s'", h->last_path);
+	/* deactivate / activate again right away, while the dream thread is busy */
+	for (int k = 0; k < 5; k++) {
+		run_loop(h, &lp, (size_t)(0.6 * rate), 1024, &rs);
+		lilv_instance_deactivate(h->inst);
+		lilv_instance_activate(h->inst);
+	}
+	run_loop(h, &lp, (size_t)(2.0 * rate), 1024, &rs);
+	CHECK((uint32_t)host_get(h, "latency") == L, "e: reactivate: latency %g, was %u",
+	      (double)host_get(h, "latency"), L);
+	CHECK(rs.nonfinite == 0 && sqrt(rs.sq / (double)rs.n) > 0.01,
+	      "e: reactivate: %d non-finite, RMS %.4f", rs.nonfinite, sqrt(rs.sq / (double)rs.n));
+	loop_free(&lp);
+	host_free(h);
+}
+
+/* ================================================================ f: state */
+static const void *get_port_value(const char *sym, void *ud, uint32_t *size, uint32_t *type)
+{
+	Host *h = ud;
+	int i = port_index(h, sym);
+	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+		*size = 0;
+		*type = 0;
+		return NULL;
+	}
+	*size = sizeof(float);
+	*type = U.atom_Float;
+	return &h->ctl[i];
+}
+
+static void set_port_value(const char *sym, void *ud, const void *value, uint32_t size,
+                           uint32_t type)
+{
+	Host *h = ud;
+	int i = port_index(h, sym);
+	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+		CHECK(0, "state: a value for port '%s', which is not a control input", sym);
+		return;
+	}
+	if (type == U.atom_Float && size == sizeof(float))
+		h->ctl[i] = *(const float *)value;
+	else if (type == U.atom_Int && size == sizeof(int32_t))
+		h->ctl[i] = (float)*(const int32_t *)value;
+	else
+		CHECK(0, "state: port '%s' value of type %u size %u", sym, type, size);
+}
+
+static int same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	if (!realpath(a, ra) || !realpath(b, rb))
+		return 0;
+	return !strcmp(ra, rb);
+}
+
+static const struct {
+	const char *sym;
+	float v;
+} state_ports[] = {{"depth", 0.8f},      {"mix", 0.7f},   {"iterations", 5.0f},
+                   {"bound", -9.0f},     {"tilt", -1.5f}, {"band_lo", 80.0f},
+                   {"band_hi", 5000.0f}, {"layer2", 0.5f}, {"layer3", 0.0f},
+                   {"mode", 2.0f},       {"class", 3.0f}};
+#define N_STATE_PORTS (sizeof state_ports / sizeof state_ports[0])
+
+static void test_state(void)
+{
+	const double rate = 48000;
+	Host *a = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(a != NULL, "f: instantiate");
+	if (!a)
+		return;
+	Loop lp;
+	loop_init(&lp, rate, 1.0);
+	for (size_t i = 0; i < N_STATE_PORTS; i++)
+		host_set(a, state_ports[i].sym, state_ports[i].v);
+	run_loop(a, &lp, 1024, 256, NULL);
+	unsigned r0 = a->path_reports;
+	host_send_model(a, model_b);
+	CHECK(run_until_report(a, &lp, r0, 4, NULL) && !strcmp(a->last_path, model_b),
+	      "f: the model did not become %s ('%s')", model_b, a->last_path);
+
+	char scratch[PATH_MAX], copy[PATH_MAX], lnk[PATH_MAX], save[PATH_MAX], file[PATH_MAX];
+	snprintf(scratch, sizeof scratch, "%s/state-scratch", tmp_dir);
+	snprintf(copy, sizeof copy, "%s/state-copy", tmp_dir);
+	snprintf(lnk, sizeof lnk, "%s/state.lv2", tmp_dir);
+	snprintf(save, sizeof save, "%s/state.lv2", tmp_dir);
+	snprintf(file, sizeof file, "%s/state.lv2/state.ttl", tmp_dir);
+	mkdir(scratch, 0700);
+	mkdir(copy, 0700);
+	mkdir(save, 0700);
+	LilvState *st = lilv_state_new_from_instance(
+		a->plugin, a->inst, &map, scratch, copy, lnk, save, get_port_value, a,
+		LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, a->features);
+	CHECK(st != NULL, "f: lilv_state_new_from_instance");
+	if (!st) {
+		loop_free(&lp);
+		host_free(a);
+		return;
+	}
+	CHECK(lilv_state_get_num_properties(st) >= 1, "f: the state holds %u properties",
+	      lilv_state_get_num_properties(st));
+	int sv = lilv_state_save(world, &map, &unmap, st, NULL, save, "state.ttl");
+	CHECK(sv == 0, "f: lilv_state_save into %s: %d", save, sv);
+	LilvState *st2 = lilv_state_new_from_file(world, &map, NULL, file);
+	CHECK(st2 != NULL, "f: lilv_state_new_from_file %s", file);
+
+	/* restored in a fresh instance, in memory and from the file */
+	LilvState *which[2] = {st, st2};
+	const char *wname[2] = {"in memory", "from file"};
+	for (int w = 0; w < 2; w++) {
+		if (!which[w])
+			continue;
+		Host *b = host_new(URI_STEREO, rate, 4096, 0);
+		CHECK(b != NULL, "f: instantiate a second");
+		if (!b)
+			continue;
+		lilv_state_restore(which[w], b->inst, set_port_value, b, 0, b->features);
+		run_loop(b, &lp, 2048, 256, NULL);
+		CHECK(b->path_reports >= 1 && same_file(b->last_path, model_b),
+		      "f (%s): restored instance reports '%s', not the file %s", wname[w], b->last_path,
+		      model_b);
+		for (size_t i = 0; i < N_STATE_PORTS; i++)
+			CHECK(host_get(b, state_ports[i].sym) == state_ports[i].v,
+			      "f (%s): port %s restored as %g, saved %g", wname[w], state_ports[i].sym,
+			      (double)host_get(b, state_ports[i].sym), (double)state_ports[i].v);
+		/* and it saves the same path again */
+		LilvState *st3 = lilv_state_new_from_instance(b->plugin, b->inst, &map, NULL, NULL,
+		                                              NULL, NULL, get_port_value, b, 0, NULL);
+		CHECK(st3 && lilv_state_get_num_properties(st3) >= 1, "f (%s): save again", wname[w]);
+		if (st3)
+			lilv_state_free(st3);
+		host_free(b);
+	}
+
+	/* a saved model that is gone: the restored instance keeps its default */
+	if (st2) {
+		char moved[PATH_MAX];
+		snprintf(moved, sizeof moved, "%s.moved", model_b);
+		CHECK(rename(model_b, moved) == 0, "f: rename %s", model_b);
+		Host *c = host_new(URI_STEREO, rate, 4096, 0);
+		if (c) {
+			log_quiet = 1;
+			lilv_state_restore(st2, c->inst, set_port_value, c, 0, c->features);
+			log_quiet = 0;
+			RunStats rs = {0};
+			run_loop(c, &lp, (size_t)(2.0 * rate), 256, &rs);
+			CHECK(c->path_reports >= 1 && !strcmp(c->last_path, model_default),
+			      "f: restore of a missing model: reports '%s'", c->last_path);
+			CHECK(rs.nonfinite == 0 && sqrt(rs.sq / (double)rs.n) > 0.01,
+			      "f: restore of a missing model: output RMS %.4f",
+			      sqrt(rs.sq / (double)rs.n));
+			host_free(c);
+		}
+		CHECK(rename(moved, model_b) == 0, "f: rename back %s", model_b);
+	}
+
+	/* restore while a window change is in flight (state:threadSafeRestore:
+	 * restore may come between any two runs, the worker in any order) */
+	{
+		Host *ref = host_new(URI_STEREO, rate, 4096, 0);
+		Host *d = host_new(URI_STEREO, rate, 4096, 0);
+		if (ref && d && st) {
+			host_set(ref, "window", 2.0f);
+			run_loop(ref, &lp, 2048, 256, NULL);
+			run_loop(ref, &lp, 2048, 256, NULL);
+			uint32_t L2 = (uint32_t)host_get(ref, "latency");
+			uint32_t L0 = (uint32_t)host_get(d, "latency");
+			run_loop(d, &lp, 1024, 256, NULL);
+			L0 = (uint32_t)host_get(d, "latency");
+			d->auto_drain = 0;
+			host_set(d, "window", 2.0f);
+			run_loop(d, &lp, 256, 256, NULL); /* asks the worker for a 0.5 s engine */
+			host_drain(d);                    /* ... which is built and posted */
+			/* restore: a new model for the window run() last installed */
+			lilv_state_restore(st, d->inst, NULL, NULL, 0, d->features);
+			d->auto_drain = 1;
+			run_loop(d, &lp, (size_t)(1.0 * rate), 256, NULL);
+			uint32_t Ld = (uint32_t)host_get(d, "latency");
+			CHECK(L2 != L0, "f: window 0.5 s latency %u vs model default %u", L2, L0);
+			CHECK(Ld == L2,
+			      "f: restore racing a window change: the window port says 0.5 s (latency "
+			      "%u) but the plugin settled on latency %u (the restored rig was built for "
+			      "the old window, and run() never asks again)",
+			      L2, Ld);
+			CHECK(same_file(d->last_path, model_b), "f: after the race the model is '%s'",
+			      d->last_path);
+		}
+		host_free(ref);
+		host_free(d);
+	}
+
+	lilv_state_free(st);
+	if (st2)
+		lilv_state_free(st2);
+	loop_free(&lp);
+	host_free(a);
+}
+
+/* ================================================================ g: NaN / Inf */
+static void test_nonfinite(int freewheel)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(h != NULL, "g: instantiate");
+	if (!h)
+		return;
+	host_set(h, "freewheel", (float)freewheel);
+	size_t n = (size_t)(3.0 * rate), total = n + (size_t)(2.0 * rate);
+	float **in = alloc_ch(2, total), **out = alloc_ch(2, total);
+	make_signal(in[0], in[1], n, rate, 555u);
+	uint32_t s = 7;
+	for (int k = 0; k < 200; k++) {
+		size_t i = lcg(&s) % n;
+		float v = k % 3 == 0 ? NAN : k % 3 == 1 ? INFINITY : -INFINITY;
+		in[k % 2][i] = v;
+	}
+	/* a whole stretch of NaN on one channel, Inf on the other */
+	for (size_t i = n / 3; i < n / 3 + 5000; i++) {
+		in[0][i] = NAN;
+		in[1][i] = INFINITY;
+	}
+	in[0][n - 1] = FLT_MAX;
+	in[1][n - 2] = -FLT_MAX;
+	/* non-finite controls fall back to their defaults */
+	host_set(h, "mix", INFINITY);
+	size_t pp = 0;
+	host_process(h, in, out, 0, total / 2, PAT_VARY, 5, &pp);
+	host_set(h, "mix", 1.0f);
+	host_set(h, "depth", NAN);
+	host_process(h, in, out, total / 2, total - total / 2, PAT_VARY, 5, &pp);
+	size_t where = 0;
+	int ok = all_finite(out[0], total, &where) && all_finite(out[1], total, &where);
+	CHECK(ok, "g (freewheel %d): non-finite output at frame %zu", freewheel, where);
+	uint32_t L = (uint32_t)host_get(h, "latency");
+	double tail = rms(out[0] + L + n - (size_t)rate, (size_t)(rate * 0.9));
+	CHECK(tail > 0.01, "g (freewheel %d): the output after the NaNs is silent (RMS %.4f)",
+	      freewheel, tail);
+	free_ch(in, 2);
+	free_ch(out, 2);
+	host_free(h);
+}
+
+/* ================================================================ h: blocks, rates */
+static void test_blocks_rates(void)
+{
+	static const uint32_t P_EDGE[] = {1, 4096, 1, 1, 4095, 2, 4096, 4096, 3};
+	/* 22050 and 192000: depth 0 identity with extreme blocks */
+	check_identity(URI_STEREO, 22050, P_EDGE, 9, 0, 2.0, "h: depth 0, 22050 Hz, blocks 1/4096");
+	check_identity(URI_STEREO, 192000, P_EDGE, 9, 0, 2.0,
+	               "h: depth 0, 192000 Hz, blocks 1/4096");
+	/* the dream at those rates with extreme blocks: runs, finite */
+	static const double rates[] = {22050, 192000};
+	for (int r = 0; r < 2; r++) {
+		Host *h = host_new(URI_STEREO, rates[r], 4096, 0);
+		CHECK(h != NULL, "h: instantiate at %g Hz", rates[r]);
+		if (!h)
+			continue;
+		host_set(h, "freewheel", 1.0f);
+		size_t n = (size_t)(2.5 * rates[r]);
+		float **in = alloc_ch(2, n), **out = alloc_ch(2, n);
+		make_signal(in[0], in[1], n, rates[r], 99u);
+		size_t pp = 0;
+		host_process(h, in, out, 0, n, P_EDGE, 9, &pp);
+		size_t where = 0;
+		uint32_t L = (uint32_t)host_get(h, "latency");
+		CHECK(all_finite(out[0], n, &where) && all_finite(out[1], n, &where),
+		      "h: %g Hz dream: non-finite at %zu", rates[r], where);
+		double tail = rms(out[0] + L, n - L);
+		CHECK(L < n && tail > 0.01, "h: %g Hz dream: latency %u, output RMS after it %.4f",
+		      rates[r], L, tail);
+		note_latency(rates[r], L, URI_STEREO);
+		free_ch(in, 2);
+		free_ch(out, 2);
+		host_free(h);
+	}
+	/* a host whose blocks reach 8192, with swaps (the crossfade's scratch) */
+	{
+		Host *h = host_new(URI_STEREO, 48000, 8192, 0);
+		CHECK(h != NULL, "h: instantiate with maxBlockLength 8192");
+		if (h) {
+			Loop lp;
+			loop_init(&lp, 48000, 2.0);
+			RunStats rs = {0};
+			run_loop(h, &lp, 8192 * 4, 8192, &rs);
+			for (int k = 0; k < 4; k++) {
+				host_send_model(h, k % 2 ? model_default : model_b);
+				run_loop(h, &lp, 8192 * 3, 8192, &rs);
+				run_loop(h, &lp, 8192 * 2 + 1, 1, &rs);
+			}
+			CHECK(rs.nonfinite == 0 && sqrt(rs.sq / (double)rs.n) > 0.01,
+			      "h: blocks of 8192 with swaps: %d non-finite, RMS %.4f", rs.nonfinite,
+			      sqrt(rs.sq / (double)rs.n));
+			CHECK(!strcmp(h->last_path, model_default), "h: blocks of 8192: last swap '%s'",
+			      h->last_path);
+			loop_free(&lp);
+			host_free(h);
+		}
+	}
+	/* without the options feature: blocks up to 4096 still work */
+	{
+		Host *h = host_new(URI_STEREO, 44100, -1, 0);
+		CHECK(h != NULL, "h: instantiate without options");
+		if (h) {
+			Loop lp;
+			loop_init(&lp, 44100, 1.0);
+			RunStats rs = {0};
+			run_loop(h, &lp, 44100, 4096, &rs);
+			host_send_model(h, model_b);
+			run_loop(h, &lp, 44100, 4096, &rs);
+			CHECK(rs.nonfinite == 0, "h: without options: non-finite output");
+			loop_free(&lp);
+			host_free(h);
+		}
+	}
+	/* unsupported rates and a host without the worker: refused, no crash */
+	log_quiet = 1;
+	unsigned long e0 = atomic_load(&log_errors);
+	Host *h = host_new(URI_STEREO, 4000, 4096, 0);
+	CHECK(h == NULL, "h: instantiated at 4000 Hz (below the engine's 8000)");
+	host_free(h);
+	h = host_new(URI_STEREO, 384000, 4096, 0);
+	CHECK(h == NULL, "h: instantiated at 384000 Hz (above the engine's 192000)");
+	host_free(h);
+	h = host_new_ex(URI_STEREO, 48000, 4096, 0, 1);
+	CHECK(h == NULL, "h: instantiated without work:schedule (a required feature)");
+	host_free(h);
+	log_quiet = 0;
+	CHECK(atomic_load(&log_errors) >= e0 + 3, "h: refusals logged %lu errors",
+	      atomic_load(&log_errors) - e0);
+}
+
+/* ================================================================ i: mono */
+static void test_mono(void)
+{
+	check_identity(URI_MONO, 48000, PAT_VARY, 5, 0, 2.5, "i: mono depth 0, 48000 Hz");
+	Host *h = host_new(URI_MONO, 48000, 4096, 0);
+	CHECK(h != NULL, "i: instantiate mono");
+	if (!h)
+		return;
+	CHECK(h->channels == 1 && h->n_ports == 33, "i: mono has %u channels, %u ports", h->channels,
+	      h->n_ports);
+	host_set(h, "freewheel", 1.0f);
+	/* the stereo-only setting must not matter */
+	host_set(h, "stereo", 1.0f);
+	size_t n = (size_t)(3.0 * 48000);
+	float **in = alloc_ch(1, n), **out = alloc_ch(1, n);
+	make_signal(in[0], NULL, n, 48000, 1u);
+	size_t pp = 0;
+	host_process(h, in, out, 0, n, PAT_VARY, 5, &pp);
+	uint32_t L = (uint32_t)host_get(h, "latency");
+	size_t where = 0, differ = 0;
+	CHECK(all_finite(out[0], n, &where), "i: mono non-finite at %zu", where);
+	for (size_t i = L; i < n; i++)
+		differ += out[0][i] != in[0][i - L];
+	CHECK(differ > (n - L) / 2, "i: the mono dream changed %zu of %zu samples", differ, n - L);
+	free_ch(in, 1);
+	free_ch(out, 1);
+	host_free(h);
+}
+
+/* ================================================================ ports, presets */
+static void test_ports(void)
+{
+	const char *uris[2] = {URI_STEREO, URI_MONO};
+	for (int u = 0; u < 2; u++) {
+		const LilvPlugin *p = find_plugin(uris[u]);
+		CHECK(p != NULL, "ports: %s not found", uris[u]);
+		if (!p)
+			continue;
+		uint32_t np = lilv_plugin_get_num_ports(p);
+		CHECK(np == (u ? 33u : 35u), "ports: %s has %u ports", uris[u], np);
+		float mn[MAX_PORTS], mx[MAX_PORTS], df[MAX_PORTS];
+		if (np > MAX_PORTS)
+			continue;
+		lilv_plugin_get_port_ranges_float(p, mn, mx, df);
+		LilvNode *n_in = lilv_new_uri(world, LV2_CORE__InputPort);
+		LilvNode *n_ctl = lilv_new_uri(world, LV2_CORE__ControlPort);
+		for (uint32_t i = 0; i < np; i++) {
+			const LilvPort *port = lilv_plugin_get_port_by_index(p, i);
+			const char *sym = lilv_node_as_string(lilv_port_get_symbol(p, port));
+			if (!lilv_port_is_a(p, port, n_ctl))
+				continue;
+			if (lilv_port_is_a(p, port, n_in)) {
+				CHECK(!isnan(df[i]) && !isnan(mn[i]) && !isnan(mx[i]),
+				      "ports: %s %s: default %g min %g max %g", uris[u], sym, (double)df[i],
+				      (double)mn[i], (double)mx[i]);
+				CHECK(mn[i] <= df[i] && df[i] <= mx[i],
+				      "ports: %s %s: default %g outside [%g, %g]", uris[u], sym, (double)df[i],
+				      (double)mn[i], (double)mx[i]);
+			} else {
+				CHECK(!isnan(mn[i]) && !isnan(mx[i]) && mn[i] < mx[i],
+				      "ports: %s output %s: range [%g, %g]", uris[u], sym, (double)mn[i],
+				      (double)mx[i]);
+			}
+		}
+		CHECK(lilv_plugin_has_latency(p), "ports: %s reports no latency port", uris[u]);
+		lilv_node_free(n_in);
+		lilv_node_free(n_ctl);
+	}
+}
+
+typedef struct {
+	Host *h;
+	int bad;
+	int n;
+} PresetCtx;
+
+static void preset_value(const char *sym, void *ud, const void *value, uint32_t size,
+                         uint32_t type)
+{
+	PresetCtx *pc = ud;
+	Host *h = pc->h;
+	int i = port_index(h, sym);
+	pc->n++;
+	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+		CHECK(0, "presets: a value for '%s', not a control input", sym);
+		pc->bad++;
+		return;
+	}
+	float v = type == U.atom_Float && size == 4 ? *(const float *)value
+	          : type == U.atom_Int && size == 4 ? (float)*(const int32_t *)value
+	                                            : NAN;
+	CHECK(v >= h->min[i] && v <= h->max[i], "presets: %s = %g outside [%g, %g]", sym, (double)v,
+	      (double)h->min[i], (double)h->max[i]);
+	h->ctl[i] = v;
+}
+
+static void test_presets(void)
+{
+	const LilvPlugin *p = find_plugin(URI_STEREO);
+	if (!p)
+		return;
+	LilvNode *pset = lilv_new_uri(world, LV2_PRESETS__Preset);
+	LilvNodes *presets = lilv_plugin_get_related(p, pset);
+	int count = 0;
+	LILV_FOREACH (nodes, i, presets) {
+		const LilvNode *pn = lilv_nodes_get(presets, i);
+		lilv_world_load_resource(world, pn);
+		LilvState *st = lilv_state_new_from_world(world, &map, pn);
+		CHECK(st != NULL, "presets: cannot load %s", lilv_node_as_string(pn));
+		if (!st)
+			continue;
+		count++;
+		Host *h = host_new(URI_STEREO, 48000, 4096, 0);
+		if (h) {
+			PresetCtx pc = {h, 0, 0};
+			lilv_state_restore(st, h->inst, preset_value, &pc, 0, h->features);
+			CHECK(pc.n >= 5, "presets: %s sets %d ports", lilv_node_as_string(pn), pc.n);
+			host_set(h, "freewheel", 1.0f);
+			Loop lp;
+			loop_init(&lp, 48000, 2.0);
+			RunStats rs = {0};
+			run_loop(h, &lp, (size_t)(2.5 * 48000), 512, &rs);
+			CHECK(rs.nonfinite == 0 && sqrt(rs.sq / (double)rs.n) > 0.005,
+			      "presets: %s: %d non-finite, RMS %.4f", lilv_node_as_string(pn), rs.nonfinite,
+			      sqrt(rs.sq / (double)rs.n));
+			loop_free(&lp);
+			host_free(h);
+		}
+		lilv_state_free(st);
+	}
+	CHECK(count == 4, "presets: %d presets of %s (4 expected)", count, URI_STEREO);
+	lilv_nodes_free(presets);
+	lilv_node_free(pset);
+}
+
+/* ================================================================ main */
+/* the closing line, flushed now: LeakSanitizer ends the process at exit
+ * without flushing stdio when it finds a leak */
+static int test_done(void)
+{
+	int rc = check_done("test_lv2");
+	fflush(stdout);
+	return rc;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#define TIMED(call)                                                         \
+	do {                                                                    \
+		double t0_ = now_s();                                               \
+		call;                                                               \
+		printf("  %-34s %6.1f s\n", #call, now_s() - t0_);                  \
+		fflush(stdout);                                                     \
+	} while (0)
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!getcwd(repo_dir, sizeof repo_dir))
+		return 2;
+	const char *lp = getenv("ONEIRO_TEST_LV2_PATH");
+	snprintf(lv2_dir, sizeof lv2_dir, "%s", lp && *lp ? lp : "");
+	if (!*lv2_dir)
+		snprintf(lv2_dir, sizeof lv2_dir, "%s/build/lv2", repo_dir);
+	const char *ob = getenv("ONEIRO_BIN");
+	snprintf(oneiro_bin, sizeof oneiro_bin, "%s", ob && *ob ? ob : "");
+	if (!*oneiro_bin)
+		snprintf(oneiro_bin, sizeof oneiro_bin, "%s/build/oneiro", repo_dir);
+	char probe[PATH_MAX + 64];
+	snprintf(probe, sizeof probe, "%s/oneiro.lv2/manifest.ttl", lv2_dir);
+	if (access(probe, R_OK)) {
+		fprintf(stderr, "test_lv2: no bundle at %s (run `make all` first, from the repository "
+		                "root)\n", probe);
+		CHECK(0, "bundle present");
+		return test_done();
+	}
+	setenv("LV2_PATH", lv2_dir, 1);
+	snprintf(tmp_dir, sizeof tmp_dir, "%s/oneiro-test-lv2-XXXXXX",
+	         getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmp_dir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	world = lilv_world_new();
+	lilv_world_load_all(world);
+	plugins = lilv_world_get_all_plugins(world);
+
+	U.atom_Sequence = urid_map(NULL, LV2_ATOM__Sequence);
+	U.atom_Object = urid_map(NULL, LV2_ATOM__Object);
+	U.atom_URID = urid_map(NULL, LV2_ATOM__URID);
+	U.atom_Path = urid_map(NULL, LV2_ATOM__Path);
+	U.atom_Int = urid_map(NULL, LV2_ATOM__Int);
+	U.atom_Float = urid_map(NULL, LV2_ATOM__Float);
+	U.atom_Chunk = urid_map(NULL, LV2_ATOM__Chunk);
+	U.patch_Set = urid_map(NULL, LV2_PATCH__Set);
+	U.patch_Get = urid_map(NULL, LV2_PATCH__Get);
+	U.patch_property = urid_map(NULL, LV2_PATCH__property);
+	U.patch_value = urid_map(NULL, LV2_PATCH__value);
+	U.model = urid_map(NULL, URI_MODEL);
+	U.bufsz_max = urid_map(NULL, LV2_BUF_SIZE__maxBlockLength);
+	U.bufsz_nominal = urid_map(NULL, LV2_BUF_SIZE__nominalBlockLength);
+	U.log_Error = urid_map(NULL, LV2_LOG__Error);
+	U.log_Warning = urid_map(NULL, LV2_LOG__Warning);
+	U.log_Note = urid_map(NULL, LV2_LOG__Note);
+	U.log_Trace = urid_map(NULL, LV2_LOG__Trace);
+
+	const LilvPlugin *ps = find_plugin(URI_STEREO);
+	CHECK(ps != NULL, "%s in %s", URI_STEREO, lv2_dir);
+	CHECK(find_plugin(URI_MONO) != NULL, "%s in %s", URI_MONO, lv2_dir);
+	if (ps) {
+		const char *bundle = lilv_node_as_uri(lilv_plugin_get_bundle_uri(ps));
+		printf("  bundle: %s\n", bundle);
+	}
+	if (ps)
+		CHECK(make_models() == 0, "making the test models in %s", tmp_dir);
+	if (!ps || check_fail) {
+		lilv_world_free(world);
+		rm_rf(tmp_dir);
+		return test_done();
+	}
+
+	TIMED(test_ports());
+	TIMED(test_identity());
+	TIMED(test_render());
+	TIMED(test_dreams());
+	TIMED(test_realtime(0));
+	TIMED(test_realtime(1));
+	TIMED(test_swaps(0));
+	TIMED(test_swaps(1));
+	TIMED(test_teardown_pending());
+	TIMED(test_reactivate());
+	TIMED(test_state());
+	TIMED(test_nonfinite(1));
+	TIMED(test_nonfinite(0));
+	TIMED(test_blocks_rates());
+	TIMED(test_mono());
+	TIMED(test_presets());
+
+	printf("  latency (stereo, model default window):");
+	for (int i = 0; i < n_lat_seen; i++)
+		printf(" %g Hz %u (%.3f s)%s", lat_seen[i].rate, lat_seen[i].latency,
+		       lat_seen[i].latency / lat_seen[i].rate, i + 1 < n_lat_seen ? "," : "\n");
+
+	lilv_world_free(world);
+	for (uint32_t i = 0; i < map_n; i++)
+		free(map_uris[i]);
+	free(map_uris);
+	rm_rf(tmp_dir);
+	return test_done();
+}
