@@ -1,0 +1,1411 @@
+/* train_cmd.c -- `oneiro train`: reads a labelled dataset (dataset.h), cuts
+ * every file into overlapping windows held in memory, trains a model with
+ * the core's trainer (train.h: mini-batch Adam over threads, deterministic),
+ * keeps the parameters of the epoch with the lowest validation loss, and
+ * writes the model (atomically) with a report beside it (trainreport.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include "train_cmd.h"
+
+#include "audiofile.h"
+#include "cliutil.h"
+#include "dataset.h"
+#include "onr.h"
+#include "train.h"
+#include "trainreport.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define VERSION_TAG "oneiro train 0.1.0"
+#define EVAL_CHUNK 256
+#define MAX_BAD_SHOWN 10
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { BAL_OVERSAMPLE = 0, BAL_WEIGHTS = 1, BAL_NONE = 2 };
+static const char *const balance_names[] = {"oversample", "weights", "none"};
+
+static volatile sig_atomic_t g_stop;
+
+/* Main thread only reads g_stop; a second signal while stopping ends the
+ * program at once (nothing is saved; a model file is only ever renamed
+ * into place whole). */
+static void on_signal(int sig)
+{
+	if (g_stop) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	g_stop = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("oneiro train: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ================================================================ options */
+typedef struct {
+	const char *dataset, *model;
+	ds_options ds;
+	double val_fraction;
+	int val_fraction_given;
+	uint32_t rate;
+	double window_s, overlap_pct, floor_db;
+	int balance;
+	const char *arch, *layers;
+	int norm;
+	double norm_value;
+	uint32_t epochs, batch, patience, threads;
+	double lr, warmup, weight_decay;
+	uint64_t seed;
+	int svg, quiet;
+} topts;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: oneiro train [options] DATASET MODEL\n"
+	        "\n"
+	        "Trains a model on labelled sound files and writes it to MODEL (.onm), with a\n"
+	        "report beside it: MODEL.report.txt and MODEL.report.png (a trailing .onm is\n"
+	        "dropped from those names); the report also goes to stdout.\n"
+	        "\n"
+	        "DATASET is one of:\n"
+	        "  a folder with one subfolder per class (GTZAN style: genres/blues/*.wav, ...);\n"
+	        "      when it holds train/ and val/ folders, each with the class folders, those\n"
+	        "      are the split\n"
+	        "  a CSV of path,label[,split[,source]] rows, paths relative to the CSV; split is\n"
+	        "      train, val or test (test rows are left out); a first line naming the\n"
+	        "      columns (path, label, split, source, fold; others are ignored) is allowed\n"
+	        "  UrbanSound8K's metadata/UrbanSound8K.csv (the audio in audio/foldN/)\n"
+	        "Audio: anything libsndfile reads (WAV, FLAC, OGG, AIFF, ...), mixed to mono and\n"
+	        "resampled to --rate (libsamplerate, medium quality sinc).\n"
+	        "\n"
+	        "dataset:\n"
+	        "  --classes A,B,...   the classes, in this order; a file with any other label is\n"
+	        "                      an error, and so is a class without files (default: every\n"
+	        "                      label found, sorted; for UrbanSound8K, by classID)\n"
+	        "  --binary LABEL      an interestingness model: LABEL is class 1 (interesting),\n"
+	        "                      every other label class 0\n"
+	        "  --folds LIST        folds to train on, e.g. 1-8 or 1,3,5-7 (UrbanSound8K, or a\n"
+	        "                      CSV with a fold column); default: every fold not validated on\n"
+	        "  --val-folds LIST    folds to validate on (default: the folds not in --folds;\n"
+	        "                      with neither option, UrbanSound8K validates on its last fold)\n"
+	        "  --val-fraction F    when the dataset gives no split: the fraction of each\n"
+	        "                      class's FILES held out for validation, 0 to 0.9 (default\n"
+	        "                      0.2); whole sources when the CSV has a source column. A\n"
+	        "                      file's windows are never on both sides\n"
+	        "  --audio-dir DIR     UrbanSound8K's audio folder, the one holding fold1/ ...\n"
+	        "                      (default: ../audio or audio beside the CSV)\n"
+	        "\n"
+	        "windows:\n"
+	        "  --rate HZ           the model's sample rate, 1000 to %d (default 16000)\n"
+	        "  --window SECONDS    window length (default 1)\n"
+	        "  --window-overlap PCT\n"
+	        "                      overlap of a file's windows, 0 to 90 %% (default 50); a file\n"
+	        "                      shorter than a window is zero-padded to one, centred\n"
+	        "  --floor-db DB       windows quieter than this (dBFS RMS) are left out, unless a\n"
+	        "                      file has no other (default -60; -200 keeps every window)\n"
+	        "  --balance MODE      oversample: each epoch, draw extra windows of the smaller\n"
+	        "                      classes at random so that every class has as many as the\n"
+	        "                      largest (default); weights: weight each window's loss by\n"
+	        "                      its class's inverse frequency; none\n"
+	        "\n"
+	        "model:\n"
+	        "  --arch NAME         tiny, small or wide (default small): conv 1->C k64 s16,\n"
+	        "                      three blocks of conv k3 + leaky ReLU + max-pool 4, global\n"
+	        "                      mean, dense + leaky ReLU, dense (C = 8, 16 or 32)\n"
+	        "  --layers SPEC       your own layers instead, comma separated, from the input:\n"
+	        "                        conv:C_IN:C_OUT:K[:STRIDE[:PAD]]  (stride 1, pad 0)\n"
+	        "                        relu      lrelu[:SLOPE]  (slope 0.01)\n"
+	        "                        maxpool:K[:STRIDE]  (stride K; overlapping when K > STRIDE)\n"
+	        "                        gmean     (global mean over time: once, before dense)\n"
+	        "                        dense:IN:OUT\n"
+	        "                      the last layer is a dense with N outputs, N standing for the\n"
+	        "                      number of classes (the softmax is implied), e.g.\n"
+	        "                      conv:1:16:64:16,lrelu,conv:16:32:3:1:1,lrelu,maxpool:4,\n"
+	        "                      gmean,dense:32:32,lrelu,dense:32:N\n"
+	        "  --norm MODE[:VALUE] the input normalisation stored in the model: rms (every\n"
+	        "                      window brought to RMS VALUE, default 0.1: levels do not\n"
+	        "                      matter), gain (times VALUE, default 1) or none\n"
+	        "                      (default rms:0.1)\n"
+	        "\n"
+	        "optimisation:\n"
+	        "  --epochs N          at most N epochs (default 40)\n"
+	        "  --batch N           windows per Adam step (default 32)\n"
+	        "  --lr RATE           peak learning rate (default 3e-3): a linear warm-up, then a\n"
+	        "                      cosine decay to RATE/100 at the last epoch\n"
+	        "  --warmup EPOCHS     length of the warm-up (default 1; 0 = none)\n"
+	        "  --weight-decay W    decoupled (AdamW) weight decay (default 1e-4)\n"
+	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
+	        "                      (default 8; 0 = never stop early)\n"
+	        "  --seed S            initial weights, split, shuffling, oversampling (default 0)\n"
+	        "  --threads N         threads, 1 to %d (default: the online CPUs); the same seed,\n"
+	        "                      data and threads give the same model, bit for bit\n"
+	        "\n"
+	        "output:\n"
+	        "  --svg               also write MODEL.report.svg\n"
+	        "  --quiet             no progress and no report on stdout (the report files are\n"
+	        "                      still written)\n"
+	        "\n"
+	        "While it runs: a progress bar on a terminal, else one line per epoch (stderr).\n"
+	        "The saved parameters are those of the epoch with the lowest validation loss\n"
+	        "(training loss without a validation set). Ctrl-C finishes the current batch,\n"
+	        "saves the best epoch so far, writes the report and exits with status 130; a\n"
+	        "second Ctrl-C quits at once without saving. The model's metadata records the\n"
+	        "dataset, classes, split, architecture, epochs, accuracies, date\n"
+	        "($SOURCE_DATE_EPOCH when set), seed and command line.\n"
+	        "Exit status: 0 done, 1 failed (a bad dataset: the message names the file, and the\n"
+	        "line of a CSV; no model is written), 2 bad usage, 130 interrupted (model saved).\n",
+	        ONR_MAX_RATE, ONR_TRAIN_MAX_THREADS);
+}
+
+static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+		msg("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) {
+		msg("%s: '%s' is not a whole number from %llu to %llu", opt, s, (unsigned long long)lo,
+		    (unsigned long long)hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint64_t v;
+	if (parse_u64(opt, s, lo, hi, &v))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* 0, EXIT_USAGE after a message, or -1 for --help. */
+static int parse_args(int argc, char **argv, topts *o)
+{
+	o->val_fraction = 0.2;
+	o->rate = 16000;
+	o->window_s = 1.0;
+	o->overlap_pct = 50.0;
+	o->floor_db = -60.0;
+	o->balance = BAL_OVERSAMPLE;
+	o->norm = ONR_NORM_RMS;
+	o->norm_value = 0.1;
+	o->epochs = 40;
+	o->batch = 32;
+	o->patience = 8;
+	o->lr = 3e-3;
+	o->warmup = 1.0;
+	o->weight_decay = 1e-4;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	o->threads = cpus < 1                       ? 1
+	             : cpus > ONR_TRAIN_MAX_THREADS ? ONR_TRAIN_MAX_THREADS
+	                                            : (uint32_t)cpus;
+	const char *pos[2];
+	int n_pos = 0, only_pos = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || !a[1]) {
+			if (n_pos == 2) {
+				msg("too many arguments ('%s'): oneiro train [options] DATASET "
+				    "MODEL",
+				    a);
+				return EXIT_USAGE;
+			}
+			pos[n_pos++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_pos = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return -1;
+		char name[64];
+		const char *v = NULL;
+		const char *eq = strchr(a, '=');
+		if (eq && eq - a < (ptrdiff_t)sizeof name) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = 0;
+			v = eq + 1;
+		} else {
+			snprintf(name, sizeof name, "%s", a);
+		}
+		int *flag = !strcmp(name, "--svg")     ? &o->svg
+		            : !strcmp(name, "--quiet") ? &o->quiet
+		            : !strcmp(name, "-q")      ? &o->quiet
+		                                       : NULL;
+		if (flag) {
+			if (v) {
+				msg("%s takes no value", name);
+				return EXIT_USAGE;
+			}
+			*flag = 1;
+			continue;
+		}
+		static const char *const with_value[] = {
+		    "--classes",   "--binary", "--folds",  "--val-folds",      "--val-fraction",
+		    "--audio-dir", "--rate",   "--window", "--window-overlap", "--floor-db",
+		    "--balance",   "--arch",   "--layers", "--norm",           "--epochs",
+		    "--batch",     "--lr",     "--warmup", "--weight-decay",   "--patience",
+		    "--seed",      "--threads"};
+		int known = 0;
+		for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+			known |= !strcmp(name, with_value[k]);
+		if (!known) {
+			msg("unknown option %s (see oneiro train --help)", name);
+			return EXIT_USAGE;
+		}
+		if (!v) {
+			if (i + 1 >= argc) {
+				msg("%s needs a value (see oneiro train --help)", name);
+				return EXIT_USAGE;
+			}
+			v = argv[++i];
+		}
+		int bad = 0;
+		if (!strcmp(name, "--classes"))
+			o->ds.classes = v;
+		else if (!strcmp(name, "--binary"))
+			o->ds.binary = v;
+		else if (!strcmp(name, "--folds"))
+			o->ds.folds = v;
+		else if (!strcmp(name, "--val-folds"))
+			o->ds.val_folds = v;
+		else if (!strcmp(name, "--audio-dir"))
+			o->ds.audio_dir = v;
+		else if (!strcmp(name, "--val-fraction")) {
+			bad = parse_double(name, v, 0.0, 0.9, &o->val_fraction);
+			o->val_fraction_given = 1;
+		} else if (!strcmp(name, "--rate"))
+			bad = parse_u32(name, v, 1000, ONR_MAX_RATE, &o->rate);
+		else if (!strcmp(name, "--window"))
+			bad = parse_double(name, v, 1e-3, 60.0, &o->window_s);
+		else if (!strcmp(name, "--window-overlap"))
+			bad = parse_double(name, v, 0.0, 90.0, &o->overlap_pct);
+		else if (!strcmp(name, "--floor-db"))
+			bad = parse_double(name, v, -200.0, 0.0, &o->floor_db);
+		else if (!strcmp(name, "--balance")) {
+			int k = -1;
+			for (int j = 0; j < 3; j++)
+				if (!strcmp(v, balance_names[j]))
+					k = j;
+			if (k < 0) {
+				msg("--balance: '%s' must be oversample, weights or none", v);
+				bad = 1;
+			}
+			o->balance = k;
+		} else if (!strcmp(name, "--arch")) {
+			o->arch = v;
+		} else if (!strcmp(name, "--layers")) {
+			o->layers = v;
+		} else if (!strcmp(name, "--norm")) {
+			char mode[16];
+			const char *c = strchr(v, ':');
+			size_t ml = c ? (size_t)(c - v) : strlen(v);
+			snprintf(mode, sizeof mode, "%.*s", (int)(ml < 15 ? ml : 15), v);
+			if (!strcmp(mode, "rms")) {
+				o->norm = ONR_NORM_RMS;
+				o->norm_value = 0.1;
+			} else if (!strcmp(mode, "gain")) {
+				o->norm = ONR_NORM_GAIN;
+				o->norm_value = 1.0;
+			} else if (!strcmp(mode, "none") && !c) {
+				o->norm = ONR_NORM_NONE;
+				o->norm_value = 0.0;
+			} else {
+				msg("--norm: '%s' must be rms[:LEVEL], gain[:GAIN] or none", v);
+				bad = 1;
+			}
+			if (!bad && c)
+				bad = parse_double("--norm", c + 1, 1e-6, 1e5, &o->norm_value);
+		} else if (!strcmp(name, "--epochs"))
+			bad = parse_u32(name, v, 1, 100000, &o->epochs);
+		else if (!strcmp(name, "--batch"))
+			bad = parse_u32(name, v, 1, 65536, &o->batch);
+		else if (!strcmp(name, "--lr"))
+			bad = parse_double(name, v, 1e-9, 10.0, &o->lr);
+		else if (!strcmp(name, "--warmup"))
+			bad = parse_double(name, v, 0.0, 100000.0, &o->warmup);
+		else if (!strcmp(name, "--weight-decay"))
+			bad = parse_double(name, v, 0.0, 1.0, &o->weight_decay);
+		else if (!strcmp(name, "--patience"))
+			bad = parse_u32(name, v, 0, 100000, &o->patience);
+		else if (!strcmp(name, "--seed"))
+			bad = parse_u64(name, v, 0, UINT64_MAX, &o->seed);
+		else if (!strcmp(name, "--threads"))
+			bad = parse_u32(name, v, 1, ONR_TRAIN_MAX_THREADS, &o->threads);
+		if (bad)
+			return EXIT_USAGE;
+	}
+	if (n_pos < 2) {
+		msg(n_pos ? "no MODEL to write: oneiro train [options] DATASET MODEL"
+		          : "no dataset: oneiro train [options] DATASET MODEL (see --help)");
+		return EXIT_USAGE;
+	}
+	o->dataset = pos[0];
+	o->model = pos[1];
+	if (o->arch && o->layers) {
+		msg("--arch and --layers: give one of them");
+		return EXIT_USAGE;
+	}
+	if (!o->arch && !o->layers)
+		o->arch = "small";
+	return 0;
+}
+
+/* ================================================================ --layers */
+static int layer_int(const char *s, uint32_t n_classes, uint32_t *out)
+{
+	if (!strcmp(s, "N")) {
+		*out = n_classes;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > 1000000)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Parses the --layers syntax (see usage) into ops; 0, or -1 after a
+ * message. */
+static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint32_t *n_ops)
+{
+	char *copy = strdup(spec);
+	if (!copy) {
+		msg("out of memory");
+		return -1;
+	}
+	uint32_t n = 0;
+	int st = 0, item = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !st; tok = strtok_r(NULL, ",", &save)) {
+		item++;
+		while (*tok == ' ')
+			tok++;
+		size_t l = strlen(tok);
+		while (l && tok[l - 1] == ' ')
+			tok[--l] = 0;
+		char orig[128];
+		snprintf(orig, sizeof orig, "%s", tok);
+		char *f[8];
+		int nf = 0;
+		char *s2 = NULL;
+		for (char *p = strtok_r(tok, ":", &s2); p; p = strtok_r(NULL, ":", &s2)) {
+			if (nf == 8) {
+				nf = 9;
+				break;
+			}
+			f[nf++] = p;
+		}
+		if (!nf) {
+			msg("--layers: item %d is empty", item);
+			st = -1;
+			break;
+		}
+		if (n == ONR_MAX_OPS) {
+			msg("--layers: more than %d layers", ONR_MAX_OPS);
+			st = -1;
+			break;
+		}
+		onr_op op;
+		memset(&op, 0, sizeof op);
+		uint32_t v[5] = {0, 0, 0, 0, 0};
+		int bad_int = 0;
+		for (int k = 1; k < nf && k <= 5; k++)
+			if (strcmp(f[0], "lrelu") && layer_int(f[k], n_classes, &v[k - 1]))
+				bad_int = k;
+		const char *want = NULL;
+		if (!strcmp(f[0], "conv")) {
+			want = "conv:C_IN:C_OUT:K[:STRIDE[:PAD]]";
+			if (nf >= 4 && nf <= 6 && !bad_int) {
+				op = (onr_op){ONR_OP_CONV,        v[0], v[1], v[2], nf >= 5 ? v[3] : 1,
+				              nf >= 6 ? v[4] : 0, 0};
+				want = NULL;
+			}
+		} else if (!strcmp(f[0], "relu")) {
+			want = "relu (no parameters)";
+			if (nf == 1) {
+				op.type = ONR_OP_RELU;
+				want = NULL;
+			}
+		} else if (!strcmp(f[0], "lrelu")) {
+			want = "lrelu[:SLOPE] with 0 < SLOPE < 1";
+			double slope = 0.01;
+			char *end = NULL;
+			if (nf == 2)
+				slope = strtod(f[1], &end);
+			if (nf == 1 || (nf == 2 && end != f[1] && !*end && slope > 0.0 && slope < 1.0)) {
+				op.type = ONR_OP_LRELU;
+				op.f = (float)slope;
+				want = NULL;
+			}
+		} else if (!strcmp(f[0], "maxpool") || !strcmp(f[0], "pool")) {
+			want = "maxpool:K[:STRIDE]";
+			if ((nf == 2 || nf == 3) && !bad_int) {
+				op = (onr_op){ONR_OP_MAXPOOL, v[0], nf == 3 ? v[1] : v[0], 0, 0, 0, 0};
+				want = NULL;
+			}
+		} else if (!strcmp(f[0], "gmean") || !strcmp(f[0], "mean")) {
+			want = "gmean (no parameters)";
+			if (nf == 1) {
+				op.type = ONR_OP_GMEAN;
+				want = NULL;
+			}
+		} else if (!strcmp(f[0], "dense")) {
+			want = "dense:IN:OUT";
+			if (nf == 3 && !bad_int) {
+				op = (onr_op){ONR_OP_DENSE, v[0], v[1], 0, 0, 0, 0};
+				want = NULL;
+			}
+		} else {
+			msg("--layers: item %d '%s': unknown layer '%s' (conv, relu, lrelu, "
+			    "maxpool, gmean, "
+			    "dense)",
+			    item, orig, f[0]);
+			st = -1;
+			break;
+		}
+		if (want) {
+			if (bad_int)
+				msg("--layers: item %d '%s': '%s' is not a whole number (or N, the "
+				    "number of "
+				    "classes); the form is %s",
+				    item, orig, f[bad_int], want);
+			else
+				msg("--layers: item %d '%s': the form is %s", item, orig, want);
+			st = -1;
+			break;
+		}
+		ops[n++] = op;
+	}
+	free(copy);
+	if (!st && !n) {
+		msg("--layers: no layers");
+		st = -1;
+	}
+	*n_ops = n;
+	return st;
+}
+
+/* ================================================================ windows */
+typedef struct {
+	const float **x; /* (n) window starts inside the files' audio */
+	uint32_t *y;     /* (n) class */
+	uint32_t *file;  /* (n) index into the dataset's files */
+	size_t n, cap;
+} winset;
+
+static int ws_add(winset *s, const float *x, uint32_t y, uint32_t file)
+{
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 4096;
+		const float **nx = realloc(s->x, nc * sizeof *nx);
+		if (nx)
+			s->x = nx;
+		uint32_t *ny = realloc(s->y, nc * sizeof *ny);
+		if (ny)
+			s->y = ny;
+		uint32_t *nf = realloc(s->file, nc * sizeof *nf);
+		if (nf)
+			s->file = nf;
+		if (!nx || !ny || !nf)
+			return -1;
+		s->cap = nc;
+	}
+	s->x[s->n] = x;
+	s->y[s->n] = y;
+	s->file[s->n] = file;
+	s->n++;
+	return 0;
+}
+
+static void ws_free(winset *s)
+{
+	free(s->x);
+	free(s->y);
+	free(s->file);
+}
+
+/* ================================================================ evaluation */
+typedef struct {
+	double loss, acc, file_acc;
+} evalres;
+
+/* Class probabilities of every window of s into probs (n, K), in chunks,
+ * with the progress line kept alive. */
+static int eval_probs(onr_trainer *t, const winset *s, uint32_t K, float *probs, cli_progress *pg,
+                      const char *what)
+{
+	for (size_t i = 0; i < s->n; i += EVAL_CHUNK) {
+		uint32_t n = (uint32_t)(s->n - i < EVAL_CHUNK ? s->n - i : EVAL_CHUNK);
+		int st = onr_trainer_eval(t, s->x + i, n, probs + i * K);
+		if (st)
+			return st;
+		cli_progress_show(pg, (double)(i + n) / s->n, 0, "%s %zu/%zu windows", what, i + n, s->n);
+	}
+	return 0;
+}
+
+/* Loss, window and file accuracy, and (when cm_* are not NULL) the
+ * confusion matrices, from the probabilities of s. fileprob: scratch
+ * (n_files, K) doubles. */
+static evalres evaluate(const winset *s, const float *probs, uint32_t K, size_t n_files,
+                        const dataset *ds, double *fileprob, uint64_t *cm_win, uint64_t *cm_file)
+{
+	evalres r = {NAN, NAN, NAN};
+	if (!s->n)
+		return r;
+	double loss = 0.0;
+	size_t right = 0;
+	memset(fileprob, 0, n_files * K * sizeof *fileprob);
+	if (cm_win)
+		memset(cm_win, 0, (size_t)K * K * sizeof *cm_win);
+	if (cm_file)
+		memset(cm_file, 0, (size_t)K * K * sizeof *cm_file);
+	for (size_t i = 0; i < s->n; i++) {
+		const float *p = probs + i * K;
+		double py = p[s->y[i]];
+		loss -= log(py > 1e-12 ? py : 1e-12);
+		uint32_t best = 0;
+		for (uint32_t k = 1; k < K; k++)
+			if (p[k] > p[best])
+				best = k;
+		right += best == s->y[i];
+		if (cm_win)
+			cm_win[(size_t)s->y[i] * K + best]++;
+		double *fp = fileprob + (size_t)s->file[i] * K;
+		for (uint32_t k = 0; k < K; k++)
+			fp[k] += p[k];
+	}
+	r.loss = loss / s->n;
+	r.acc = (double)right / s->n;
+	size_t files = 0, fright = 0;
+	for (size_t f = 0; f < n_files; f++) {
+		const double *fp = fileprob + f * K;
+		double sum = 0.0;
+		for (uint32_t k = 0; k < K; k++)
+			sum += fp[k];
+		if (!(sum > 0.0))
+			continue;
+		uint32_t best = 0;
+		for (uint32_t k = 1; k < K; k++)
+			if (fp[k] > fp[best])
+				best = k;
+		files++;
+		fright += best == ds->files[f].label;
+		if (cm_file)
+			cm_file[(size_t)ds->files[f].label * K + best]++;
+	}
+	r.file_acc = files ? (double)fright / files : NAN;
+	return r;
+}
+
+/* ================================================================ helpers */
+static double lr_at(const topts *o, uint64_t step, uint64_t total, uint64_t warm)
+{
+	if (step < warm)
+		return o->lr * (double)(step + 1) / (double)warm;
+	double t = total > warm ? (double)(step - warm) / (double)(total - warm) : 1.0;
+	if (t > 1.0)
+		t = 1.0;
+	return o->lr * (0.01 + 0.99 * 0.5 * (1.0 + cos(M_PI * t)));
+}
+
+static void shuffle_u32(uint32_t *v, size_t n, uint64_t *rng)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)cli_rand_below(rng, i);
+		uint32_t t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* "MODEL.report.txt" beside the model, .onm dropped. */
+static char *report_path(const char *model, const char *ext)
+{
+	size_t n = strlen(model);
+	if (n > 4 && !strcmp(model + n - 4, ".onm"))
+		n -= 4;
+	size_t len = n + strlen(ext) + 1;
+	char *p = malloc(len);
+	if (p)
+		snprintf(p, len, "%.*s%s", (int)n, model, ext);
+	return p;
+}
+
+static void shell_quote(cli_buf *b, const char *s)
+{
+	int plain = *s != 0;
+	for (const char *p = s; *p; p++)
+		if (!(isalnum((unsigned char)*p) || strchr("-_./=:,+@%", *p)))
+			plain = 0;
+	if (plain) {
+		cli_printf(b, "%s", s);
+		return;
+	}
+	cli_printf(b, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			cli_printf(b, "'\\''");
+		else if ((unsigned char)*p < 0x20)
+			cli_printf(b, "?");
+		else
+			cli_printf(b, "%c", *p);
+	}
+	cli_printf(b, "'");
+}
+
+static void format_date(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(sde, &end, 10);
+		if (!errno && !*end && v >= 0)
+			t = (time_t)v;
+	}
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_bad_files(const dataset *ds, long bad)
+{
+	long shown = 0;
+	for (size_t i = 0; i < ds->n_files && shown < MAX_BAD_SHOWN; i++) {
+		const ds_file *f = &ds->files[i];
+		if (!f->error)
+			continue;
+		if (strcmp(f->where, f->path))
+			msg("%s: %s: %s", f->where, f->path, f->error);
+		else
+			msg("%s: %s", f->path, f->error);
+		shown++;
+	}
+	if (bad > shown)
+		msg("(and %ld more files that cannot be read)", bad - shown);
+	msg("%ld file%s of the dataset cannot be read; no model written", bad, bad == 1 ? "" : "s");
+}
+
+typedef struct {
+	cli_progress *pg;
+	double t0;
+} load_ctx;
+
+static void load_progress(size_t done, size_t total, void *ctx)
+{
+	load_ctx *c = ctx;
+	cli_progress_show(c->pg, (double)done / (double)total, done == total, "loading %zu/%zu files",
+	                  done, total);
+}
+
+/* ================================================================ command */
+int cmd_train(int argc, char **argv)
+{
+	topts o;
+	memset(&o, 0, sizeof o);
+	int st = parse_args(argc, argv, &o);
+	if (st == -1) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (st)
+		return st;
+
+	dataset ds;
+	memset(&ds, 0, sizeof ds);
+	onr_model *m = NULL;
+	onr_trainer *tr = NULL, *tr2 = NULL;
+	winset wtr = {0}, wva = {0};
+	uint32_t *order = NULL, *labels = NULL;
+	const float **bx = NULL;
+	float *bw = NULL, *probs = NULL, *best_probs = NULL, *best_params = NULL, *tprobs = NULL;
+	double *fileprob = NULL, *class_w = NULL;
+	size_t *off = NULL, *cnt[4] = {NULL, NULL, NULL, NULL};
+	uint64_t *cm_win = NULL, *cm_file = NULL;
+	tr_epoch *hist = NULL;
+	char *p_txt = NULL, *p_png = NULL, *p_svg = NULL;
+	cli_buf meta = {0}, rep = {0}, cmd = {0}, arch = {0}, settings = {0}, flist = {0};
+	char err[4096];
+	char *ds_abs = NULL;
+	cli_progress pg = {0};
+	pg.on = !o.quiet && isatty(2);
+
+	/* ---- where the model goes: checked before any work */
+	{
+		struct stat sb;
+		if (!stat(o.model, &sb) && S_ISDIR(sb.st_mode)) {
+			msg("%s: is a folder; MODEL is the file to write (e.g. %s/model.onm)", o.model,
+			    o.model);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		if (af_same_file(o.model, o.dataset)) {
+			msg("%s: MODEL is the dataset itself; choose another name", o.model);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		char tmp[4096];
+		int fd = af_tmp_create(o.model, tmp, sizeof tmp);
+		if (fd < 0) {
+			msg("%s: cannot write there: %s", o.model, strerror(errno));
+			st = EXIT_FAIL;
+			goto out;
+		}
+		close(fd);
+		unlink(tmp);
+		p_txt = report_path(o.model, ".report.txt");
+		p_png = report_path(o.model, ".report.png");
+		p_svg = report_path(o.model, ".report.svg");
+		if (!p_txt || !p_png || !p_svg) {
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+	}
+	cli_printf(&cmd, "oneiro");
+	for (int i = 0; i < argc; i++) {
+		cli_printf(&cmd, " ");
+		shell_quote(&cmd, argv[i]);
+	}
+
+	/* ---- the dataset (no audio yet) */
+	double t_start = cli_now();
+	int r = ds_open(&ds, o.dataset, &o.ds, err, sizeof err);
+	if (r) {
+		msg("%s", err);
+		if (r == -1)
+			msg("no model written");
+		st = r == -2 ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	if (!ds.split_given)
+		ds_split(&ds, o.val_fraction, o.seed);
+	else if (o.val_fraction_given)
+		msg("note: the dataset gives its split (%s); --val-fraction is not used", ds.split_desc);
+	uint32_t K = ds.n_classes;
+	ds_abs = realpath(o.dataset, NULL);
+
+	/* ---- the model */
+	onr_op ops[ONR_MAX_OPS];
+	uint32_t n_ops;
+	if (o.layers) {
+		if (parse_layers(o.layers, K, ops, &n_ops)) {
+			st = EXIT_USAGE;
+			goto out;
+		}
+		cli_printf(&arch, "layers %s", o.layers);
+	} else {
+		n_ops = onr_arch_preset(o.arch, K, ops);
+		if (!n_ops) {
+			msg("--arch: unknown architecture '%s' (tiny, small, wide; or --layers)", o.arch);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		cli_printf(&arch, "%s", o.arch);
+	}
+	uint32_t W = (uint32_t)lround(o.window_s * o.rate);
+	if (W < 1)
+		W = 1;
+	if (o.window_s * o.rate > ONR_MAX_WINDOW) {
+		msg("--window: %g s is too long at %u Hz", o.window_s, o.rate);
+		st = EXIT_USAGE;
+		goto out;
+	}
+	uint32_t kind = o.ds.binary ? ONR_KIND_BINARY : ONR_KIND_CLASSES;
+	if (onr_model_new(&m, ops, n_ops, o.rate, W, kind, (const char *const *)ds.classes, K, err,
+	                  sizeof err)) {
+		/* is it the window? then say how long it must be */
+		onr_model *probe = NULL;
+		if (!onr_model_new(&probe, ops, n_ops, o.rate, ONR_MAX_WINDOW, kind,
+		                   (const char *const *)ds.classes, K, NULL, 0) &&
+		    W < probe->min_len) {
+			msg("--window: %g s is %u samples at %u Hz; the architecture's receptive "
+			    "field needs "
+			    "at least %u (%.3f s)",
+			    o.window_s, W, o.rate, probe->min_len, (double)probe->min_len / o.rate);
+		} else {
+			/* the core counts layers from 0; --layers items are counted from 1 */
+			unsigned li;
+			int used = 0;
+			if (o.layers && sscanf(err, "layer %u:%n", &li, &used) == 1 && used > 0) {
+				const char *p = o.layers;
+				for (unsigned k = 0; k < li && p; k++) {
+					p = strchr(p, ',');
+					if (p)
+						p++;
+				}
+				size_t l = p ? strcspn(p, ",") : 0;
+				msg("--layers: item %u '%.*s':%s", li + 1, (int)l, p ? p : "", err + used);
+			} else {
+				msg("%s: %s", o.layers ? "--layers" : "the architecture", err);
+			}
+		}
+		onr_model_free(probe);
+		st = EXIT_USAGE;
+		goto out;
+	}
+	m->norm = (uint32_t)o.norm;
+	m->norm_value = (float)o.norm_value;
+	onr_model_init_params(m, o.seed);
+	uint32_t hop = (uint32_t)lround(W * (1.0 - o.overlap_pct / 100.0));
+	if (hop < 1)
+		hop = 1;
+	if (!o.quiet)
+		fprintf(stderr,
+		        "dataset: %s (%s), %zu files, %u classes; split: %s\n"
+		        "model: %s, %zu parameters, window %u samples at %u Hz; %u thread%s\n",
+		        o.dataset, ds.format, ds.n_files, K, ds.split_desc ? ds.split_desc : "none", arch.s,
+		        m->n_params, W, o.rate, o.threads, o.threads == 1 ? "" : "s");
+
+	/* ---- audio */
+	install_signals();
+	load_ctx lc = {&pg, cli_now()};
+	long bad = ds_load_audio_all(&ds, o.rate, W, o.threads, &g_stop, load_progress, &lc);
+	cli_progress_end(&pg);
+	if (bad < 0) {
+		msg("interrupted while reading the dataset; no model written");
+		st = 128 + g_stop;
+		goto out;
+	}
+	if (bad > 0) {
+		print_bad_files(&ds, bad);
+		st = EXIT_FAIL;
+		goto out;
+	}
+	double t_load = cli_now() - t_start;
+
+	/* ---- windows */
+	for (int i = 0; i < 4; i++)
+		if (!(cnt[i] = calloc(K, sizeof *cnt[i]))) {
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+	size_t *tr_files = cnt[0], *tr_wins = cnt[1], *va_files = cnt[2], *va_wins = cnt[3];
+	for (size_t i = 0; i < ds.n_files; i++) {
+		ds_file *f = &ds.files[i];
+		size_t mx = ds_max_windows(f->n, W, hop);
+		size_t *no = realloc(off, mx * sizeof *no);
+		if (!no) {
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+		off = no;
+		size_t k = ds_windows(f->x, f->n, W, hop, o.floor_db, off, mx);
+		winset *s = f->split == DS_SPLIT_VAL ? &wva : &wtr;
+		f->win0 = (uint32_t)s->n;
+		f->nwin = (uint32_t)k;
+		for (size_t j = 0; j < k; j++)
+			if (ws_add(s, f->x + off[j], f->label, (uint32_t)i)) {
+				msg("out of memory for the windows");
+				st = EXIT_FAIL;
+				goto out;
+			}
+		if (f->split == DS_SPLIT_VAL) {
+			va_files[f->label]++;
+			va_wins[f->label] += k;
+		} else {
+			tr_files[f->label]++;
+			tr_wins[f->label] += k;
+		}
+	}
+	for (uint32_t k = 0; k < K; k++)
+		if (!tr_wins[k]) {
+			msg("%s: class '%s' has no training files", o.dataset, ds.classes[k]);
+			st = EXIT_FAIL;
+			goto out;
+		}
+	int have_val = wva.n > 0;
+	if (have_val && !o.quiet)
+		for (uint32_t k = 0; k < K; k++)
+			if (!va_files[k])
+				msg("note: class '%s' has no validation files", ds.classes[k]);
+
+	/* ---- the epoch plan */
+	size_t maxc = 0;
+	for (uint32_t k = 0; k < K; k++)
+		if (tr_wins[k] > maxc)
+			maxc = tr_wins[k];
+	size_t per_epoch = o.balance == BAL_OVERSAMPLE ? maxc * K : wtr.n;
+	uint32_t B = o.batch;
+	uint64_t steps_per_epoch = (per_epoch + B - 1) / B;
+	uint64_t total_steps = steps_per_epoch * o.epochs;
+	uint64_t warm = (uint64_t)llround(o.warmup * steps_per_epoch);
+	if (warm > total_steps)
+		warm = total_steps;
+	uint32_t *by_class = malloc((wtr.n + 1) * sizeof *by_class); /* window ids grouped by class */
+	size_t *cls_start = calloc(K + 1, sizeof *cls_start);
+	order = malloc((per_epoch + 1) * sizeof *order);
+	labels = malloc((size_t)B * sizeof *labels);
+	bx = malloc((size_t)B * sizeof *bx);
+	bw = malloc((size_t)B * sizeof *bw);
+	class_w = malloc(K * sizeof *class_w);
+	probs = malloc((wva.n + 1) * K * sizeof *probs);
+	best_probs = malloc((wva.n + 1) * K * sizeof *best_probs);
+	best_params = malloc((m->n_params + 1) * sizeof *best_params);
+	fileprob = malloc((ds.n_files + 1) * K * sizeof *fileprob);
+	cm_win = calloc((size_t)K * K, sizeof *cm_win);
+	cm_file = calloc((size_t)K * K, sizeof *cm_file);
+	hist = calloc((size_t)o.epochs + 1, sizeof *hist);
+	if (!by_class || !cls_start || !order || !labels || !bx || !bw || !class_w || !probs ||
+	    !best_probs || !best_params || !fileprob || !cm_win || !cm_file || !hist) {
+		free(by_class);
+		free(cls_start);
+		msg("out of memory");
+		st = EXIT_FAIL;
+		goto out;
+	}
+	for (size_t i = 0; i < wtr.n; i++)
+		cls_start[wtr.y[i] + 1]++;
+	for (uint32_t k = 0; k < K; k++)
+		cls_start[k + 1] += cls_start[k];
+	{
+		size_t *fill = calloc(K, sizeof *fill);
+		if (!fill) {
+			free(by_class);
+			free(cls_start);
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+		for (size_t i = 0; i < wtr.n; i++)
+			by_class[cls_start[wtr.y[i]] + fill[wtr.y[i]]++] = (uint32_t)i;
+		free(fill);
+	}
+	for (uint32_t k = 0; k < K; k++)
+		class_w[k] = (double)wtr.n / ((double)K * (double)tr_wins[k]);
+
+	cli_printf(&settings,
+	           "Adam (AdamW decay %g), lr %g (warm-up %g epoch%s, cosine to %g), batch %u, "
+	           "%u epoch%s at most, patience %u, balance %s, norm %s",
+	           o.weight_decay, o.lr, o.warmup, o.warmup == 1.0 ? "" : "s", o.lr / 100.0, B,
+	           o.epochs, o.epochs == 1 ? "" : "s", o.patience, balance_names[o.balance],
+	           o.norm == ONR_NORM_RMS    ? "rms"
+	           : o.norm == ONR_NORM_GAIN ? "gain"
+	                                     : "none");
+	if (o.norm != ONR_NORM_NONE)
+		cli_printf(&settings, " %g", o.norm_value);
+	cli_printf(&settings,
+	           ", windows %u samples with %g %% overlap, floor %g dBFS, seed %llu, "
+	           "%u thread%s",
+	           W, o.overlap_pct, o.floor_db, (unsigned long long)o.seed, o.threads,
+	           o.threads == 1 ? "" : "s");
+
+	/* ---- train */
+	onr_train_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.threads = o.threads;
+	cfg.window = W;
+	cfg.weight_decay = (float)o.weight_decay;
+	if (onr_trainer_new(&tr, m, &cfg, err, sizeof err)) {
+		free(by_class);
+		free(cls_start);
+		msg("cannot train: %s", err);
+		st = EXIT_FAIL;
+		goto out;
+	}
+	if (!o.quiet) {
+		size_t ntf = 0, nvf = 0;
+		for (uint32_t k = 0; k < K; k++) {
+			ntf += tr_files[k];
+			nvf += va_files[k];
+		}
+		fprintf(stderr,
+		        "training: %zu windows of %zu files (%zu an epoch, %llu steps); "
+		        "validation: %zu "
+		        "windows of %zu files\n",
+		        wtr.n, ntf, per_epoch, (unsigned long long)steps_per_epoch, wva.n, nvf);
+	}
+	uint64_t rng = o.seed ^ 0x7261696e5eedull; /* "train" */
+	uint64_t step = 0;
+	int best = -1, stopped_early = 0, interrupted = 0;
+	uint32_t ep_stop = 0; /* the epoch running when a signal came */
+	double best_crit = INFINITY, t_train = 0.0;
+	uint64_t examples = 0;
+	uint32_t n_ep = 0;
+	for (uint32_t ep = 1; ep <= o.epochs && !interrupted; ep++) {
+		double te0 = cli_now();
+		/* the epoch's windows: all, plus random extra draws of the smaller classes */
+		size_t n = 0;
+		if (o.balance == BAL_OVERSAMPLE) {
+			for (uint32_t k = 0; k < K; k++) {
+				size_t c = cls_start[k + 1] - cls_start[k];
+				for (size_t j = 0; j < c; j++)
+					order[n++] = by_class[cls_start[k] + j];
+				for (size_t j = c; j < maxc; j++)
+					order[n++] = by_class[cls_start[k] + cli_rand_below(&rng, c)];
+			}
+		} else {
+			for (size_t i = 0; i < wtr.n; i++)
+				order[n++] = (uint32_t)i;
+		}
+		shuffle_u32(order, n, &rng);
+		double lsum = 0.0, lr = o.lr;
+		uint64_t right = 0, seen = 0;
+		for (size_t b0 = 0; b0 < n; b0 += B) {
+			if (g_stop) {
+				interrupted = 1;
+				ep_stop = ep;
+				break;
+			}
+			uint32_t nb = (uint32_t)(n - b0 < B ? n - b0 : B);
+			for (uint32_t j = 0; j < nb; j++) {
+				uint32_t w = order[b0 + j];
+				bx[j] = wtr.x[w];
+				labels[j] = wtr.y[w];
+				bw[j] = (float)class_w[wtr.y[w]];
+			}
+			lr = lr_at(&o, step, total_steps, warm);
+			float loss;
+			uint32_t correct;
+			double ts = cli_now();
+			int e = onr_trainer_step(tr, bx, labels, o.balance == BAL_WEIGHTS ? bw : NULL, nb,
+			                         (float)lr, &loss, &correct);
+			t_train += cli_now() - ts;
+			if (e) {
+				cli_progress_end(&pg);
+				msg("training step failed: %s", onr_strerror(e));
+				free(by_class);
+				free(cls_start);
+				st = EXIT_FAIL;
+				goto out;
+			}
+			step++;
+			examples += nb;
+			lsum += (double)loss * nb;
+			right += correct;
+			seen += nb;
+			cli_progress_show(&pg, (double)(b0 + nb) / n, 0,
+			                  "epoch %u/%u  loss %.4f  acc %.1f %%  %.0f ex/s", ep, o.epochs,
+			                  lsum / seen, 100.0 * right / seen,
+			                  t_train > 0.0 ? examples / t_train : 0.0);
+		}
+		if (interrupted && (best >= 0 || !seen))
+			break; /* the best epoch so far is what gets saved */
+		tr_epoch *h = &hist[n_ep];
+		h->epoch = ep;
+		h->lr = lr;
+		h->train_loss = seen ? lsum / seen : NAN;
+		h->train_acc = seen ? (double)right / seen : NAN;
+		h->val_loss = h->val_acc = h->val_file_acc = NAN;
+		h->partial = interrupted;
+		if (have_val) {
+			int e = eval_probs(tr, &wva, K, probs, &pg, "validating");
+			if (e) {
+				cli_progress_end(&pg);
+				msg("evaluation failed: %s", onr_strerror(e));
+				free(by_class);
+				free(cls_start);
+				st = EXIT_FAIL;
+				goto out;
+			}
+			evalres ev = evaluate(&wva, probs, K, ds.n_files, &ds, fileprob, NULL, NULL);
+			h->val_loss = ev.loss;
+			h->val_acc = ev.acc;
+			h->val_file_acc = ev.file_acc;
+		}
+		h->seconds = cli_now() - te0;
+		n_ep++;
+		double crit = have_val ? h->val_loss : h->train_loss;
+		int is_best = best < 0 || crit < best_crit;
+		if (is_best) {
+			best = (int)n_ep - 1;
+			best_crit = crit;
+			memcpy(best_params, m->params, m->n_params * sizeof *best_params);
+			if (have_val)
+				memcpy(best_probs, probs, wva.n * K * sizeof *probs);
+		}
+		cli_progress_end(&pg);
+		if (!o.quiet) {
+			fprintf(stderr, "epoch %3u/%u  lr %.2e  train loss %.4f acc %5.1f %%", ep, o.epochs, lr,
+			        h->train_loss, 100.0 * h->train_acc);
+			if (have_val)
+				fprintf(stderr, "  val loss %.4f acc %5.1f %% files %5.1f %%", h->val_loss,
+				        100.0 * h->val_acc, 100.0 * h->val_file_acc);
+			fprintf(stderr, "  %.1f s  %.0f ex/s%s%s\n", h->seconds,
+			        t_train > 0.0 ? examples / t_train : 0.0, is_best ? "  *" : "",
+			        h->partial ? "  (partial epoch)" : "");
+		}
+		if (g_stop && !interrupted) {
+			interrupted = 1;
+			ep_stop = ep;
+		}
+		if (!interrupted && o.patience && n_ep - 1 - (uint32_t)best >= o.patience &&
+		    ep < o.epochs) {
+			stopped_early = 1;
+			break;
+		}
+	}
+	cli_progress_end(&pg);
+	free(by_class);
+	free(cls_start);
+	if (interrupted && !o.quiet)
+		msg("interrupted: saving epoch %u, the best so far%s", best >= 0 ? hist[best].epoch : 0,
+		    " (Ctrl-C again quits at once, without saving)");
+	if (best < 0) {
+		/* interrupted before a single batch: nothing learnt, nothing saved */
+		msg("interrupted before the first training step; no model written");
+		st = 128 + g_stop;
+		goto out;
+	}
+
+	/* ---- the saved parameters and what they do */
+	memcpy(m->params, best_params, m->n_params * sizeof *best_params);
+	const char *eval_on;
+	if (have_val) {
+		evaluate(&wva, best_probs, K, ds.n_files, &ds, fileprob, cm_win, cm_file);
+		eval_on = "validation set";
+	} else {
+		/* a fresh trainer: it packs the restored parameters (see the report) */
+		eval_on = "training set (no validation set: optimistic)";
+		tprobs = malloc((wtr.n + 1) * K * sizeof *tprobs);
+		if (!tprobs || onr_trainer_new(&tr2, m, &cfg, err, sizeof err) ||
+		    eval_probs(tr2, &wtr, K, tprobs, &pg, "evaluating")) {
+			cli_progress_end(&pg);
+			msg("cannot evaluate the model: %s", tprobs ? err : "out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+		cli_progress_end(&pg);
+		evaluate(&wtr, tprobs, K, ds.n_files, &ds, fileprob, cm_win, cm_file);
+	}
+	double acc_w = tr_accuracy(cm_win, K), acc_f = tr_accuracy(cm_file, K);
+	/* per file, for the report file: what the saved model says about each
+	 * evaluated file (fileprob holds the sums of its windows' probabilities) */
+	cli_printf(&flist, "\nfiles of the %s (true class -> predicted, mean probability):\n", eval_on);
+	for (size_t i = 0; i < ds.n_files; i++) {
+		const ds_file *f = &ds.files[i];
+		if ((f->split == DS_SPLIT_VAL) != have_val)
+			continue;
+		const double *fp = fileprob + i * K;
+		double sum = 0.0;
+		uint32_t bk = 0;
+		for (uint32_t k = 0; k < K; k++) {
+			sum += fp[k];
+			if (fp[k] > fp[bk])
+				bk = k;
+		}
+		if (!(sum > 0.0))
+			continue;
+		cli_printf(&flist, "  %-5s %s -> %s %.3f  %s", bk == f->label ? "ok" : "WRONG",
+		           ds.classes[f->label], ds.classes[bk], fp[bk] / sum, f->path);
+		if (strcmp(f->where, f->path))
+			cli_printf(&flist, "  (%s)", f->where);
+		cli_printf(&flist, "\n");
+	}
+
+	/* ---- metadata */
+	char date[64];
+	format_date(date, sizeof date);
+	cli_printf(&meta, "trained-by: %s\n", VERSION_TAG);
+	cli_printf(&meta, "date: %s\n", date);
+	cli_printf(&meta, "dataset: %s (%s)\n", ds_abs ? ds_abs : o.dataset, ds.format);
+	cli_printf(&meta, "split: %s\n", ds.split_desc ? ds.split_desc : "none");
+	for (uint32_t k = 0; k < K; k++)
+		cli_printf(&meta, "class %u: %s (train %zu files %zu windows, val %zu files %zu windows)\n",
+		           k, ds.classes[k], tr_files[k], tr_wins[k], va_files[k], va_wins[k]);
+	if (o.ds.binary)
+		cli_printf(&meta, "binary: class 1 '%s' is interesting\n", ds.classes[1]);
+	cli_printf(&meta, "architecture: %s\n", arch.s);
+	cli_printf(&meta, "training: %s\n", settings.s);
+	cli_printf(&meta, "epochs: %u run of %u%s\n", n_ep, o.epochs,
+	           interrupted     ? " (interrupted)"
+	           : stopped_early ? " (early stop)"
+	                           : "");
+	cli_printf(&meta, "best epoch: %u%s\n", hist[best].epoch,
+	           hist[best].partial ? " (partial)" : "");
+	cli_printf(&meta, "%s accuracy: windows %.4f, files %.4f\n", have_val ? "val" : "train", acc_w,
+	           acc_f);
+	cli_printf(&meta, "seed: %llu\n", (unsigned long long)o.seed);
+	cli_printf(&meta, "threads: %u\n", o.threads);
+	if (cmd.s && cmd.n > 4000)
+		cli_printf(&meta, "command: %.4000s ...\n", cmd.s);
+	else
+		cli_printf(&meta, "command: %s\n", cmd.s ? cmd.s : "");
+	if (meta.oom || !meta.s || meta.n > ONR_MAX_META) {
+		msg("the metadata is too long (%zu bytes); written without the class list", meta.n);
+		meta.n = 0;
+		cli_printf(&meta, "trained-by: %s\ndate: %s\ndataset: %s\narchitecture: %s\nseed: %llu\n",
+		           VERSION_TAG, date, o.dataset, arch.s, (unsigned long long)o.seed);
+	}
+	if (onr_model_set_meta(m, meta.s) != ONR_OK) {
+		msg("cannot store the metadata (a NUL byte?)");
+		onr_model_set_meta(m, "trained-by: " VERSION_TAG "\n");
+	}
+
+	/* ---- save: atomically */
+	if (onr_model_save_file(m, o.model, err, sizeof err)) {
+		msg("%s", err);
+		st = EXIT_FAIL;
+		goto out;
+	}
+
+	/* ---- the report */
+	char stop_reason[256];
+	if (interrupted)
+		snprintf(stop_reason, sizeof stop_reason, "interrupted (signal %d) in epoch %u",
+		         (int)g_stop, ep_stop);
+	else if (stopped_early)
+		snprintf(stop_reason, sizeof stop_reason,
+		         "early, after epoch %u: the %s loss had not improved for %u epochs", n_ep,
+		         have_val ? "validation" : "training", o.patience);
+	else
+		snprintf(stop_reason, sizeof stop_reason, "after all %u epochs", o.epochs);
+	tr_report R = {
+	    .model_path = o.model,
+	    .dataset = ds_abs ? ds_abs : o.dataset,
+	    .format = ds.format,
+	    .split_desc = ds.split_desc ? ds.split_desc : "none",
+	    .arch_desc = arch.s,
+	    .settings = settings.s,
+	    .date = date,
+	    .stop_reason = stop_reason,
+	    .eval_on = eval_on,
+	    .binary = o.ds.binary != NULL,
+	    .n_classes = K,
+	    .classes = ds.classes,
+	    .train_files = tr_files,
+	    .train_wins = tr_wins,
+	    .val_files = va_files,
+	    .val_wins = va_wins,
+	    .n_params = m->n_params,
+	    .rate = o.rate,
+	    .window = W,
+	    .ep = hist,
+	    .n_ep = n_ep,
+	    .best = best,
+	    .cm_win = cm_win,
+	    .cm_file = cm_file,
+	    .t_load = t_load,
+	    .t_train = t_train,
+	    .examples_per_s = t_train > 0.0 ? examples / t_train : 0.0,
+	    .threads = o.threads,
+	};
+	tr_report_text(&R, &rep);
+	cli_printf(&rep, "\nmodel written: %s\n", o.model);
+	if (rep.oom) {
+		msg("out of memory for the report");
+		st = EXIT_FAIL;
+		goto out;
+	}
+	int rst = 0;
+	size_t rep_n = rep.n;
+	cli_printf(&rep, "%s", flist.s ? flist.s : "");
+	if (rep.oom) {
+		msg("out of memory for the report");
+		st = EXIT_FAIL;
+		goto out;
+	}
+	if (cli_write_atomic(p_txt, rep.s, rep.n, err, sizeof err)) {
+		msg("report: %s", err);
+		rst = EXIT_FAIL;
+	}
+	if (tr_report_picture(&R, p_png, err, sizeof err)) {
+		msg("report picture: %s", err);
+		rst = EXIT_FAIL;
+	}
+	if (o.svg && tr_report_picture(&R, p_svg, err, sizeof err)) {
+		msg("report picture: %s", err);
+		rst = EXIT_FAIL;
+	}
+	if (!o.quiet) {
+		rep.s[rep_n] = 0; /* stdout: without the list of files */
+		fputs(rep.s, stdout);
+		printf("report: %s, %s%s%s\n", p_txt, p_png, o.svg ? ", " : "", o.svg ? p_svg : "");
+		fflush(stdout);
+	}
+	st = interrupted ? 128 + g_stop : rst;
+out:
+	cli_progress_end(&pg);
+	onr_trainer_free(tr);
+	onr_trainer_free(tr2);
+	onr_model_free(m);
+	ds_free(&ds);
+	ws_free(&wtr);
+	ws_free(&wva);
+	free(order);
+	free(labels);
+	free(bx);
+	free(bw);
+	free(class_w);
+	free(probs);
+	free(best_probs);
+	free(best_params);
+	free(tprobs);
+	free(fileprob);
+	free(off);
+	for (int i = 0; i < 4; i++)
+		free(cnt[i]);
+	free(cm_win);
+	free(cm_file);
+	free(hist);
+	free(ds_abs);
+	free(p_txt);
+	free(p_png);
+	free(p_svg);
+	free(meta.s);
+	free(rep.s);
+	free(cmd.s);
+	free(arch.s);
+	free(settings.s);
+	free(flist.s);
+	return st;
+}

@@ -1,0 +1,476 @@
+/* trainreport.c -- see trainreport.h. */
+#include "trainreport.h"
+
+#include "chart.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- metrics */
+double tr_accuracy(const uint64_t *cm, uint32_t k)
+{
+	uint64_t all = 0, right = 0;
+	for (uint32_t i = 0; i < k; i++)
+		for (uint32_t j = 0; j < k; j++) {
+			all += cm[(size_t)i * k + j];
+			right += i == j ? cm[(size_t)i * k + j] : 0;
+		}
+	return all ? (double)right / (double)all : NAN;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : NAN;
+}
+
+static void pct(cli_buf *b, double v, int width)
+{
+	if (isnan(v))
+		cli_printf(b, "%*s", width, "n/a");
+	else
+		cli_printf(b, "%*.1f %%", width - 2, 100.0 * v);
+}
+
+static void fixed(cli_buf *b, double v, int width, int prec)
+{
+	if (isnan(v))
+		cli_printf(b, "%*s", width, "n/a");
+	else
+		cli_printf(b, "%*.*f", width, prec, v);
+}
+
+/* Confusion matrix, per-class figures, and for binary models Jenkins'
+ * table (precision, recall, specificity, negative predictive value). */
+static void metrics_text(const tr_report *r, const uint64_t *cm, const char *unit, cli_buf *b)
+{
+	uint32_t K = r->n_classes;
+	uint64_t all = 0;
+	for (size_t i = 0; i < (size_t)K * K; i++)
+		all += cm[i];
+	if (!all) {
+		cli_printf(b, "  no %s to evaluate\n", unit);
+		return;
+	}
+	uint64_t right = 0;
+	for (uint32_t i = 0; i < K; i++)
+		right += cm[(size_t)i * K + i];
+	cli_printf(b, "  accuracy: %.1f %% (%llu of %llu %s)\n", 100.0 * right / all,
+	           (unsigned long long)right, (unsigned long long)all, unit);
+	/* the matrix: columns numbered, rows named */
+	int nw = 8;
+	for (uint32_t k = 0; k < K; k++) {
+		int l = (int)strlen(r->classes[k]);
+		if (l > nw)
+			nw = l;
+	}
+	if (nw > 24)
+		nw = 24;
+	int cw = 6;
+	for (size_t i = 0; i < (size_t)K * K; i++) {
+		int d = snprintf(NULL, 0, "%llu", (unsigned long long)cm[i]) + 1;
+		if (d > cw)
+			cw = d;
+	}
+	cli_printf(b, "  confusion matrix (rows: true class, columns: predicted class):\n");
+	cli_printf(b, "  %*s", nw + 5, "");
+	for (uint32_t k = 0; k < K; k++)
+		cli_printf(b, "%*u", cw, k);
+	cli_printf(b, "\n");
+	for (uint32_t i = 0; i < K; i++) {
+		cli_printf(b, "  %3u %-*.*s", i, nw + 1, nw, r->classes[i]);
+		for (uint32_t j = 0; j < K; j++)
+			cli_printf(b, "%*llu", cw, (unsigned long long)cm[(size_t)i * K + j]);
+		cli_printf(b, "\n");
+	}
+	cli_printf(b, "  %3s %-*s %10s %10s %10s %8s\n", "", nw + 1, "class", "precision", "recall",
+	           "F1", "support");
+	for (uint32_t k = 0; k < K; k++) {
+		uint64_t tp = cm[(size_t)k * K + k], row = 0, col = 0;
+		for (uint32_t j = 0; j < K; j++) {
+			row += cm[(size_t)k * K + j];
+			col += cm[(size_t)j * K + k];
+		}
+		double p = ratio(tp, col), rc = ratio(tp, row);
+		double f1 = (p + rc > 0.0) ? 2.0 * p * rc / (p + rc) : (isnan(p) || isnan(rc) ? NAN : 0.0);
+		cli_printf(b, "  %3u %-*.*s ", k, nw + 1, nw, r->classes[k]);
+		pct(b, p, 10);
+		cli_printf(b, " ");
+		pct(b, rc, 10);
+		cli_printf(b, " ");
+		fixed(b, f1, 10, 3);
+		cli_printf(b, " %8llu\n", (unsigned long long)row);
+	}
+	if (r->binary && K == 2) {
+		uint64_t tn = cm[0], fp = cm[1], fn = cm[2], tp = cm[3];
+		cli_printf(b, "  as an interestingness rater ('%s' positive):\n", r->classes[1]);
+		cli_printf(b, "    precision (PPV)           ");
+		pct(b, ratio(tp, tp + fp), 8);
+		cli_printf(b, "   TP / (TP + FP) = %llu / %llu\n", (unsigned long long)tp,
+		           (unsigned long long)(tp + fp));
+		cli_printf(b, "    recall (sensitivity)      ");
+		pct(b, ratio(tp, tp + fn), 8);
+		cli_printf(b, "   TP / (TP + FN) = %llu / %llu\n", (unsigned long long)tp,
+		           (unsigned long long)(tp + fn));
+		cli_printf(b, "    specificity               ");
+		pct(b, ratio(tn, tn + fp), 8);
+		cli_printf(b, "   TN / (TN + FP) = %llu / %llu\n", (unsigned long long)tn,
+		           (unsigned long long)(tn + fp));
+		cli_printf(b, "    negative predictive value ");
+		pct(b, ratio(tn, tn + fn), 8);
+		cli_printf(b, "   TN / (TN + FN) = %llu / %llu\n", (unsigned long long)tn,
+		           (unsigned long long)(tn + fn));
+		cli_printf(b, "    accuracy                  ");
+		pct(b, ratio(tp + tn, tp + tn + fp + fn), 8);
+		cli_printf(b, "\n");
+	}
+}
+
+void tr_report_text(const tr_report *r, cli_buf *b)
+{
+	uint32_t K = r->n_classes;
+	size_t tf = 0, tw = 0, vf = 0, vw = 0;
+	for (uint32_t k = 0; k < K; k++) {
+		tf += r->train_files[k];
+		tw += r->train_wins[k];
+		vf += r->val_files[k];
+		vw += r->val_wins[k];
+	}
+	cli_printf(b, "oneiro train report\n");
+	cli_printf(b, "model:        %s\n", r->model_path);
+	cli_printf(b,
+	           "              %s, %zu parameters, %s, %u classes, %u Hz, window %u samples "
+	           "(%.3f s)\n",
+	           r->arch_desc, r->n_params, r->binary ? "binary (interestingness)" : "classes", K,
+	           r->rate, r->window, (double)r->window / r->rate);
+	cli_printf(b, "date:         %s\n", r->date);
+	cli_printf(b, "dataset:      %s (%s)\n", r->dataset, r->format);
+	cli_printf(b, "split:        %s\n", r->split_desc);
+	cli_printf(b,
+	           "              training %zu files, %zu windows; validation %zu files, %zu "
+	           "windows\n",
+	           tf, tw, vf, vw);
+	int nw = 5;
+	for (uint32_t k = 0; k < K; k++) {
+		int l = (int)strlen(r->classes[k]);
+		if (l > nw)
+			nw = l;
+	}
+	if (nw > 32)
+		nw = 32;
+	cli_printf(b, "classes:      %3s %-*s %11s %11s %11s %11s\n", "", nw, "class", "train files",
+	           "windows", "val files", "windows");
+	for (uint32_t k = 0; k < K; k++)
+		cli_printf(b, "              %3u %-*.*s %11zu %11zu %11zu %11zu\n", k, nw, nw,
+		           r->classes[k], r->train_files[k], r->train_wins[k], r->val_files[k],
+		           r->val_wins[k]);
+	cli_printf(b, "training:     %s\n", r->settings);
+	cli_printf(b, "stopped:      %s\n", r->stop_reason);
+	if (r->best >= 0) {
+		const tr_epoch *e = &r->ep[r->best];
+		cli_printf(b, "saved:        epoch %u%s", e->epoch, e->partial ? " (partial)" : "");
+		if (!isnan(e->val_loss))
+			cli_printf(b, ", the lowest validation loss (%.4f)\n", e->val_loss);
+		else
+			cli_printf(b, ", the lowest training loss (%.4f; no validation set)\n", e->train_loss);
+	}
+	cli_printf(b, "time:         loading %.1f s, training %.1f s, %.0f examples/s on %u thread%s\n",
+	           r->t_load, r->t_train, r->examples_per_s, r->threads, r->threads == 1 ? "" : "s");
+
+	cli_printf(b, "\nepochs:\n  %5s %9s %10s %9s %10s %9s %9s %7s\n", "epoch", "lr", "train loss",
+	           "train acc", "val loss", "val acc", "val files", "time");
+	for (uint32_t i = 0; i < r->n_ep; i++) {
+		const tr_epoch *e = &r->ep[i];
+		cli_printf(b, "  %5u %9.2e ", e->epoch, e->lr);
+		fixed(b, e->train_loss, 10, 4);
+		cli_printf(b, " ");
+		pct(b, e->train_acc, 9);
+		cli_printf(b, " ");
+		fixed(b, e->val_loss, 10, 4);
+		cli_printf(b, " ");
+		pct(b, e->val_acc, 9);
+		cli_printf(b, " ");
+		pct(b, e->val_file_acc, 9);
+		cli_printf(b, " %6.1fs%s%s\n", e->seconds, (int)i == r->best ? "  <- saved" : "",
+		           e->partial ? "  (partial)" : "");
+	}
+	double wa = tr_accuracy(r->cm_win, K), fa = tr_accuracy(r->cm_file, K);
+	cli_printf(b, "\nresult on the %s, with the saved parameters:\n", r->eval_on);
+	cli_printf(b, "  window accuracy ");
+	pct(b, wa, 7);
+	cli_printf(b, "    file accuracy ");
+	pct(b, fa, 7);
+	cli_printf(b, "    chance (largest class) ");
+	{
+		uint64_t all = 0, most = 0;
+		for (uint32_t i = 0; i < K; i++) {
+			uint64_t row = 0;
+			for (uint32_t j = 0; j < K; j++)
+				row += r->cm_file[(size_t)i * K + j];
+			all += row;
+			if (row > most)
+				most = row;
+		}
+		pct(b, ratio(most, all), 7);
+	}
+	cli_printf(b, "\n\nwindows (%s):\n", r->eval_on);
+	metrics_text(r, r->cm_win, "windows", b);
+	cli_printf(b, "\nfiles (%s; a file's class: the mean of its windows' probabilities):\n",
+	           r->eval_on);
+	metrics_text(r, r->cm_file, "files", b);
+}
+
+/* ---------------------------------------------------------------- picture */
+#define PIC_W 1040
+#define PIC_H 900
+#define C_BLACK 0x000000
+#define C_GRAY 0x6e6e6e
+#define C_GRID 0xe6e6e6
+#define C_TRAIN 0x1f63c6
+#define C_VAL 0xe0701a
+#define C_FILE 0x2a9d4a
+
+static double nice_step(double span, int ticks)
+{
+	double raw = span / ticks;
+	if (!(raw > 0.0))
+		return 1.0;
+	double p = pow(10.0, floor(log10(raw)));
+	static const double m[] = {1.0, 2.0, 5.0, 10.0};
+	for (int i = 0; i < 4; i++)
+		if (m[i] * p >= raw)
+			return m[i] * p;
+	return 10.0 * p;
+}
+
+static void tick_label(char *buf, size_t len, double v, double step)
+{
+	if (step >= 1.0)
+		snprintf(buf, len, "%.0f", v);
+	else if (step >= 0.1)
+		snprintf(buf, len, "%.1f", v);
+	else if (step >= 0.01)
+		snprintf(buf, len, "%.2f", v);
+	else
+		snprintf(buf, len, "%.3f", v);
+}
+
+typedef struct {
+	int x, y, w, h; /* plot area */
+	double x0, x1, y0, y1;
+} axes;
+
+static double ax_x(const axes *a, double v)
+{
+	return a->x + (v - a->x0) / (a->x1 - a->x0) * (a->w - 1);
+}
+
+static double ax_y(const axes *a, double v)
+{
+	return a->y + a->h - 1 - (v - a->y0) / (a->y1 - a->y0) * (a->h - 1);
+}
+
+static void draw_axes(chart *c, const axes *a, const char *title, const char *ylabel, int pct_axis)
+{
+	chart_text(c, a->x + a->w / 2, a->y - 22, title, 2, CHART_CENTRE, 0, C_BLACK);
+	double ys = nice_step(a->y1 - a->y0, 5);
+	for (double v = ceil(a->y0 / ys) * ys; v <= a->y1 + 1e-9; v += ys) {
+		int y = (int)lrint(ax_y(a, v));
+		chart_rect(c, a->x, y, a->w, 1, C_GRID);
+		chart_rect(c, a->x - 5, y, 4, 1, C_BLACK);
+		char lab[32];
+		tick_label(lab, sizeof lab, pct_axis ? 100.0 * v : v, pct_axis ? 100.0 * ys : ys);
+		chart_text(c, a->x - 8, y - 3, lab, 1, CHART_RIGHT, 0, C_BLACK);
+	}
+	double span = a->x1 - a->x0;
+	double xs = nice_step(span, 8);
+	if (xs < 1.0)
+		xs = 1.0;
+	for (double v = ceil(a->x0 / xs) * xs; v <= a->x1 + 1e-9; v += xs) {
+		if (v < 1.0)
+			continue;
+		int x = (int)lrint(ax_x(a, v));
+		chart_rect(c, x, a->y + a->h, 1, 4, C_BLACK);
+		char lab[32];
+		snprintf(lab, sizeof lab, "%.0f", v);
+		chart_text(c, x, a->y + a->h + 8, lab, 1, CHART_CENTRE, 0, C_BLACK);
+	}
+	chart_box(c, a->x - 1, a->y - 1, a->w + 2, a->h + 2, C_GRAY);
+	chart_text(c, a->x + a->w / 2, a->y + a->h + 22, "EPOCH", 1, CHART_CENTRE, 0, C_BLACK);
+	chart_text(c, a->x - 46, a->y + a->h / 2, ylabel, 1, CHART_LEFT, 1, C_BLACK);
+}
+
+/* One series: field at offset off of each epoch; markers at the points. */
+static void series(chart *c, const axes *a, const tr_report *r, size_t off, uint32_t rgb,
+                   int dashed)
+{
+	double px = NAN, py = NAN;
+	for (uint32_t i = 0; i < r->n_ep; i++) {
+		double v = *(const double *)((const char *)&r->ep[i] + off);
+		if (!isfinite(v)) {
+			px = py = NAN;
+			continue;
+		}
+		if (v > a->y1)
+			v = a->y1;
+		double x = ax_x(a, r->ep[i].epoch), y = ax_y(a, v);
+		if (!isnan(px))
+			chart_line(c, px, py, x, y, 2, rgb, dashed);
+		chart_rect(c, (int)lrint(x) - 2, (int)lrint(y) - 2, 5, 5, rgb);
+		px = x;
+		py = y;
+	}
+}
+
+static void legend(chart *c, int x, int y, const char *const *names, const uint32_t *rgb,
+                   const int *dashed, int n)
+{
+	for (int i = 0; i < n; i++) {
+		chart_line(c, x, y + 3, x + 22, y + 3, 2, rgb[i], dashed[i]);
+		chart_text(c, x + 28, y, names[i], 1, CHART_LEFT, 0, C_BLACK);
+		x += 40 + chart_text_width(names[i], 1);
+	}
+}
+
+static void best_marker(chart *c, const axes *a, const tr_report *r)
+{
+	if (r->best < 0)
+		return;
+	double x = ax_x(a, r->ep[r->best].epoch);
+	chart_line(c, x, a->y, x, a->y + a->h - 1, 1, C_GRAY, 1);
+	if (x > a->x + a->w - 40)
+		chart_text(c, (int)lrint(x) - 4, a->y + 4, "SAVED", 1, CHART_RIGHT, 0, C_GRAY);
+	else
+		chart_text(c, (int)lrint(x) + 4, a->y + 4, "SAVED", 1, CHART_LEFT, 0, C_GRAY);
+}
+
+static uint32_t heat(double t)
+{
+	/* white to a deep blue, in 24 steps (a bounded palette) */
+	if (!(t > 0.0))
+		t = 0.0;
+	if (t > 1.0)
+		t = 1.0;
+	t = round(t * 24.0) / 24.0;
+	int r = (int)lrint(255 + t * (8 - 255)), g = (int)lrint(255 + t * (48 - 255)),
+	    b = (int)lrint(255 + t * (107 - 255));
+	return (uint32_t)(r << 16 | g << 8 | b);
+}
+
+static void confusion(chart *c, int x, int y, int size, const tr_report *r, const uint64_t *cm,
+                      const char *title)
+{
+	uint32_t K = r->n_classes;
+	chart_text(c, x + size / 2, y - 92, title, 2, CHART_CENTRE, 0, C_BLACK);
+	int cs = size / (int)K;
+	if (cs < 1)
+		cs = 1;
+	int S = cs * (int)K;
+	char lab[64];
+	for (uint32_t i = 0; i < K; i++) {
+		uint64_t row = 0;
+		for (uint32_t j = 0; j < K; j++)
+			row += cm[(size_t)i * K + j];
+		for (uint32_t j = 0; j < K; j++) {
+			uint64_t v = cm[(size_t)i * K + j];
+			double t = row ? (double)v / (double)row : 0.0;
+			int cx = x + (int)j * cs, cy = y + (int)i * cs;
+			chart_rect(c, cx, cy, cs, cs, heat(t));
+			snprintf(lab, sizeof lab, "%llu", (unsigned long long)v);
+			if (chart_text_width(lab, 1) + 4 <= cs && cs >= 11)
+				chart_text(c, cx + cs / 2, cy + (cs - 7) / 2, lab, 1, CHART_CENTRE, 0,
+				           t > 0.5 ? 0xffffff : C_BLACK);
+		}
+	}
+	chart_box(c, x - 1, y - 1, S + 2, S + 2, C_GRAY);
+	/* class names: rows on the left, columns above (reading upwards) */
+	if (cs >= 8) {
+		int maxc = 13;
+		for (uint32_t k = 0; k < K; k++) {
+			snprintf(lab, sizeof lab, "%.*s", maxc, r->classes[k]);
+			chart_text(c, x - 6, y + (int)k * cs + (cs - 7) / 2, lab, 1, CHART_RIGHT, 0, C_BLACK);
+			int w = chart_text_width(lab, 1);
+			chart_text(c, x + (int)k * cs + cs / 2, y - 6 - w / 2, lab, 1, CHART_LEFT, 1, C_BLACK);
+		}
+	}
+	chart_text(c, x + S / 2, y + S + 8, "PREDICTED", 1, CHART_CENTRE, 0, C_BLACK);
+	chart_text(c, x - 96, y + S / 2, "TRUE", 1, CHART_LEFT, 1, C_BLACK);
+	snprintf(lab, sizeof lab, "ACCURACY %.1f %%", 100.0 * tr_accuracy(cm, K));
+	if (!isnan(tr_accuracy(cm, K)))
+		chart_text(c, x + S / 2, y + S + 22, lab, 1, CHART_CENTRE, 0, C_BLACK);
+}
+
+int tr_report_picture(const tr_report *r, const char *path, char *err, size_t errlen)
+{
+	chart *c = chart_new(PIC_W, PIC_H);
+	if (!c) {
+		snprintf(err, errlen, "out of memory for the picture");
+		return -1;
+	}
+	char title[512];
+	const char *slash = strrchr(r->model_path, '/');
+	snprintf(title, sizeof title, "ONEIRO TRAIN  %s  |  %s  |  %s",
+	         slash ? slash + 1 : r->model_path, r->arch_desc, r->date);
+	chart_text(c, 20, 10, title, 1, CHART_LEFT, 0, C_BLACK);
+
+	/* the curves: x from 1 to the last epoch */
+	double xe = r->n_ep > 1 ? r->ep[r->n_ep - 1].epoch : 2.0;
+	double lmax = 0.0;
+	int have_val = 0;
+	for (uint32_t i = 0; i < r->n_ep; i++) {
+		if (isfinite(r->ep[i].train_loss) && r->ep[i].train_loss > lmax)
+			lmax = r->ep[i].train_loss;
+		if (isfinite(r->ep[i].val_loss)) {
+			have_val = 1;
+			if (r->ep[i].val_loss > lmax)
+				lmax = r->ep[i].val_loss;
+		}
+	}
+	/* a validation loss that explodes should not flatten the rest */
+	double lcap = 0.0;
+	for (uint32_t i = 0; i < r->n_ep; i++)
+		if (isfinite(r->ep[i].train_loss) && r->ep[i].train_loss > lcap)
+			lcap = r->ep[i].train_loss;
+	if (lmax > 3.0 * lcap && lcap > 0.0)
+		lmax = 3.0 * lcap;
+	if (!(lmax > 0.0))
+		lmax = 1.0;
+	axes la = {80, 70, 400, 260, 1.0, xe, 0.0, lmax * 1.05};
+	axes aa = {600, 70, 400, 260, 1.0, xe, 0.0, 1.0};
+	draw_axes(c, &la, "LOSS", "CROSS-ENTROPY", 0);
+	draw_axes(c, &aa, "ACCURACY", "ACCURACY (%)", 1);
+	best_marker(c, &la, r);
+	best_marker(c, &aa, r);
+	series(c, &la, r, offsetof(tr_epoch, train_loss), C_TRAIN, 0);
+	series(c, &aa, r, offsetof(tr_epoch, train_acc), C_TRAIN, 0);
+	if (have_val) {
+		series(c, &la, r, offsetof(tr_epoch, val_loss), C_VAL, 0);
+		series(c, &aa, r, offsetof(tr_epoch, val_acc), C_VAL, 0);
+		series(c, &aa, r, offsetof(tr_epoch, val_file_acc), C_FILE, 1);
+	}
+	{
+		const char *n[] = {"TRAIN", "VALIDATION"};
+		uint32_t k[] = {C_TRAIN, C_VAL};
+		int d[] = {0, 0};
+		legend(c, la.x, la.y + la.h + 38, n, k, d, have_val ? 2 : 1);
+	}
+	{
+		const char *n[] = {"TRAIN (WINDOWS)", "VALIDATION (WINDOWS)", "VALIDATION (FILES)"};
+		uint32_t k[] = {C_TRAIN, C_VAL, C_FILE};
+		int d[] = {0, 0, 1};
+		legend(c, aa.x, aa.y + aa.h + 38, n, k, d, have_val ? 3 : 1);
+	}
+
+	/* the confusion matrices */
+	char t1[128], t2[128];
+	int val = strncmp(r->eval_on, "validation", 10) == 0;
+	snprintf(t1, sizeof t1, "%s WINDOWS", val ? "VALIDATION" : "TRAINING");
+	snprintf(t2, sizeof t2, "%s FILES", val ? "VALIDATION" : "TRAINING");
+	confusion(c, 190, 540, 300, r, r->cm_win, t1);
+	confusion(c, 710, 540, 300, r, r->cm_file, t2);
+	int st = chart_write(c, path, title, err, errlen);
+	chart_free(c);
+	return st;
+}

@@ -1,0 +1,377 @@
+#!/bin/sh
+# test_train.sh -- `oneiro train` and `oneiro score` end to end, on a small
+# dataset generated here: 3 classes x 12 short files with variations of
+# pitch, level and length -- sine tones (sox), one-note piano renders of
+# TimGM6mb (fluidsynth) and one spoken phrase (espeak-ng) -- at 16, 22.05 kHz,
+# mono and stereo, WAV, FLAC, OGG and AIFF. Checks: a tiny model learns clearly
+# better than chance (window and file accuracy on held-out files), the same
+# command twice gives the same model bits, the report and its picture, the
+# metadata, CSV / folder / UrbanSound8K datasets, --binary, --layers, bad
+# datasets (exit status, a message naming the file and line, no model and
+# no temporary file left), score --json, Ctrl-C.
+# Run from the repository root after `make all`. Needs sox, fluidsynth with
+# /usr/share/sounds/sf2/TimGM6mb.sf2 (timgm6mb-soundfont) and espeak-ng.
+B=${ONEIRO:-build/oneiro}
+PY=${PYTHON:-/usr/bin/python3}
+SF2=/usr/share/sounds/sf2/TimGM6mb.sf2
+pass=0
+fail=0
+
+if [ ! -x "$B" ]; then
+	echo "test_train: $B not built (make all)" >&2
+	echo "test_train: 0 passed, 1 failed"
+	exit 1
+fi
+for tool in sox fluidsynth espeak-ng; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "test_train: $tool is not installed (apt-get install sox fluidsynth timgm6mb-soundfont espeak-ng)" >&2
+		echo "test_train: 0 passed, 1 failed"
+		exit 1
+	fi
+done
+if [ ! -r $SF2 ]; then
+	echo "test_train: $SF2 missing (apt-get install timgm6mb-soundfont)" >&2
+	echo "test_train: 0 passed, 1 failed"
+	exit 1
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/test_train.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+t_start=$(date +%s)
+# the date in the model's metadata: fixed, so that two runs can be compared
+SOURCE_DATE_EPOCH=1700000000
+export SOURCE_DATE_EPOCH
+
+ok() {
+	pass=$((pass + 1))
+	echo "ok   $1"
+}
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ -s "$T/err" ] && sed 's/^/     stderr: /' "$T/err" | head -n 8
+}
+check() { # name, then a command that must succeed
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+# empty DIR: nothing at all in it (no model, no temporary file)
+empty() { [ -z "$(ls -A "$1")" ]; }
+
+# ---------------------------------------------------------------- the data
+D=$T/data
+mkdir -p "$D/tone" "$D/piano" "$D/speech" "$T/midi"
+"$PY" - "$T/midi" <<'EOF'
+import struct, sys
+def vlq(n):
+    out = [n & 0x7f]
+    n >>= 7
+    while n:
+        out.insert(0, (n & 0x7f) | 0x80)
+        n >>= 7
+    return bytes(out)
+for i in range(12):
+    note, vel, dur = 48 + 2 * i, 50 + (i * 37) % 70, 480 + (i * 173) % 700
+    ev = (bytes([0, 0xC0, 0, 0, 0x90, note, vel]) + vlq(dur) + bytes([0x80, note, 0]) +
+          vlq(10) + bytes([0xFF, 0x2F, 0]))
+    open('%s/n%d.mid' % (sys.argv[1], i), 'wb').write(
+        b'MThd' + struct.pack('>IHHH', 6, 0, 1, 480) + b'MTrk' + struct.pack('>I', len(ev)) + ev)
+EOF
+# tones at the piano notes' pitches (so that pitch alone does not tell the
+# classes apart), lengths 0.5 to 1.8 s, levels -26 to -3 dBFS
+i=0
+while [ $i -lt 12 ]; do
+	set -- $(awk -v i=$i 'BEGIN { printf "%.2f %.2f %.3f", 440 * 2 ^ ((48 + 2 * i - 69) / 12), 0.5 + ((7 * i) % 12) * 0.12, 0.05 + ((5 * i) % 12) * 0.06 }')
+	case $i in
+	3) ext=flac ;;
+	7) ext=aiff ;;
+	9) ext=ogg ;;
+	*) ext=wav ;;
+	esac
+	if [ $i -eq 5 ]; then
+		sox -R -n -r 22050 -b 16 -c 2 "$D/tone/tone$i.$ext" synth $2 sine $1 vol $3 2>>"$T/gen.err"
+	else
+		sox -R -n -r 16000 -b 16 "$D/tone/tone$i.$ext" synth $2 sine $1 vol $3 2>>"$T/gen.err"
+	fi
+	fluidsynth -ni -q -g 0.8 -r 22050 -F "$D/piano/piano$i.wav" $SF2 "$T/midi/n$i.mid" \
+		>/dev/null 2>>"$T/gen.err"
+	espeak-ng -w "$D/speech/speech$i.wav" -p $((20 + 5 * i)) -s $((120 + 8 * i)) \
+		-a $((40 + 12 * i)) "the quick brown fox, number $i" 2>>"$T/gen.err"
+	i=$((i + 1))
+done
+n=$(find "$D" -type f | wc -l)
+if [ "$n" -ne 36 ]; then
+	echo "test_train: generating the data failed ($n of 36 files):" >&2
+	cat "$T/gen.err" >&2
+	echo "test_train: 0 passed, 1 failed"
+	exit 1
+fi
+echo "     (36 files generated in $(($(date +%s) - t_start)) s)"
+
+# a CSV of the same files with an explicit split (files 2, 6, 10 of each
+# class for validation) and a source column
+{
+	echo "path,label,split,source"
+	for c in tone piano speech; do
+		for f in "$D/$c"/*; do
+			b=$(basename "$f")
+			k=$(echo "$b" | tr -dc 0-9)
+			case $k in 2 | 6 | 10) s=val ;; *) s=train ;; esac
+			echo "$c/$b,$c,$s,gen-$c"
+		done
+	done
+} >"$D/list.csv"
+
+# the accuracy lines of a report: "window accuracy  91.2 %    file accuracy  88.9 %"
+acc() { # report, window|file
+	sed -n "s/.*$2 accuracy *\([0-9.]*\) %.*/\1/p" "$1" | head -n 1
+}
+above() { # value, threshold
+	awk -v v="$1" -v t="$2" 'BEGIN { exit !(v != "" && v + 0 > t + 0) }'
+}
+png_ok() {
+	[ "$(head -c 8 "$1" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ]
+}
+
+TRAIN="--arch tiny --window 0.5 --batch 8 --epochs 30 --patience 10 --threads 2 --seed 1"
+
+# ---------------------------------------------------------------- learning (CSV)
+mkdir -p "$T/m"
+t0=$(date +%s)
+"$B" train $TRAIN "$D/list.csv" "$T/m/csv.onm" >"$T/out" 2>"$T/err"
+st=$?
+t1=$(date +%s)
+check "train on a CSV (path,label,split,source): exit 0" [ $st -eq 0 ]
+wa=$(acc "$T/m/csv.report.txt" window)
+fa=$(acc "$T/m/csv.report.txt" file)
+echo "     (CSV split: validation accuracy windows $wa %, files $fa %, chance 33.3 %; $((t1 - t0)) s)"
+check "CSV: validation window accuracy $wa % > 60 % (chance 33 %)" above "$wa" 60
+check "CSV: validation file accuracy $fa % > 60 %" above "$fa" 60
+check "the report goes to stdout and to MODEL.report.txt" \
+	sh -c "grep -q 'confusion matrix' '$T/out' && grep -q 'precision' '$T/m/csv.report.txt'"
+check "MODEL.report.png is a PNG" png_ok "$T/m/csv.report.png"
+check "split given by the CSV, 27 training and 9 validation files" \
+	sh -c "grep -q \"given by the CSV's 'split' column\" '$T/m/csv.report.txt' &&
+	       grep -q 'training 27 files.*validation 9 files' '$T/m/csv.report.txt'"
+"$B" inspect "$T/m/csv.onm" >"$T/inspect" 2>"$T/err"
+meta_ok() {
+	for k in "dataset: " "class 0: piano (train 9 files" "split: " "architecture: tiny" \
+		"epochs: " "best epoch: " "val accuracy: windows" "date: 2023-11-14T22:13:20Z" \
+		"seed: 1" "command: oneiro train --arch tiny"; do
+		grep -q "^$k" "$T/inspect" || { echo "     metadata lacks '$k'"; return 1; }
+	done
+	grep -q "window RMS 0.1" "$T/inspect" || { echo "     not RMS-normalised"; return 1; }
+}
+check "the model loads; its metadata records dataset, classes, split, epochs, accuracy, date, seed, command" meta_ok
+
+# score: JSON that parses, the right class for training files
+"$B" score --json --model "$T/m/csv.onm" "$D/speech/speech0.wav" "$D/tone/tone1.wav" \
+	"$D/piano/piano4.wav" "$T/nonexistent.wav" >"$T/score.json" 2>"$T/err"
+st=$?
+check "score --json: exit 1 when a file cannot be read, the others scored" [ $st -eq 1 ]
+check "score --json output parses (python3 -m json.tool)" \
+	sh -c "'$PY' -m json.tool '$T/score.json' >/dev/null"
+score_ok() {
+	"$PY" - "$T/score.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = ['speech', 'tone', 'piano', None]
+assert len(r) == 4, r
+for o, w in zip(r, want):
+    if w is None:
+        assert 'error' in o and o['file'].endswith('nonexistent.wav'), o
+        continue
+    ps = [c['probability'] for c in o['classes']]
+    assert o['top'] == w == o['classes'][0]['name'], (o['file'], o['top'], w)
+    assert ps == sorted(ps, reverse=True) and abs(sum(ps) - 1) < 1e-3, ps
+EOF
+}
+check "score: the right top class for training files, probabilities sorted, summing to 1" score_ok
+ONEIRO_MODEL="$T/m/csv.onm" "$B" score "$D/tone/tone0.wav" >"$T/score.txt" 2>"$T/err"
+check "score (text, the model from \$ONEIRO_MODEL): the top class first" \
+	sh -c "sed -n 2p '$T/score.txt' | grep -q '^  tone '"
+
+# ---------------------------------------------------------------- folders, determinism
+"$B" train $TRAIN --val-fraction 0.25 "$D" "$T/m/a.onm" >/dev/null 2>"$T/err"
+check "train on class folders with a seeded file split: exit 0" [ -s "$T/m/a.onm" ]
+wa=$(acc "$T/m/a.report.txt" window)
+fa=$(acc "$T/m/a.report.txt" file)
+echo "     (folders, 25 % of the files held out: validation accuracy windows $wa %, files $fa %)"
+check "folders: validation window accuracy $wa % > 60 %" above "$wa" 60
+check "folders: 9 files per class for training, 3 held out" \
+	sh -c "grep -q 'training 27 files.*validation 9 files' '$T/m/a.report.txt'"
+mv "$T/m/a.onm" "$T/m/a1.onm"
+"$B" train $TRAIN --val-fraction 0.25 "$D" "$T/m/a.onm" >/dev/null 2>"$T/err"
+check "the same command twice: byte-identical models (same seed, data, threads)" \
+	cmp -s "$T/m/a.onm" "$T/m/a1.onm"
+
+# whole sources held out when the CSV has a source column and no split:
+# sources of 3 files each; the report lists the validation files
+{
+	echo "path,label,source"
+	for c in tone piano speech; do
+		for f in "$D/$c"/*; do
+			k=$(basename "$f" | tr -dc 0-9)
+			echo "$c/$(basename "$f"),$c,$c-take$((k / 3))"
+		done
+	done
+} >"$D/groups.csv"
+"$B" train $TRAIN --epochs 2 --val-fraction 0.3 --quiet "$D/groups.csv" "$T/m/grp.onm" 2>"$T/err"
+st=$?
+groups_ok() {
+	[ $st -eq 0 ] && "$PY" - "$D/groups.csv" "$T/m/grp.report.txt" <<'EOF'
+import re, sys
+rows = open(sys.argv[1]).read().splitlines()
+src = {i + 1: r.split(',')[2] for i, r in enumerate(rows)}
+val = [int(n) for n in re.findall(r'groups\.csv:(\d+)\)', open(sys.argv[2]).read())]
+assert val, 'no validation files listed'
+held = {src[n] for n in val}
+for n, s in src.items():
+    if n > 1 and s in held:
+        assert n in val, 'source %s is on both sides (line %d)' % (s, n)
+for c in ('tone', 'piano', 'speech'):
+    assert any(s.startswith(c) for s in held), 'no %s source held out' % c
+EOF
+}
+check "no split in the CSV: whole sources held out, every class validated" groups_ok
+
+# ---------------------------------------------------------------- UrbanSound8K layout
+U=$T/us8k
+mkdir -p "$U/metadata"
+{
+	echo "slice_file_name,fsID,start,end,salience,fold,classID,class"
+	id=0
+	for c in tone piano speech; do
+		for f in "$D/$c"/*; do
+			k=$(basename "$f" | tr -dc 0-9)
+			fold=$((k % 4 + 1))
+			mkdir -p "$U/audio/fold$fold"
+			cp "$f" "$U/audio/fold$fold/$id-$k-0.${f##*.}"
+			echo "$id-$k-0.${f##*.},$((1000 + 10 * id + k)),0.0,1.0,1,$fold,$id,$c"
+		done
+		id=$((id + 1))
+	done
+} >"$U/metadata/UrbanSound8K.csv"
+"$B" train $TRAIN --epochs 12 --folds 1-3 --val-folds 4 --quiet "$U/metadata/UrbanSound8K.csv" \
+	"$T/m/us.onm" 2>"$T/err"
+st=$?
+us_ok() {
+	[ $st -eq 0 ] &&
+		grep -q 'split: *folds 1-3 for training, fold 4 for validation' "$T/m/us.report.txt" &&
+		"$B" inspect --class-names "$T/m/us.onm" | tr '\n' ' ' | grep -q '^tone piano speech $'
+}
+check "UrbanSound8K metadata: --folds 1-3 --val-folds 4, classes in classID order" us_ok
+echo "     (UrbanSound8K layout, fold 4: validation accuracy windows $(acc "$T/m/us.report.txt" window) %)"
+
+# ---------------------------------------------------------------- binary, --layers, --svg
+"$B" train $TRAIN --epochs 8 --binary speech --balance weights --svg --quiet "$D/list.csv" "$T/m/bin.onm" 2>"$T/err"
+st=$?
+bin_ok() {
+	[ $st -eq 0 ] && "$B" inspect "$T/m/bin.onm" | grep -q 'binary (interestingness)' &&
+		grep -q 'specificity' "$T/m/bin.report.txt" &&
+		grep -q 'negative predictive value' "$T/m/bin.report.txt" &&
+		"$PY" -c "import xml.etree.ElementTree as E; E.parse('$T/m/bin.report.svg')"
+}
+check "--binary speech --balance weights: an interestingness model, specificity and NPV in the report, --svg" bin_ok
+"$B" score --json --model "$T/m/bin.onm" "$D/speech/speech1.wav" >"$T/bin.json" 2>"$T/err"
+check "score --json of a binary model gives its interestingness" \
+	"$PY" -c "import json; r = json.load(open('$T/bin.json')); assert 0 <= r[0]['interestingness'] <= 1"
+"$B" train --layers "conv:1:4:32:8,relu,conv:4:8:3:1:1,lrelu:0.1,maxpool:4:2,gmean,dense:8:N" \
+	--window 0.25 --epochs 2 --threads 1 --quiet "$D/list.csv" "$T/m/lay.onm" 2>"$T/err"
+st=$?
+check "--layers with N: trains, and inspect shows the layers" \
+	sh -c "[ $st -eq 0 ] && '$B' inspect '$T/m/lay.onm' | grep -q 'conv 4->8 k3 s1 p1 + lrelu 0.1 + maxpool k4 s2' &&
+	       '$B' inspect '$T/m/lay.onm' | grep -q 'dense 8->3'"
+mkdir -p "$T/o"
+"$B" train --layers "conv:1:4:32:8,relu,dense:4:N" --quiet "$D/list.csv" "$T/o/m.onm" 2>"$T/err"
+st=$?
+check "a bad --layers: exit 2 naming the item, nothing written" \
+	sh -c "[ $st -eq 2 ] && grep -q \"item 3 'dense:4:N'\" '$T/err' && [ -z \"\$(ls -A '$T/o')\" ]"
+
+# ---------------------------------------------------------------- bad datasets
+E=$T/bad
+mkdir -p "$E"
+bad_case() { # name, expected message (grep -E), then the train arguments
+	name=$1
+	want=$2
+	shift 2
+	rm -rf "$T/o"
+	mkdir -p "$T/o"
+	"$B" train --arch tiny --epochs 1 --quiet "$@" "$T/o/m.onm" >/dev/null 2>"$T/err"
+	st=$?
+	if [ $st -ne 0 ] && grep -Eq "$want" "$T/err" && empty "$T/o"; then
+		ok "$name: exit $st, '$(head -n 1 "$T/err" | sed "s|$T/||g" | cut -c 1-90)', no model"
+	else
+		bad "$name: exit $st, left: $(ls -A "$T/o")"
+	fi
+}
+printf 'path,label\n%s,tone\n%s,piano\n%s\n%s,speech\n' "$D/tone/tone0.wav" "$D/piano/piano0.wav" \
+	"$D/speech/speech0.wav" "$D/speech/speech1.wav" >"$E/row.csv"
+bad_case "a CSV with a bad row" "row\.csv:4: 1 field where the header has 2" "$E/row.csv"
+printf '%s,tone,train\n%s,piano,train\n%s,speech,train\n%s,tone,tset\n' "$D/tone/tone0.wav" \
+	"$D/piano/piano0.wav" "$D/speech/speech0.wav" "$D/tone/tone1.wav" >"$E/split.csv"
+bad_case "a CSV with a bad split value" "split\.csv:4: split 'tset'" "$E/split.csv"
+printf '%s,tone\n%s,piano\n%s,drums\n' "$D/tone/tone0.wav" "$D/piano/piano0.wav" \
+	"$D/speech/speech0.wav" >"$E/label.csv"
+bad_case "an unknown label (not in --classes)" "label\.csv:3: unknown label 'drums'" \
+	--classes tone,piano,speech "$E/label.csv"
+printf '%s,tone,train\n%s,piano,train\n%s,speech,val\n' "$D/tone/tone0.wav" "$D/piano/piano0.wav" \
+	"$D/speech/speech0.wav" >"$E/valonly.csv"
+bad_case "a label only in the validation split" "valonly\.csv:3: the label 'speech' appears only" \
+	"$E/valonly.csv"
+bad_case "a class of --classes without files" "class 'drums' \(from --classes\) has no files" \
+	--classes tone,piano,speech,drums "$D/list.csv"
+printf 'tone/tone0.wav,tone\npiano/piano0.wav,piano\nspeech/gone.wav,speech\n' >"$D/missing.csv"
+bad_case "a missing file" "missing\.csv:3: .*speech/gone\.wav: no such file" "$D/missing.csv"
+printf 'RIFF\044\0\0\0WAVEjunk' >"$E/broken.wav"
+printf '%s,tone\n%s,piano\n%s,speech\n' "$D/tone/tone0.wav" "$D/piano/piano0.wav" \
+	"$E/broken.wav" >"$E/broken.csv"
+bad_case "an unreadable audio file" "broken\.csv:3: .*broken\.wav: not an audio file" "$E/broken.csv"
+mkdir -p "$E/folders/tone" "$E/folders/piano" "$E/folders/speech"
+cp "$D/tone/tone0.wav" "$E/folders/tone/"
+cp "$D/piano/piano0.wav" "$E/folders/piano/"
+echo "not audio" >"$E/folders/speech/README.txt"
+bad_case "an empty class folder" "folders/speech: no audio files in this class folder" "$E/folders"
+printf '"%s,tone\n' "$D/tone/tone0.wav" >"$E/quote.csv"
+bad_case "a CSV with an unclosed quote" "quote\.csv:1: a quote that is never closed" "$E/quote.csv"
+bad_case "a dataset that does not exist" "nowhere: No such file" "$E/nowhere"
+
+# ---------------------------------------------------------------- Ctrl-C
+rm -rf "$T/o"
+mkdir -p "$T/o"
+"$B" train --arch tiny --window 0.5 --batch 4 --epochs 100000 --patience 0 --threads 2 \
+	"$D/list.csv" "$T/o/int.onm" >"$T/int.out" 2>"$T/err" &
+pid=$!
+i=0
+while [ $i -lt 200 ] && ! grep -q '^epoch *2/' "$T/err"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+st=$?
+int_ok() {
+	[ $st -eq 130 ] && "$B" inspect "$T/o/int.onm" >/dev/null &&
+		grep -q 'interrupted' "$T/o/int.report.txt" && [ "$(ls -A "$T/o" | grep -c tmp)" -eq 0 ]
+}
+check "Ctrl-C: exit 130, the best epoch saved (inspect loads it), report written" int_ok
+
+# ---------------------------------------------------------------- help
+help_ok() {
+	cmd=$1
+	shift
+	"$B" $cmd --help >"$T/help" 2>"$T/err" || return 1
+	for o in "$@"; do
+		grep -q -- "^  $o" "$T/help" || { echo "     $cmd --help does not list $o"; return 1; }
+	done
+}
+check "train --help lists every option" help_ok train --classes --binary --folds --val-folds \
+	--val-fraction --audio-dir --rate --window --window-overlap --floor-db --balance --arch \
+	--layers --norm --epochs --batch --lr --warmup --weight-decay --patience --seed --threads \
+	--svg --quiet
+check "score --help lists every option" help_ok score --model --json --top --window-overlap \
+	--floor-db --threads
+
+echo "     (total $(($(date +%s) - t_start)) s)"
+echo "test_train: $pass passed, $fail failed"
+[ $fail -eq 0 ]
