@@ -1,6 +1,7 @@
 /* dream.c -- the dream engine (see dream.h). onr_dream_new and the _free
  * functions run on a non-real-time thread (they allocate, plan FFTs and
  * measure the resamplers); everything else allocates nothing. */
+#include "util.h"
 #include "dream.h"
 
 #include <fftw3.h>
@@ -22,17 +23,6 @@
 /* the delta path only: the dry signal never passes a resampler. The fastest
  * sinc converter keeps 80 % of the band with 97 dB SNR, plenty for a dream */
 #define SRC_TYPE SRC_SINC_FASTEST
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
 
 static double db_to_amp(double db)
 {
@@ -164,11 +154,11 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 {
 	*out = NULL;
 	if (window < m->min_len || window > ONR_MAX_WINDOW)
-		return fail(err, errlen, ONR_EINVAL,
+		return onr_fail(err, errlen, ONR_EINVAL,
 		            "a window of %u samples (the model needs at least %u)", window, m->min_len);
 	onr_dreamer *w = calloc(1, sizeof *w);
 	if (!w)
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	w->m = m;
 	w->W = window;
 	w->nbins = window / 2 + 1;
@@ -187,7 +177,7 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->final || !w->mag || !w->cum || !w->bark_lo ||
 	    !w->bark_hi) {
 		onr_dreamer_free(w);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
 		            window);
 	}
 	/* FFTW's planner is not thread-safe: callers create engines from one
@@ -197,7 +187,7 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	w->inv = fftwf_plan_dft_c2r_1d((int)window, w->spec, w->g, FFTW_ESTIMATE);
 	if (!w->fwd || !w->inv) {
 		onr_dreamer_free(w);
-		return fail(err, errlen, ONR_ENOMEM, "cannot plan an FFT of %u samples", window);
+		return onr_fail(err, errlen, ONR_ENOMEM, "cannot plan an FFT of %u samples", window);
 	}
 	double hz_per_bin = (double)m->sample_rate / window;
 	uint32_t lo = 0, hi = 0;
@@ -1004,22 +994,22 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 {
 	*out = NULL;
 	if (cfg->host_rate < ONR_DREAM_MIN_RATE || cfg->host_rate > ONR_DREAM_MAX_RATE)
-		return fail(err, errlen, ONR_EINVAL, "sample rate %u Hz (%u to %u supported)",
+		return onr_fail(err, errlen, ONR_EINVAL, "sample rate %u Hz (%u to %u supported)",
 		            cfg->host_rate, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
 	if (cfg->channels < 1 || cfg->channels > ONR_DREAM_MAX_CHANNELS)
-		return fail(err, errlen, ONR_EINVAL, "%u channels (1 to %u supported)", cfg->channels,
+		return onr_fail(err, errlen, ONR_EINVAL, "%u channels (1 to %u supported)", cfg->channels,
 		            ONR_DREAM_MAX_CHANNELS);
 	uint32_t overlap = cfg->overlap ? cfg->overlap : 2;
 	if (overlap != 2 && overlap != 4)
-		return fail(err, errlen, ONR_EINVAL, "overlap %u (2 or 4)", overlap);
+		return onr_fail(err, errlen, ONR_EINVAL, "overlap %u (2 or 4)", overlap);
 	uint32_t W = cfg->window ? cfg->window : m->window;
 	if (W < m->min_len || W > ONR_MAX_WINDOW || W % overlap)
-		return fail(err, errlen, ONR_EINVAL,
+		return onr_fail(err, errlen, ONR_EINVAL,
 		            "a window of %u samples: the model needs %u to %u, divisible by %u", W,
 		            m->min_len, ONR_MAX_WINDOW, overlap);
 	onr_dream *d = calloc(1, sizeof *d);
 	if (!d)
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	d->m = m;
 	d->cfg = *cfg;
 	d->cfg.overlap = overlap;
@@ -1060,7 +1050,7 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 		d->defer = 1;
 	if (d->defer + 2 > MAX_JOBS) {
 		onr_dream_free(d);
-		return fail(err, errlen, ONR_EINVAL,
+		return onr_fail(err, errlen, ONR_EINVAL,
 		            "blocks of %u frames are too long for a window of %u samples", max_block,
 		            W);
 	}
@@ -1088,7 +1078,7 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 	}
 	if (bad) {
 		onr_dream_free(d);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	}
 	/* periodic Hann: over hops of W/overlap it sums to overlap/2 */
 	for (uint32_t i = 0; i < W; i++)
@@ -1101,7 +1091,7 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 	int64_t gd = 0;
 	if (d->resample && measure_group_delay(d, &gd) != ONR_OK) {
 		onr_dream_free(d);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	}
 	d->lead = (uint32_t)ceil(d->hop * d->ratio_up);
 	d->measuring = 1;
@@ -1141,12 +1131,12 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 		d->dry[c] = calloc(d->latency, sizeof(float));
 		if (!d->dry[c]) {
 			onr_dream_free(d);
-			return fail(err, errlen, ONR_ENOMEM, "out of memory");
+			return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 		}
 	}
 	if (d->prefill + 4 * burst + 4 * CHUNK > d->u_cap) {
 		onr_dream_free(d);
-		return fail(err, errlen, ONR_EINVAL, "internal: delta buffer too small for the latency");
+		return onr_fail(err, errlen, ONR_EINVAL, "internal: delta buffer too small for the latency");
 	}
 	onr_dream_reset(d);
 	onr_dream_reset_stats(d);

@@ -1,5 +1,6 @@
 /* model.c -- the model: architecture validation, the .onm file format
  * (docs/model-format.md), parameter init. Any thread; never prints. */
+#include "util.h"
 #include "onr.h"
 #include "layers.h"
 
@@ -31,17 +32,6 @@ const char *onr_strerror(int status)
 	case ONR_ERANGE: return "input length out of range";
 	default: return "unknown error";
 	}
-}
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return status;
 }
 
 /* ---------------------------------------------------------------- CRC-32 */
@@ -89,10 +79,10 @@ static int weighted(uint32_t type)
 static int validate_arch(onr_model *m, char *err, size_t errlen)
 {
 	if (m->n_ops == 0 || m->n_ops > ONR_MAX_OPS)
-		return fail(err, errlen, ONR_EINVAL, "%u layers (1 to %u allowed)", m->n_ops,
+		return onr_fail(err, errlen, ONR_EINVAL, "%u layers (1 to %u allowed)", m->n_ops,
 		            ONR_MAX_OPS);
 	if (m->ops[0].type != ONR_OP_CONV)
-		return fail(err, errlen, ONR_EINVAL,
+		return onr_fail(err, errlen, ONR_EINVAL,
 		            m->ops[0].type >= ONR_OP_CONV && m->ops[0].type <= ONR_OP_DENSE
 		                ? "the first layer must be a conv, not %s"
 		                : "layer 0: unknown layer type %s",
@@ -108,21 +98,21 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 		switch (t) {
 		case ONR_OP_CONV:
 			if (vector)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: conv after the global mean", i);
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: conv after the global mean", i);
 			if (o->a != ch)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: conv expects %u channels, gets %u",
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: conv expects %u channels, gets %u",
 				            i, o->a, ch);
 			if (o->b < 1 || o->b > ONR_MAX_CHANNELS)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: %u output channels (1 to %u)", i,
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: %u output channels (1 to %u)", i,
 				            o->b, ONR_MAX_CHANNELS);
 			if (o->c < 1 || o->c > ONR_MAX_KERNEL)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: kernel %u (1 to %u)", i, o->c,
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: kernel %u (1 to %u)", i, o->c,
 				            ONR_MAX_KERNEL);
 			if (o->d < 1 || o->d > o->c)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: stride %u (1 to the kernel, %u)",
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: stride %u (1 to the kernel, %u)",
 				            i, o->d, o->c);
 			if (o->e >= o->c)
-				return fail(err, errlen, ONR_EINVAL,
+				return onr_fail(err, errlen, ONR_EINVAL,
 				            "layer %u: padding %u (must be less than the kernel, %u)", i, o->e,
 				            o->c);
 			nparams += (uint64_t)o->b * o->a * o->c + o->b;
@@ -130,13 +120,13 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 			break;
 		case ONR_OP_DENSE:
 			if (!vector)
-				return fail(err, errlen, ONR_EINVAL,
+				return onr_fail(err, errlen, ONR_EINVAL,
 				            "layer %u: dense before the global mean over time", i);
 			if (o->a != ch)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: dense expects %u inputs, gets %u",
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: dense expects %u inputs, gets %u",
 				            i, o->a, ch);
 			if (o->b < 1 || o->b > ONR_MAX_CHANNELS)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: %u outputs (1 to %u)", i, o->b,
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: %u outputs (1 to %u)", i, o->b,
 				            ONR_MAX_CHANNELS);
 			nparams += (uint64_t)o->b * o->a + o->b;
 			ch = o->b;
@@ -145,28 +135,28 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 			break;
 		case ONR_OP_LRELU:
 			if (!(o->f > 0.0f && o->f < 1.0f))
-				return fail(err, errlen, ONR_EINVAL, "layer %u: leaky slope %g (must be in (0, 1))",
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: leaky slope %g (must be in (0, 1))",
 				            i, (double)o->f);
 			break;
 		case ONR_OP_MAXPOOL:
 			if (vector)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: max-pool after the global mean", i);
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: max-pool after the global mean", i);
 			if (o->a < 1 || o->a > ONR_MAX_KERNEL || o->b < 1 || o->b > o->a)
-				return fail(err, errlen, ONR_EINVAL,
+				return onr_fail(err, errlen, ONR_EINVAL,
 				            "layer %u: max-pool kernel %u stride %u (1 <= stride <= kernel <= %u)",
 				            i, o->a, o->b, ONR_MAX_KERNEL);
 			break;
 		case ONR_OP_GMEAN:
 			if (vector)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: a second global mean", i);
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: a second global mean", i);
 			vector = 1;
 			break;
 		default:
-			return fail(err, errlen, ONR_EINVAL, "layer %u: unknown layer type %u", i, t);
+			return onr_fail(err, errlen, ONR_EINVAL, "layer %u: unknown layer type %u", i, t);
 		}
 		if (t == ONR_OP_RELU || t == ONR_OP_LRELU || t == ONR_OP_MAXPOOL) {
 			if (i == 0 || m->ops[i - 1].type == ONR_OP_GMEAN)
-				return fail(err, errlen, ONR_EINVAL, "layer %u: %s must follow a conv or dense",
+				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: %s must follow a conv or dense",
 				            i, op_name(t));
 		}
 		/* blocks: a conv, a global mean, or a dense not right after the
@@ -175,7 +165,7 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 		             (t == ONR_OP_DENSE && m->ops[i - 1].type != ONR_OP_GMEAN);
 		if (starts) {
 			if (nb == ONR_MAX_BLOCKS)
-				return fail(err, errlen, ONR_EINVAL, "more than %u layers with weights",
+				return onr_fail(err, errlen, ONR_EINVAL, "more than %u layers with weights",
 				            ONR_MAX_BLOCKS);
 			m->block_first[nb] = i;
 			m->block_pre[nb] = i;
@@ -185,23 +175,23 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 			m->block_pre[nb - 1] = i;
 		m->block_last[nb - 1] = i;
 		if (nparams > ONR_MAX_PARAMS)
-			return fail(err, errlen, ONR_EINVAL, "more than %u parameters", ONR_MAX_PARAMS);
+			return onr_fail(err, errlen, ONR_EINVAL, "more than %u parameters", ONR_MAX_PARAMS);
 	}
 	for (uint32_t b = 0; b < nb; b++) {
 		uint32_t w = 0;
 		for (uint32_t i = m->block_first[b]; i <= m->block_last[b]; i++)
 			w += weighted(m->ops[i].type);
 		if (w != 1)
-			return fail(err, errlen, ONR_EINVAL,
+			return onr_fail(err, errlen, ONR_EINVAL,
 			            "layer block %u (from layer %u) has %u conv/dense layers, not 1", b + 1,
 			            m->block_first[b], w);
 	}
 	if (!vector)
-		return fail(err, errlen, ONR_EINVAL, "no global mean over time");
+		return onr_fail(err, errlen, ONR_EINVAL, "no global mean over time");
 	if (m->ops[m->n_ops - 1].type != ONR_OP_DENSE)
-		return fail(err, errlen, ONR_EINVAL, "the last layer must be dense (the logits)");
+		return onr_fail(err, errlen, ONR_EINVAL, "the last layer must be dense (the logits)");
 	if (m->ops[m->n_ops - 1].b != m->n_classes)
-		return fail(err, errlen, ONR_EINVAL, "%u logits for %u classes",
+		return onr_fail(err, errlen, ONR_EINVAL, "%u logits for %u classes",
 		            m->ops[m->n_ops - 1].b, m->n_classes);
 	/* shortest input: walk back from one sample before the global mean */
 	uint64_t need = 1;
@@ -216,7 +206,7 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 			need = (need - 1) * o->b + o->a;
 		}
 		if (need > ONR_MAX_WINDOW)
-			return fail(err, errlen, ONR_EINVAL, "receptive field longer than %u samples",
+			return onr_fail(err, errlen, ONR_EINVAL, "receptive field longer than %u samples",
 			            ONR_MAX_WINDOW);
 	}
 	m->min_len = (uint32_t)need;
@@ -228,27 +218,27 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 static int validate_header(const onr_model *m, char *err, size_t errlen)
 {
 	if (m->sample_rate < 1000 || m->sample_rate > ONR_MAX_RATE)
-		return fail(err, errlen, ONR_EINVAL, "sample rate %u Hz (1000 to %u)", m->sample_rate,
+		return onr_fail(err, errlen, ONR_EINVAL, "sample rate %u Hz (1000 to %u)", m->sample_rate,
 		            ONR_MAX_RATE);
 	if (m->kind != ONR_KIND_BINARY && m->kind != ONR_KIND_CLASSES)
-		return fail(err, errlen, ONR_EINVAL, "unknown model kind %u", m->kind);
+		return onr_fail(err, errlen, ONR_EINVAL, "unknown model kind %u", m->kind);
 	if (m->n_classes < 2 || m->n_classes > ONR_MAX_CLASSES)
-		return fail(err, errlen, ONR_EINVAL, "%u classes (2 to %u)", m->n_classes,
+		return onr_fail(err, errlen, ONR_EINVAL, "%u classes (2 to %u)", m->n_classes,
 		            ONR_MAX_CLASSES);
 	if (m->kind == ONR_KIND_BINARY && m->n_classes != 2)
-		return fail(err, errlen, ONR_EINVAL, "a binary model with %u classes", m->n_classes);
+		return onr_fail(err, errlen, ONR_EINVAL, "a binary model with %u classes", m->n_classes);
 	if (m->norm > ONR_NORM_RMS)
-		return fail(err, errlen, ONR_EINVAL, "unknown input normalisation %u", m->norm);
+		return onr_fail(err, errlen, ONR_EINVAL, "unknown input normalisation %u", m->norm);
 	if (!isfinite(m->norm_value) ||
 	    (m->norm != ONR_NORM_NONE && !(m->norm_value > 0.0f && m->norm_value < 1e6f)))
-		return fail(err, errlen, ONR_EINVAL, "input normalisation value %g", (double)m->norm_value);
+		return onr_fail(err, errlen, ONR_EINVAL, "input normalisation value %g", (double)m->norm_value);
 	return ONR_OK;
 }
 
 static int validate_window(const onr_model *m, char *err, size_t errlen)
 {
 	if (m->window < m->min_len || m->window > ONR_MAX_WINDOW)
-		return fail(err, errlen, ONR_EINVAL,
+		return onr_fail(err, errlen, ONR_EINVAL,
 		            "window of %u samples (the receptive field needs %u, at most %u)", m->window,
 		            m->min_len, ONR_MAX_WINDOW);
 	return ONR_OK;
@@ -281,22 +271,22 @@ static int check_name(const char *s, char *err, size_t errlen, uint32_t i)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > ONR_MAX_CLASS_NAME)
-		return fail(err, errlen, ONR_EINVAL, "class %u: name of %zu bytes (1 to %u)", i, n,
+		return onr_fail(err, errlen, ONR_EINVAL, "class %u: name of %zu bytes (1 to %u)", i, n,
 		            ONR_MAX_CLASS_NAME);
 	for (size_t k = 0; k < n; k++)
 		if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
-			return fail(err, errlen, ONR_EINVAL, "class %u: control character in its name", i);
+			return onr_fail(err, errlen, ONR_EINVAL, "class %u: control character in its name", i);
 	return ONR_OK;
 }
 
 static int check_meta(const char *s, size_t n, char *err, size_t errlen)
 {
 	if (n > ONR_MAX_META)
-		return fail(err, errlen, ONR_EINVAL, "metadata of %zu bytes (at most %u)", n,
+		return onr_fail(err, errlen, ONR_EINVAL, "metadata of %zu bytes (at most %u)", n,
 		            ONR_MAX_META);
 	for (size_t k = 0; k < n; k++)
 		if (s[k] == '\0')
-			return fail(err, errlen, ONR_EINVAL, "a NUL byte inside the metadata");
+			return onr_fail(err, errlen, ONR_EINVAL, "a NUL byte inside the metadata");
 	return ONR_OK;
 }
 
@@ -306,10 +296,10 @@ int onr_model_new(onr_model **out, const onr_op *ops, uint32_t n_ops, uint32_t s
 {
 	*out = NULL;
 	if (n_ops > ONR_MAX_OPS)
-		return fail(err, errlen, ONR_EINVAL, "%u layers (at most %u)", n_ops, ONR_MAX_OPS);
+		return onr_fail(err, errlen, ONR_EINVAL, "%u layers (at most %u)", n_ops, ONR_MAX_OPS);
 	onr_model *m = calloc(1, sizeof *m);
 	if (!m)
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	m->sample_rate = sample_rate;
 	m->window = window;
 	m->kind = kind;
@@ -332,7 +322,7 @@ int onr_model_new(onr_model **out, const onr_op *ops, uint32_t n_ops, uint32_t s
 	m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));
 	if (!m->class_names || !m->meta || !m->params) {
 		onr_model_free(m);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	}
 	for (uint32_t i = 0; i < n_classes; i++) {
 		char def[32];
@@ -347,7 +337,7 @@ int onr_model_new(onr_model **out, const onr_op *ops, uint32_t n_ops, uint32_t s
 		}
 		if (!(m->class_names[i] = dup_str(name))) {
 			onr_model_free(m);
-			return fail(err, errlen, ONR_ENOMEM, "out of memory");
+			return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 		}
 	}
 	*out = m;
@@ -527,23 +517,23 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	const unsigned char *p = data;
 	*out = NULL;
 	if (size < HEADER_BYTES + 4)
-		return fail(err, errlen, ONR_EFORMAT, "too short to be a model (%zu bytes)", size);
+		return onr_fail(err, errlen, ONR_EFORMAT, "too short to be a model (%zu bytes)", size);
 	if (memcmp(p, MAGIC, 8))
-		return fail(err, errlen, ONR_EFORMAT, "not an oneiro model (bad magic number)");
+		return onr_fail(err, errlen, ONR_EFORMAT, "not an oneiro model (bad magic number)");
 	uint32_t version = rd32(p + 8);
 	if (version != VERSION)
-		return fail(err, errlen, ONR_EFORMAT,
+		return onr_fail(err, errlen, ONR_EFORMAT,
 		            "model format version %u; this build reads version %u", version, VERSION);
 	uint32_t fsize = rd32(p + 12);
 	if (fsize != size)
-		return fail(err, errlen, ONR_EFORMAT,
+		return onr_fail(err, errlen, ONR_EFORMAT,
 		            "the header says %u bytes but there are %zu (truncated or padded)", fsize,
 		            size);
 	if (size > MAX_FILE_BYTES)
-		return fail(err, errlen, ONR_EFORMAT, "larger than %u bytes", MAX_FILE_BYTES);
+		return onr_fail(err, errlen, ONR_EFORMAT, "larger than %u bytes", MAX_FILE_BYTES);
 	uint32_t crc = rd32(p + size - 4), calc = onr_crc32(0, p, size - 4);
 	if (crc != calc)
-		return fail(err, errlen, ONR_EFORMAT,
+		return onr_fail(err, errlen, ONR_EFORMAT,
 		            "checksum mismatch (stored %08x, computed %08x): the file is corrupt", crc,
 		            calc);
 
@@ -562,12 +552,12 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	if (st)
 		return ONR_EFORMAT;
 	if (tmp.n_ops == 0 || tmp.n_ops > ONR_MAX_OPS)
-		return fail(err, errlen, ONR_EFORMAT, "%u layers (1 to %u)", tmp.n_ops, ONR_MAX_OPS);
+		return onr_fail(err, errlen, ONR_EFORMAT, "%u layers (1 to %u)", tmp.n_ops, ONR_MAX_OPS);
 	if (meta_len > ONR_MAX_META)
-		return fail(err, errlen, ONR_EFORMAT, "metadata of %u bytes (at most %u)", meta_len,
+		return onr_fail(err, errlen, ONR_EFORMAT, "metadata of %u bytes (at most %u)", meta_len,
 		            ONR_MAX_META);
 	if (n_params > ONR_MAX_PARAMS)
-		return fail(err, errlen, ONR_EFORMAT, "%u parameters (at most %u)", n_params,
+		return onr_fail(err, errlen, ONR_EFORMAT, "%u parameters (at most %u)", n_params,
 		            ONR_MAX_PARAMS);
 	/* every field is bounded now, so this cannot overflow */
 	size_t off_ops = HEADER_BYTES;
@@ -576,7 +566,7 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	size_t off_params = off_meta + pad4(meta_len);
 	size_t expect = off_params + (size_t)n_params * 4 + 4;
 	if (expect != size)
-		return fail(err, errlen, ONR_EFORMAT,
+		return onr_fail(err, errlen, ONR_EFORMAT,
 		            "sections add up to %zu bytes but the file has %zu", expect, size);
 	for (uint32_t i = 0; i < tmp.n_ops; i++) {
 		const unsigned char *q = p + off_ops + (size_t)i * OP_BYTES;
@@ -593,7 +583,7 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	if ((st = validate_window(&tmp, err, errlen)) != ONR_OK)
 		return ONR_EFORMAT;
 	if (tmp.n_params != n_params)
-		return fail(err, errlen, ONR_EFORMAT,
+		return onr_fail(err, errlen, ONR_EFORMAT,
 		            "the architecture has %zu parameters but the file holds %u", tmp.n_params,
 		            n_params);
 	char names[ONR_MAX_CLASSES][NAME_BYTES];
@@ -601,7 +591,7 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	for (uint32_t i = 0; i < tmp.n_classes; i++) {
 		const unsigned char *q = p + off_names + (size_t)i * NAME_BYTES;
 		if (q[NAME_BYTES - 1] != 0)
-			return fail(err, errlen, ONR_EFORMAT, "class %u: name not terminated", i);
+			return onr_fail(err, errlen, ONR_EFORMAT, "class %u: name not terminated", i);
 		memcpy(names[i], q, NAME_BYTES);
 		name_ptr[i] = names[i];
 		if ((st = check_name(names[i], err, errlen, i)) != ONR_OK)
@@ -613,7 +603,7 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	for (uint32_t k = 0; k < n_params; k++) {
 		float v = rdf(pp + (size_t)k * 4);
 		if (!isfinite(v))
-			return fail(err, errlen, ONR_EFORMAT, "parameter %u is not a finite number", k);
+			return onr_fail(err, errlen, ONR_EFORMAT, "parameter %u is not a finite number", k);
 	}
 
 	onr_model *m;
@@ -627,7 +617,7 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	m->meta = malloc((size_t)meta_len + 1);
 	if (!m->meta) {
 		onr_model_free(m);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	}
 	memcpy(m->meta, p + off_meta, meta_len);
 	m->meta[meta_len] = '\0';
@@ -691,41 +681,41 @@ int onr_model_load_file(onr_model **out, const char *path, char *err, size_t err
 	*out = NULL;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
+		return onr_fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
 	struct stat sb;
 	if (fstat(fileno(f), &sb) != 0) {
 		int e = errno;
 		fclose(f);
-		return fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(e));
+		return onr_fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(e));
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		fclose(f);
-		return fail(err, errlen, ONR_EIO, "%s: not a regular file (a directory?)", path);
+		return onr_fail(err, errlen, ONR_EIO, "%s: not a regular file (a directory?)", path);
 	}
 	/* the size is checked before anything is allocated for it */
 	if (sb.st_size > (off_t)MAX_FILE_BYTES) {
 		fclose(f);
-		return fail(err, errlen, ONR_EFORMAT, "%s: %lld bytes, more than a model can be", path,
+		return onr_fail(err, errlen, ONR_EFORMAT, "%s: %lld bytes, more than a model can be", path,
 		            (long long)sb.st_size);
 	}
 	size_t len = (size_t)sb.st_size;
 	unsigned char *buf = malloc(len ? len : 1);
 	if (!buf) {
 		fclose(f);
-		return fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
+		return onr_fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
 	}
 	size_t got = fread(buf, 1, len, f);
 	int rerr = ferror(f);
 	fclose(f);
 	if (rerr || got != len) {
 		free(buf);
-		return fail(err, errlen, ONR_EIO, "%s: read error (%zu of %zu bytes)", path, got, len);
+		return onr_fail(err, errlen, ONR_EIO, "%s: read error (%zu of %zu bytes)", path, got, len);
 	}
 	char why[256];
 	int st = onr_model_load_mem(out, buf, len, why, sizeof why);
 	free(buf);
 	if (st)
-		return fail(err, errlen, st, "%s: %s", path, why);
+		return onr_fail(err, errlen, st, "%s: %s", path, why);
 	return ONR_OK;
 }
 
@@ -735,13 +725,13 @@ int onr_model_save_file(const onr_model *m, const char *path, char *err, size_t 
 	size_t size;
 	int st = onr_model_save_mem(m, &data, &size);
 	if (st)
-		return fail(err, errlen, st, "%s: cannot serialise the model: %s", path,
+		return onr_fail(err, errlen, st, "%s: cannot serialise the model: %s", path,
 		            onr_strerror(st));
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 16);
 	if (!tmp) {
 		free(data);
-		return fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
+		return onr_fail(err, errlen, ONR_ENOMEM, "%s: out of memory", path);
 	}
 	/* a unique temporary file beside the target, renamed over it when
 	 * complete: readers see the old model or the new one, never half */
@@ -749,7 +739,7 @@ int onr_model_save_file(const onr_model *m, const char *path, char *err, size_t 
 	int fd = mkstemp(tmp);
 	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	if (!f) {
-		st = fail(err, errlen, ONR_EIO, "%s: %s", tmp, strerror(errno));
+		st = onr_fail(err, errlen, ONR_EIO, "%s: %s", tmp, strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 			remove(tmp);
@@ -761,12 +751,12 @@ int onr_model_save_file(const onr_model *m, const char *path, char *err, size_t 
 	int bad = put != size || fflush(f) != 0 || fsync(fileno(f)) != 0;
 	bad |= fclose(f) != 0;
 	if (bad) {
-		st = fail(err, errlen, ONR_EIO, "%s: write failed: %s", tmp, strerror(errno));
+		st = onr_fail(err, errlen, ONR_EIO, "%s: write failed: %s", tmp, strerror(errno));
 		remove(tmp);
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
-		st = fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
+		st = onr_fail(err, errlen, ONR_EIO, "%s: %s", path, strerror(errno));
 		remove(tmp);
 		goto out;
 	}

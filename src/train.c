@@ -1,5 +1,6 @@
 /* train.c -- the trainer (see train.h). Runs on the caller's thread plus
  * worker threads started for each step; allocates only in onr_trainer_new. */
+#include "util.h"
 #include "train.h"
 
 #include <math.h>
@@ -19,17 +20,6 @@ struct onr_trainer {
 	uint64_t steps;
 };
 
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 void onr_trainer_free(onr_trainer *t)
 {
 	if (!t)
@@ -48,14 +38,14 @@ int onr_trainer_new(onr_trainer **out, onr_model *m, const onr_train_config *cfg
 	*out = NULL;
 	uint32_t threads = cfg->threads ? cfg->threads : 1;
 	if (threads > ONR_TRAIN_MAX_THREADS)
-		return fail(err, errlen, ONR_EINVAL, "%u threads (1 to %d)", threads,
+		return onr_fail(err, errlen, ONR_EINVAL, "%u threads (1 to %d)", threads,
 		            ONR_TRAIN_MAX_THREADS);
 	if (cfg->window < m->min_len || cfg->window > ONR_MAX_WINDOW)
-		return fail(err, errlen, ONR_EINVAL, "a window of %u samples (the model needs %u)",
+		return onr_fail(err, errlen, ONR_EINVAL, "a window of %u samples (the model needs %u)",
 		            cfg->window, m->min_len);
 	onr_trainer *t = calloc(1, sizeof *t);
 	if (!t)
-		return fail(err, errlen, ONR_ENOMEM, "out of memory");
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory");
 	t->m = m;
 	t->cfg = *cfg;
 	t->threads = threads;
@@ -74,11 +64,17 @@ int onr_trainer_new(onr_trainer **out, onr_model *m, const onr_train_config *cfg
 		bad = onr_net_new(&t->net[i], m, cfg->window, ONR_NET_TRAIN) != ONR_OK;
 	if (bad) {
 		onr_trainer_free(t);
-		return fail(err, errlen, ONR_ENOMEM, "out of memory for %u training workspaces",
+		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for %u training workspaces",
 		            threads);
 	}
 	*out = t;
 	return ONR_OK;
+}
+
+void onr_trainer_sync(onr_trainer *t)
+{
+	for (uint32_t i = 0; i < t->threads; i++)
+		onr_net_sync_params(t->net[i]);
 }
 
 uint64_t onr_trainer_steps(const onr_trainer *t)
@@ -218,8 +214,7 @@ int onr_trainer_step(onr_trainer *t, const float *const *x, const uint32_t *labe
 		t->vel[p] = b2 * t->vel[p] + (1.0f - b2) * g * g;
 		m->params[p] -= step * t->mom[p] / (sqrtf(t->vel[p]) + eps) + decay * m->params[p];
 	}
-	for (uint32_t i = 0; i < t->threads; i++)
-		onr_net_sync_params(t->net[i]);
+	onr_trainer_sync(t);
 	if (loss)
 		*loss = (float)(l / n);
 	if (correct)

@@ -41,6 +41,10 @@ int onr_trainer_step(onr_trainer *t, const float *const *x, const uint32_t *labe
  * threads. */
 int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *probs);
 
+/* Re-reads the model's parameters after the caller changed them (e.g. put
+ * back the best epoch's): the workspaces keep repacked copies. */
+void onr_trainer_sync(onr_trainer *t);
+
 /* Adam steps taken so far. */
 uint64_t onr_trainer_steps(const onr_trainer *t);
 

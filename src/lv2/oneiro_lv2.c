@@ -812,6 +812,34 @@ static LV2_Worker_Status work_response(LV2_Handle h, uint32_t size, const void *
 }
 
 /* ------------------------------------------------------------------ state */
+typedef struct {
+	LV2_State_Map_Path *map;
+	LV2_State_Free_Path *free;
+} StatePaths;
+
+/* main thread: the path features a save or restore call was given */
+static StatePaths state_paths(const LV2_Feature *const *features)
+{
+	StatePaths sp = {NULL, NULL};
+	for (int i = 0; features && features[i]; i++) {
+		if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
+			sp.map = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
+			sp.free = features[i]->data;
+	}
+	return sp;
+}
+
+/* main thread: frees a path the host's mapPath returned */
+static void state_free_path(const StatePaths *sp, char *path)
+{
+	if (!path)
+		return;
+	if (sp->free)
+		sp->free->free_path(sp->free->handle, path);
+	else
+		free(path);
+}
 /* main thread (or any non-real-time thread the host chooses) */
 static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
                              LV2_State_Handle sh, uint32_t flags,
@@ -819,28 +847,16 @@ static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
 {
 	Plugin *self = h;
 	(void)flags;
-	LV2_State_Map_Path *map_path = NULL;
-	LV2_State_Free_Path *free_path = NULL;
-	for (int i = 0; features && features[i]; i++) {
-		if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
-			map_path = features[i]->data;
-		else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
-			free_path = features[i]->data;
-	}
+	StatePaths sp = state_paths(features);
 	pthread_mutex_lock(&self->lock);
 	char path[MAX_PATH];
 	snprintf(path, sizeof path, "%s", self->w_path);
 	pthread_mutex_unlock(&self->lock);
-	char *apath = map_path ? map_path->abstract_path(map_path->handle, path) : NULL;
+	char *apath = sp.map ? sp.map->abstract_path(sp.map->handle, path) : NULL;
 	const char *v = apath ? apath : path;
 	LV2_State_Status st = store(sh, self->uris.model, v, strlen(v) + 1, self->uris.atom_Path,
 	                            LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
-	if (apath) {
-		if (free_path)
-			free_path->free_path(free_path->handle, apath);
-		else
-			free(apath);
-	}
+	state_free_path(&sp, apath);
 	return st;
 }
 
@@ -852,14 +868,7 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 {
 	Plugin *self = h;
 	(void)flags;
-	LV2_State_Map_Path *map_path = NULL;
-	LV2_State_Free_Path *free_path = NULL;
-	for (int i = 0; features && features[i]; i++) {
-		if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
-			map_path = features[i]->data;
-		else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
-			free_path = features[i]->data;
-	}
+	StatePaths sp = state_paths(features);
 	size_t size;
 	uint32_t type, vflags;
 	const char *value = retrieve(sh, self->uris.model, &size, &type, &vflags);
@@ -868,7 +877,7 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 	if (type != self->uris.atom_Path || size == 0 || size >= MAX_PATH ||
 	    value[size - 1] != '\0')
 		return LV2_STATE_ERR_BAD_TYPE;
-	char *apath = map_path ? map_path->absolute_path(map_path->handle, value) : NULL;
+	char *apath = sp.map ? sp.map->absolute_path(sp.map->handle, value) : NULL;
 	const char *path = apath ? apath : value;
 	pthread_mutex_lock(&self->lock);
 	onr_model *m;
@@ -886,12 +895,7 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 			lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
 	}
 	pthread_mutex_unlock(&self->lock);
-	if (apath) {
-		if (free_path)
-			free_path->free_path(free_path->handle, apath);
-		else
-			free(apath);
-	}
+	state_free_path(&sp, apath);
 	return LV2_STATE_SUCCESS; /* a missing file keeps the current model */
 }
 
