@@ -1,14 +1,9 @@
 /* audiofile.c -- see audiofile.h. */
 #include "audiofile.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 static const struct {
 	const char *ext;
@@ -37,6 +32,15 @@ int af_major_from_ext(const char *path, int *sub)
 	return 0;
 }
 
+/* libsndfile's name of a container or subtype, else `unknown`. */
+static const char *format_name(int format, const char *unknown)
+{
+	SF_FORMAT_INFO fi = {.format = format};
+	if (!sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) && fi.name)
+		return fi.name;
+	return unknown;
+}
+
 const char *af_major_name(int format)
 {
 	switch (format & SF_FORMAT_TYPEMASK) {
@@ -51,12 +55,7 @@ const char *af_major_name(int format)
 	case SF_FORMAT_OGG: return "OGG";
 	case SF_FORMAT_CAF: return "CAF";
 	case SF_FORMAT_MPEG: return "MPEG";
-	default: {
-		SF_FORMAT_INFO fi = {.format = format & SF_FORMAT_TYPEMASK};
-		if (!sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) && fi.name)
-			return fi.name;
-		return "unknown container";
-	}
+	default: return format_name(format & SF_FORMAT_TYPEMASK, "unknown container");
 	}
 }
 
@@ -72,12 +71,7 @@ const char *af_sub_name(int format)
 	case SF_FORMAT_DOUBLE: return "64-bit float";
 	case SF_FORMAT_VORBIS: return "Vorbis";
 	case SF_FORMAT_OPUS: return "Opus";
-	default: {
-		SF_FORMAT_INFO fi = {.format = format & SF_FORMAT_SUBMASK};
-		if (!sf_command(NULL, SFC_GET_FORMAT_INFO, &fi, sizeof fi) && fi.name)
-			return fi.name;
-		return "unknown encoding";
-	}
+	default: return format_name(format & SF_FORMAT_SUBMASK, "unknown encoding");
 	}
 }
 
@@ -114,24 +108,6 @@ void af_copy_strings(SNDFILE *in, SNDFILE *out)
 		if (s && *s)
 			sf_set_string(out, k, s);
 	}
-}
-
-int af_tmp_create(const char *target, char *tmp, size_t len)
-{
-	const char *slash = strrchr(target, '/');
-	int dl = slash ? (int)(slash - target + 1) : 0;
-	int n = snprintf(tmp, len, "%.*s.%s.tmp-XXXXXX", dl, target, slash ? slash + 1 : target);
-	if (n < 0 || (size_t)n >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return -1;
-	mode_t um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	return fd;
 }
 
 int af_same_file(const char *a, const char *b)

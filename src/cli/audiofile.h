@@ -1,6 +1,7 @@
 /* audiofile.h -- libsndfile helpers for the oneiro CLI: format names and
- * file extensions, exact sample scaling, temporary files beside a target
- * that are renamed into place only when complete. */
+ * file extensions, exact sample scaling, text tags, whether two names are
+ * the same file. (Temporary files beside a target: cli_tmp_create of
+ * cliutil.h.) */
 #ifndef ONEIRO_AUDIOFILE_H
 #define ONEIRO_AUDIOFILE_H
 
@@ -29,11 +30,6 @@ double af_int_scale(int format);
 
 /* Copies the text tags (title, artist, ...) from one file to another. */
 void af_copy_strings(SNDFILE *in, SNDFILE *out);
-
-/* Creates an empty temporary file beside `target` (same directory, hidden
- * name derived from it) with the permissions a new file would get; its
- * name in tmp. Returns the open descriptor or -1 (errno set). */
-int af_tmp_create(const char *target, char *tmp, size_t len);
 
 /* Nonzero when a and b name the same existing file. */
 int af_same_file(const char *a, const char *b);

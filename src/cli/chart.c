@@ -2,9 +2,9 @@
 #include "chart.h"
 
 #include "cliutil.h"
+#include "font.h"
 #include "png.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,88 +29,30 @@ struct chart {
 	int oom;
 };
 
-/* ---------------------------------------------------------------- font */
-/* The 5x7 font of plot.c: capitals, digits and punctuation; lower case is
- * drawn as upper case, anything else as '?'. */
-typedef struct {
-	char c;
-	const char *rows[7];
-} glyph;
-
-static const glyph font[] = {
-    {' ', {"     ", "     ", "     ", "     ", "     ", "     ", "     "}},
-    {'A', {" ### ", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-    {'B', {"#### ", "#   #", "#   #", "#### ", "#   #", "#   #", "#### "}},
-    {'C', {" ### ", "#   #", "#    ", "#    ", "#    ", "#   #", " ### "}},
-    {'D', {"#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "}},
-    {'E', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"}},
-    {'F', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#    "}},
-    {'G', {" ### ", "#   #", "#    ", "# ###", "#   #", "#   #", " ####"}},
-    {'H', {"#   #", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-    {'I', {" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-    {'J', {"  ###", "   # ", "   # ", "   # ", "   # ", "#  # ", " ##  "}},
-    {'K', {"#   #", "#  # ", "# #  ", "##   ", "# #  ", "#  # ", "#   #"}},
-    {'L', {"#    ", "#    ", "#    ", "#    ", "#    ", "#    ", "#####"}},
-    {'M', {"#   #", "## ##", "# # #", "# # #", "#   #", "#   #", "#   #"}},
-    {'N', {"#   #", "#   #", "##  #", "# # #", "#  ##", "#   #", "#   #"}},
-    {'O', {" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
-    {'P', {"#### ", "#   #", "#   #", "#### ", "#    ", "#    ", "#    "}},
-    {'Q', {" ### ", "#   #", "#   #", "#   #", "# # #", "#  # ", " ## #"}},
-    {'R', {"#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"}},
-    {'S', {" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "}},
-    {'T', {"#####", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "}},
-    {'U', {"#   #", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
-    {'V', {"#   #", "#   #", "#   #", "#   #", "#   #", " # # ", "  #  "}},
-    {'W', {"#   #", "#   #", "#   #", "# # #", "# # #", "# # #", " # # "}},
-    {'X', {"#   #", "#   #", " # # ", "  #  ", " # # ", "#   #", "#   #"}},
-    {'Y', {"#   #", "#   #", " # # ", "  #  ", "  #  ", "  #  ", "  #  "}},
-    {'Z', {"#####", "    #", "   # ", "  #  ", " #   ", "#    ", "#####"}},
-    {'0', {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "}},
-    {'1', {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-    {'2', {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"}},
-    {'3', {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "}},
-    {'4', {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "}},
-    {'5', {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "}},
-    {'6', {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "}},
-    {'7', {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "}},
-    {'8', {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "}},
-    {'9', {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "}},
-    {'.', {"     ", "     ", "     ", "     ", "     ", " ##  ", " ##  "}},
-    {',', {"     ", "     ", "     ", "     ", " ##  ", "  #  ", " #   "}},
-    {'-', {"     ", "     ", "     ", "#####", "     ", "     ", "     "}},
-    {'+', {"     ", "  #  ", "  #  ", "#####", "  #  ", "  #  ", "     "}},
-    {':', {"     ", " ##  ", " ##  ", "     ", " ##  ", " ##  ", "     "}},
-    {'(', {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "}},
-    {')', {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "}},
-    {'[', {" ### ", " #   ", " #   ", " #   ", " #   ", " #   ", " ### "}},
-    {']', {" ### ", "   # ", "   # ", "   # ", "   # ", "   # ", " ### "}},
-    {'/', {"     ", "    #", "   # ", "  #  ", " #   ", "#    ", "     "}},
-    {'%', {"##   ", "##  #", "   # ", "  #  ", " #   ", "#  ##", "   ##"}},
-    {'=', {"     ", "     ", "#####", "     ", "#####", "     ", "     "}},
-    {'<', {"   # ", "  #  ", " #   ", "#    ", " #   ", "  #  ", "   # "}},
-    {'>', {" #   ", "  #  ", "   # ", "    #", "   # ", "  #  ", " #   "}},
-    {'_', {"     ", "     ", "     ", "     ", "     ", "     ", "#####"}},
-    {'!', {"  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "     ", "  #  "}},
-    {'\'', {"  #  ", "  #  ", " #   ", "     ", "     ", "     ", "     "}},
-    {'*', {"     ", "  #  ", "# # #", " ### ", "# # #", "  #  ", "     "}},
-    {'|', {"  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "}},
-    {';', {"     ", " ##  ", " ##  ", "     ", " ##  ", "  #  ", " #   "}},
-    {'?', {" ### ", "#   #", "    #", "   # ", "  #  ", "     ", "  #  "}},
-};
-
-static const glyph *find_glyph(int c)
+/* ---------------------------------------------------------------- axes */
+double chart_nice_step(double span, int ticks)
 {
-	c = toupper((unsigned char)c);
-	for (size_t i = 0; i < sizeof font / sizeof font[0]; i++)
-		if (font[i].c == c)
-			return &font[i];
-	return &font[sizeof font / sizeof font[0] - 1]; /* '?' */
+	double raw = span / ticks;
+	if (!(raw > 0.0))
+		return 1.0;
+	double p = pow(10.0, floor(log10(raw)));
+	static const double m[] = {1.0, 2.0, 5.0, 10.0};
+	for (int i = 0; i < 4; i++)
+		if (m[i] * p >= raw)
+			return m[i] * p;
+	return 10.0 * p;
 }
 
-int chart_text_width(const char *s, int scale)
+void chart_tick_label(char *buf, size_t len, double v, double step)
 {
-	int n = (int)strlen(s);
-	return n ? (6 * n - 1) * scale : 0;
+	if (step >= 1.0)
+		snprintf(buf, len, "%.0f", v);
+	else if (step >= 0.1)
+		snprintf(buf, len, "%.1f", v);
+	else if (step >= 0.01)
+		snprintf(buf, len, "%.2f", v);
+	else
+		snprintf(buf, len, "%.3f", v);
 }
 
 /* ---------------------------------------------------------------- recording */
@@ -136,7 +78,9 @@ void chart_free(chart *c)
 	free(c);
 }
 
-static item *push(chart *c, int type, uint32_t rgb)
+/* A new item with its coordinates (rect/box: x, y, w, h); NULL when out of
+ * memory. */
+static item *push(chart *c, int type, uint32_t rgb, double x0, double y0, double x1, double y1)
 {
 	if (c->oom)
 		return NULL;
@@ -154,29 +98,21 @@ static item *push(chart *c, int type, uint32_t rgb)
 	memset(it, 0, sizeof *it);
 	it->type = type;
 	it->rgb = rgb & 0xffffff;
+	it->x0 = x0;
+	it->y0 = y0;
+	it->x1 = x1;
+	it->y1 = y1;
 	return it;
 }
 
 void chart_rect(chart *c, int x, int y, int w, int h, uint32_t rgb)
 {
-	item *it = push(c, IT_RECT, rgb);
-	if (it) {
-		it->x0 = x;
-		it->y0 = y;
-		it->x1 = w;
-		it->y1 = h;
-	}
+	push(c, IT_RECT, rgb, x, y, w, h);
 }
 
 void chart_box(chart *c, int x, int y, int w, int h, uint32_t rgb)
 {
-	item *it = push(c, IT_BOX, rgb);
-	if (it) {
-		it->x0 = x;
-		it->y0 = y;
-		it->x1 = w;
-		it->y1 = h;
-	}
+	push(c, IT_BOX, rgb, x, y, w, h);
 }
 
 void chart_line(chart *c, double x0, double y0, double x1, double y1, int width, uint32_t rgb,
@@ -184,12 +120,8 @@ void chart_line(chart *c, double x0, double y0, double x1, double y1, int width,
 {
 	if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1))
 		return;
-	item *it = push(c, IT_LINE, rgb);
+	item *it = push(c, IT_LINE, rgb, x0, y0, x1, y1);
 	if (it) {
-		it->x0 = x0;
-		it->y0 = y0;
-		it->x1 = x1;
-		it->y1 = y1;
 		it->width = width < 1 ? 1 : width > 4 ? 4 : width;
 		it->dashed = dashed;
 	}
@@ -197,11 +129,9 @@ void chart_line(chart *c, double x0, double y0, double x1, double y1, int width,
 
 void chart_text(chart *c, int x, int y, const char *s, int scale, int align, int up, uint32_t rgb)
 {
-	item *it = push(c, IT_TEXT, rgb);
+	item *it = push(c, IT_TEXT, rgb, x, y, 0.0, 0.0);
 	if (!it)
 		return;
-	it->x0 = x;
-	it->y0 = y;
 	it->scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
 	it->align = align;
 	it->up = up;
@@ -216,8 +146,7 @@ void chart_text(chart *c, int x, int y, const char *s, int scale, int align, int
 
 /* ---------------------------------------------------------------- PNG */
 typedef struct {
-	uint8_t *px;
-	int w, h;
+	font_img im;
 	uint32_t pal[256];
 	int npal;
 } raster;
@@ -247,19 +176,6 @@ static uint8_t colour(raster *r, uint32_t rgb)
 	return (uint8_t)best;
 }
 
-static void put(raster *r, int x, int y, uint8_t c)
-{
-	if (x >= 0 && y >= 0 && x < r->w && y < r->h)
-		r->px[(size_t)y * r->w + x] = c;
-}
-
-static void fill(raster *r, int x, int y, int w, int h, uint8_t c)
-{
-	for (int j = 0; j < h; j++)
-		for (int i = 0; i < w; i++)
-			put(r, x + i, y + j, c);
-}
-
 static void draw_line(raster *r, const item *it, uint8_t c)
 {
 	int x0 = (int)lrint(it->x0), y0 = (int)lrint(it->y0);
@@ -269,7 +185,7 @@ static void draw_line(raster *r, const item *it, uint8_t c)
 	int w = it->width, o = (w - 1) / 2;
 	for (int step = 0;; step++) {
 		if (!it->dashed || step % 10 < 6)
-			fill(r, x0 - o, y0 - o, w, w, c);
+			font_fill(&r->im, x0 - o, y0 - o, w, w, c);
 		if (x0 == x1 && y0 == y1)
 			break;
 		int e2 = 2 * e;
@@ -286,57 +202,45 @@ static void draw_line(raster *r, const item *it, uint8_t c)
 
 static void draw_text(raster *r, const item *it, uint8_t c)
 {
-	int s = it->scale, tw = chart_text_width(it->text, s);
+	int s = it->scale, tw = font_text_width(it->text, s);
 	int x = (int)it->x0, y = (int)it->y0;
 	if (it->up) {
-		/* centred on (x, y), reading upwards: columns of the glyphs go up */
-		int bx = x - 7 * s / 2, by = y + tw / 2;
-		for (int k = 0; it->text[k]; k++) {
-			const glyph *g = find_glyph(it->text[k]);
-			for (int gy = 0; gy < 7; gy++)
-				for (int gx = 0; gx < 5; gx++)
-					if (g->rows[gy][gx] == '#')
-						fill(r, bx + gy * s, by - (6 * k + gx + 1) * s + 1, s, s, c);
-		}
+		/* centred on (x, y), reading upwards */
+		font_text(&r->im, x - 7 * s / 2, y + tw / 2, it->text, s, c, 1);
 		return;
 	}
 	if (it->align == CHART_CENTRE)
 		x -= tw / 2;
 	else if (it->align == CHART_RIGHT)
 		x -= tw;
-	for (int k = 0; it->text[k]; k++) {
-		const glyph *g = find_glyph(it->text[k]);
-		for (int gy = 0; gy < 7; gy++)
-			for (int gx = 0; gx < 5; gx++)
-				if (g->rows[gy][gx] == '#')
-					fill(r, x + (6 * k + gx) * s, y + gy * s, s, s, c);
-	}
+	font_text(&r->im, x, y, it->text, s, c, 0);
 }
 
 static int write_png(const chart *c, const char *path, char *err, size_t errlen)
 {
 	raster r;
 	memset(&r, 0, sizeof r);
-	r.w = c->w;
-	r.h = c->h;
-	r.px = malloc((size_t)c->w * c->h);
-	if (!r.px) {
+	font_img *im = &r.im;
+	im->w = c->w;
+	im->h = c->h;
+	im->px = malloc((size_t)c->w * c->h);
+	if (!im->px) {
 		snprintf(err, errlen, "out of memory for the picture");
 		return -1;
 	}
 	uint8_t white = colour(&r, 0xffffff);
-	memset(r.px, white, (size_t)c->w * c->h);
+	memset(im->px, white, (size_t)c->w * c->h);
 	for (size_t i = 0; i < c->n; i++) {
 		const item *it = &c->items[i];
 		uint8_t col = colour(&r, it->rgb);
 		int x = (int)it->x0, y = (int)it->y0, w = (int)it->x1, h = (int)it->y1;
 		switch (it->type) {
-		case IT_RECT: fill(&r, x, y, w, h, col); break;
+		case IT_RECT: font_fill(im, x, y, w, h, col); break;
 		case IT_BOX:
-			fill(&r, x, y, w, 1, col);
-			fill(&r, x, y + h - 1, w, 1, col);
-			fill(&r, x, y, 1, h, col);
-			fill(&r, x + w - 1, y, 1, h, col);
+			font_fill(im, x, y, w, 1, col);
+			font_fill(im, x, y + h - 1, w, 1, col);
+			font_fill(im, x, y, 1, h, col);
+			font_fill(im, x + w - 1, y, 1, h, col);
 			break;
 		case IT_LINE: draw_line(&r, it, col); break;
 		case IT_TEXT: draw_text(&r, it, col); break;
@@ -351,8 +255,8 @@ static int write_png(const chart *c, const char *path, char *err, size_t errlen)
 	uint8_t *png;
 	size_t n;
 	int st =
-	    png_encode_indexed(r.px, (uint32_t)r.w, (uint32_t)r.h, pal, (uint32_t)r.npal, &png, &n);
-	free(r.px);
+	    png_encode_indexed(im->px, (uint32_t)im->w, (uint32_t)im->h, pal, (uint32_t)r.npal, &png, &n);
+	free(im->px);
 	if (st) {
 		snprintf(err, errlen, "out of memory for the picture");
 		return -1;
@@ -363,23 +267,6 @@ static int write_png(const chart *c, const char *path, char *err, size_t errlen)
 }
 
 /* ---------------------------------------------------------------- SVG */
-static void xml(cli_buf *b, const char *t)
-{
-	for (; *t; t++) {
-		switch (*t) {
-		case '&': cli_printf(b, "&amp;"); break;
-		case '<': cli_printf(b, "&lt;"); break;
-		case '>': cli_printf(b, "&gt;"); break;
-		case '"': cli_printf(b, "&quot;"); break;
-		default:
-			if ((unsigned char)*t < 0x20)
-				cli_printf(b, "?");
-			else
-				cli_printf(b, "%c", *t);
-		}
-	}
-}
-
 static int write_svg(const chart *c, const char *path, const char *title, char *err, size_t errlen)
 {
 	cli_buf b = {0};
@@ -389,7 +276,7 @@ static int write_svg(const chart *c, const char *path, const char *title, char *
 	           "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
 	           "<title>",
 	           c->w, c->h, c->w, c->h);
-	xml(&b, title ? title : "oneiro");
+	cli_xml_str(&b, title ? title : "oneiro", 0);
 	cli_printf(&b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 	for (size_t i = 0; i < c->n; i++) {
 		const item *it = &c->items[i];
@@ -429,7 +316,7 @@ static int write_svg(const chart *c, const char *path, const char *title, char *
 				           "fill=\"#%06x\">",
 				           it->x0, it->y0 + 7 * it->scale, size, anchor[it->align % 3], k);
 			}
-			xml(&b, it->text);
+			cli_xml_str(&b, it->text, 0);
 			cli_printf(&b, "</text>\n");
 			break;
 		}
@@ -452,9 +339,7 @@ int chart_write(const chart *c, const char *path, const char *title, char *err, 
 		snprintf(err, errlen, "out of memory for the picture");
 		return -1;
 	}
-	size_t n = strlen(path);
-	if (n >= 4 && path[n - 4] == '.' && tolower((unsigned char)path[n - 3]) == 's' &&
-	    tolower((unsigned char)path[n - 2]) == 'v' && tolower((unsigned char)path[n - 1]) == 'g')
+	if (cli_has_ext(path, ".svg"))
 		return write_svg(c, path, title, err, errlen);
 	return write_png(c, path, err, errlen);
 }

@@ -1,8 +1,9 @@
 /* chart.h -- a small drawing surface for the training report's pictures:
  * filled rectangles, outlines, lines (solid or dashed, 1 to 4 pixels) and
  * text, recorded as a list and written either as a PNG (rasterised with the
- * 5x7 bitmap font of plot.c and the PNG encoder of png.c) or as an SVG
- * (vector shapes and real text). Coordinates are pixels, y downwards. */
+ * 5x7 bitmap font of font.c and the PNG encoder of png.c) or as an SVG
+ * (vector shapes and real text). Coordinates are pixels, y downwards. Also
+ * the axis ticks of these pictures and of plot.c's. */
 #ifndef ONEIRO_CHART_H
 #define ONEIRO_CHART_H
 
@@ -26,8 +27,13 @@ void chart_line(chart *c, double x0, double y0, double x1, double y1, int width,
  * font in 6-pixel cells (about a 10-pixel sans-serif font in SVG), 2 twice
  * that. up != 0: rotated to read upwards, centred on (x, y). */
 void chart_text(chart *c, int x, int y, const char *s, int scale, int align, int up, uint32_t rgb);
-/* Width in pixels of text in the bitmap font. */
-int chart_text_width(const char *s, int scale);
+/* (Text widths in pixels: font_text_width of font.h.) */
+
+/* Axis ticks: the step of about `ticks` ticks over span, 1, 2 or 5 times a
+ * power of ten; the label of the tick at v, with the decimals the step
+ * needs. */
+double chart_nice_step(double span, int ticks);
+void chart_tick_label(char *buf, size_t len, double v, double step);
 
 /* Writes the picture to path as PNG or SVG (by its extension, .svg = SVG),
  * atomically. title: the SVG's <title>. 0, or -1 with a reason in err. */

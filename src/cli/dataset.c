@@ -1196,16 +1196,6 @@ int ds_open(dataset *ds, const char *path, const ds_options *o, char *err, size_
 }
 
 /* ---------------------------------------------------------------- split */
-static void shuffle(size_t *v, size_t n, uint64_t *rng)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)cli_rand_below(rng, i);
-		size_t t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
 static size_t target_val(size_t n, double fraction)
 {
 	if (!(fraction > 0.0) || n < 2)
@@ -1242,7 +1232,7 @@ void ds_split(dataset *ds, double fraction, uint64_t seed)
 			for (size_t i = 0; i < ds->n_files; i++)
 				if (ds->files[i].label == k)
 					idx[n++] = i;
-			shuffle(idx, n, &rng);
+			cli_shuffle(idx, n, sizeof *idx, &rng);
 			for (size_t i = 0; i < tk[k]; i++)
 				ds->files[idx[i]].split = DS_SPLIT_VAL;
 			vk[k] = tk[k];
@@ -1290,7 +1280,7 @@ void ds_split(dataset *ds, double fraction, uint64_t seed)
 		}
 		for (size_t u = 0; u < nu; u++)
 			units[u] = u;
-		shuffle(units, nu, &rng);
+		cli_shuffle(units, nu, sizeof *units, &rng);
 		size_t held = 0;
 		for (size_t q = 0; q < nu; q++) {
 			size_t u = units[q], total = ustart[u + 1] - ustart[u], useful = 0;
@@ -1337,8 +1327,25 @@ out:
 }
 
 /* ---------------------------------------------------------------- audio */
-int ds_read_audio(const char *path, uint32_t rate, float **xo, size_t *no, double *seconds,
-                  char *err, size_t errlen)
+/* Pads x (n samples, malloc'ed) with zeros on both sides to `window`
+ * samples when shorter, the sound centred. 0 or -1 (out of memory). */
+static int pad(float **x, size_t *n, uint32_t window)
+{
+	if (*n >= window)
+		return 0;
+	float *y = calloc(window, sizeof *y);
+	if (!y)
+		return -1;
+	size_t off = (window - *n) / 2;
+	memcpy(y + off, *x, *n * sizeof *y);
+	free(*x);
+	*x = y;
+	*n = window;
+	return 0;
+}
+
+int ds_read_audio(const char *path, uint32_t rate, uint32_t window, float **xo, size_t *no,
+                  double *seconds, char *err, size_t errlen)
 {
 	*xo = NULL;
 	*no = 0;
@@ -1434,6 +1441,8 @@ int ds_read_audio(const char *path, uint32_t rate, float **xo, size_t *no, doubl
 			x[0] = 0.0f;
 		}
 	}
+	if (pad(&x, &n, window))
+		st2 = fail(err, errlen, "out of memory");
 done:
 	free(buf);
 	sf_close(f);
@@ -1446,22 +1455,14 @@ done:
 	return 0;
 }
 
-int ds_pad(float **x, size_t *n, uint32_t window)
+uint32_t ds_hop(uint32_t window, double overlap_pct)
 {
-	if (*n >= window)
-		return 0;
-	float *y = calloc(window, sizeof *y);
-	if (!y)
-		return -1;
-	size_t off = (window - *n) / 2;
-	memcpy(y + off, *x, *n * sizeof *y);
-	free(*x);
-	*x = y;
-	*n = window;
-	return 0;
+	uint32_t hop = (uint32_t)lround(window * (1.0 - overlap_pct / 100.0));
+	return hop < 1 ? 1 : hop;
 }
 
-size_t ds_max_windows(size_t n, uint32_t window, uint32_t hop)
+/* The number of windows before the quiet ones are dropped. */
+static size_t max_windows(size_t n, uint32_t window, uint32_t hop)
 {
 	if (n <= window)
 		return 1;
@@ -1472,12 +1473,14 @@ size_t ds_max_windows(size_t n, uint32_t window, uint32_t hop)
 	return k;
 }
 
-size_t ds_windows(const float *x, size_t n, uint32_t window, uint32_t hop, double floor_db,
-                  size_t *off, size_t max)
+int ds_windows(const float *x, size_t n, uint32_t window, uint32_t hop, double floor_db,
+               size_t **offp, size_t *count)
 {
-	size_t k = ds_max_windows(n, window, hop);
-	if (k > max)
-		k = max;
+	size_t k = max_windows(n, window, hop);
+	size_t *off = realloc(*offp, k * sizeof *off);
+	if (!off)
+		return -1;
+	*offp = off;
 	size_t n_full = n <= window ? 1 : (n - window) / hop + 1;
 	for (size_t i = 0; i < k; i++)
 		off[i] = i < n_full ? i * hop : n - window;
@@ -1501,7 +1504,8 @@ size_t ds_windows(const float *x, size_t n, uint32_t window, uint32_t hop, doubl
 		off[0] = loud;
 		kept = 1;
 	}
-	return kept;
+	*count = kept;
+	return 0;
 }
 
 typedef struct {
@@ -1520,15 +1524,10 @@ static void load_one(loader *L, size_t i)
 	float *x;
 	size_t n;
 	double secs = 0.0;
-	if (ds_read_audio(f->path, L->rate, &x, &n, &secs, err, sizeof err)) {
+	if (ds_read_audio(f->path, L->rate, L->window, &x, &n, &secs, err, sizeof err)) {
 		f->error = xstrdup(err);
 		if (!f->error)
 			f->error = xstrdup("out of memory");
-		return;
-	}
-	if (ds_pad(&x, &n, L->window)) {
-		free(x);
-		f->error = xstrdup("out of memory");
 		return;
 	}
 	f->x = x;

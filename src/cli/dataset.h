@@ -88,24 +88,25 @@ long ds_load_audio_all(dataset *ds, uint32_t rate, uint32_t window, uint32_t thr
 
 /* Reads one audio file: mono (the mean of its channels), resampled to
  * `rate` with libsamplerate (SRC_SINC_MEDIUM_QUALITY) when its rate differs;
- * non-finite samples become 0. *x malloc'ed (n samples), *seconds its
- * length. 0, or -1 with a reason in err (without the path). */
-int ds_read_audio(const char *path, uint32_t rate, float **x, size_t *n, double *seconds, char *err,
-                  size_t errlen);
+ * non-finite samples become 0; zero-padded on both sides to `window`
+ * samples when shorter, the sound centred. *x malloc'ed (n samples),
+ * *seconds its own length. 0, or -1 with a reason in err (without the
+ * path). */
+int ds_read_audio(const char *path, uint32_t rate, uint32_t window, float **x, size_t *n,
+                  double *seconds, char *err, size_t errlen);
 
-/* Pads x (n samples, malloc'ed) with zeros on both sides to `window`
- * samples when shorter, the sound centred. 0 or -1 (out of memory). */
-int ds_pad(float **x, size_t *n, uint32_t window);
+/* The hop between windows of `window` samples that overlap by overlap_pct
+ * percent (at least 1). */
+uint32_t ds_hop(uint32_t window, double overlap_pct);
 
 /* The windows of a signal of n >= window samples: starts every hop samples,
  * plus one window ending at the end of the signal when more than a quarter
  * window would otherwise be left out; windows whose RMS level is below
  * floor_db dBFS are dropped, unless all are (then the loudest one stays).
- * Writes up to max offsets into off; returns how many. ds_max_windows gives
- * the count before dropping (the size off needs). */
-size_t ds_max_windows(size_t n, uint32_t window, uint32_t hop);
-size_t ds_windows(const float *x, size_t n, uint32_t window, uint32_t hop, double floor_db,
-                  size_t *off, size_t max);
+ * Their offsets into *off, reallocated to the size needed (*off untouched
+ * when that fails), their number into *count. 0, or -1 out of memory. */
+int ds_windows(const float *x, size_t n, uint32_t window, uint32_t hop, double floor_db,
+               size_t **off, size_t *count);
 
 /* Parses a fold list "1-8", "1,3,5-7" into a bitmap of folds 1..999
  * (set[f] = 1). 0, or -1 when malformed. */

@@ -1,5 +1,6 @@
 /* oneiro -- the command-line tool. The only code of the project that prints
  * and exits. Subcommands: inspect, new-model, render, train, score. */
+#include "cliutil.h"
 #include "onr.h"
 #include "render.h"
 #include "score.h"
@@ -35,20 +36,6 @@ static void usage(FILE *f)
 	        "  version                print the version and the kernel set in use\n"
 	        "\n"
 	        "'oneiro COMMAND --help' describes a command's options.\n");
-}
-
-static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out, const char *what)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi || s[0] == '-') {
-		fprintf(stderr, "oneiro: %s: '%s' is not a whole number from %u to %u\n", what, s, lo,
-		        hi);
-		return -1;
-	}
-	*out = (uint32_t)v;
-	return 0;
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -137,18 +124,18 @@ static int cmd_new_model(int argc, char **argv)
 		if (!strcmp(a, "--arch")) {
 			arch = v;
 		} else if (!strcmp(a, "--classes")) {
-			if (parse_u32(v, 2, ONR_MAX_CLASSES, &classes, "--classes"))
+			if (cli_parse_u32("oneiro", "--classes", v, 2, ONR_MAX_CLASSES, &classes))
 				return 2;
 		} else if (!strcmp(a, "--rate")) {
-			if (parse_u32(v, 1000, ONR_MAX_RATE, &rate, "--rate"))
+			if (cli_parse_u32("oneiro", "--rate", v, 1000, ONR_MAX_RATE, &rate))
 				return 2;
 		} else if (!strcmp(a, "--window")) {
-			if (parse_u32(v, 1, ONR_MAX_WINDOW, &window, "--window"))
+			if (cli_parse_u32("oneiro", "--window", v, 1, ONR_MAX_WINDOW, &window))
 				return 2;
 		} else if (!strcmp(a, "--class-names")) {
 			names_arg = v;
 		} else if (!strcmp(a, "--seed")) {
-			if (parse_u32(v, 0, UINT32_MAX, &seed, "--seed"))
+			if (cli_parse_u32("oneiro", "--seed", v, 0, UINT32_MAX, &seed))
 				return 2;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "oneiro new-model: unknown option %s (see --help)\n", a);

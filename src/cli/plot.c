@@ -1,19 +1,16 @@
 /* plot.c -- spectrogram plots of a render (see plot.h). */
 #include "plot.h"
 
+#include "chart.h"
+#include "cliutil.h"
+#include "font.h"
 #include "png.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <fftw3.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -78,156 +75,7 @@ static void make_palette(uint8_t pal[N_PAL][3])
 	pal[C_LIGHT][0] = pal[C_LIGHT][1] = pal[C_LIGHT][2] = 225;
 }
 
-/* ---------------------------------------------------------------- font */
-/* 5x7 capitals, digits and punctuation; lower case is drawn as upper case,
- * anything else as '?'. Each glyph: 7 rows of 5 columns, '#' = ink. */
-typedef struct {
-	char c;
-	const char *rows[7];
-} glyph;
-
-static const glyph font[] = {
-	{' ', {"     ", "     ", "     ", "     ", "     ", "     ", "     "}},
-	{'A', {" ### ", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-	{'B', {"#### ", "#   #", "#   #", "#### ", "#   #", "#   #", "#### "}},
-	{'C', {" ### ", "#   #", "#    ", "#    ", "#    ", "#   #", " ### "}},
-	{'D', {"#### ", "#   #", "#   #", "#   #", "#   #", "#   #", "#### "}},
-	{'E', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#####"}},
-	{'F', {"#####", "#    ", "#    ", "#### ", "#    ", "#    ", "#    "}},
-	{'G', {" ### ", "#   #", "#    ", "# ###", "#   #", "#   #", " ####"}},
-	{'H', {"#   #", "#   #", "#   #", "#####", "#   #", "#   #", "#   #"}},
-	{'I', {" ### ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-	{'J', {"  ###", "   # ", "   # ", "   # ", "   # ", "#  # ", " ##  "}},
-	{'K', {"#   #", "#  # ", "# #  ", "##   ", "# #  ", "#  # ", "#   #"}},
-	{'L', {"#    ", "#    ", "#    ", "#    ", "#    ", "#    ", "#####"}},
-	{'M', {"#   #", "## ##", "# # #", "# # #", "#   #", "#   #", "#   #"}},
-	{'N', {"#   #", "#   #", "##  #", "# # #", "#  ##", "#   #", "#   #"}},
-	{'O', {" ### ", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
-	{'P', {"#### ", "#   #", "#   #", "#### ", "#    ", "#    ", "#    "}},
-	{'Q', {" ### ", "#   #", "#   #", "#   #", "# # #", "#  # ", " ## #"}},
-	{'R', {"#### ", "#   #", "#   #", "#### ", "# #  ", "#  # ", "#   #"}},
-	{'S', {" ####", "#    ", "#    ", " ### ", "    #", "    #", "#### "}},
-	{'T', {"#####", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "}},
-	{'U', {"#   #", "#   #", "#   #", "#   #", "#   #", "#   #", " ### "}},
-	{'V', {"#   #", "#   #", "#   #", "#   #", "#   #", " # # ", "  #  "}},
-	{'W', {"#   #", "#   #", "#   #", "# # #", "# # #", "# # #", " # # "}},
-	{'X', {"#   #", "#   #", " # # ", "  #  ", " # # ", "#   #", "#   #"}},
-	{'Y', {"#   #", "#   #", " # # ", "  #  ", "  #  ", "  #  ", "  #  "}},
-	{'Z', {"#####", "    #", "   # ", "  #  ", " #   ", "#    ", "#####"}},
-	{'0', {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "}},
-	{'1', {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "}},
-	{'2', {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"}},
-	{'3', {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "}},
-	{'4', {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "}},
-	{'5', {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "}},
-	{'6', {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "}},
-	{'7', {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "}},
-	{'8', {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "}},
-	{'9', {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "}},
-	{'.', {"     ", "     ", "     ", "     ", "     ", " ##  ", " ##  "}},
-	{',', {"     ", "     ", "     ", "     ", " ##  ", "  #  ", " #   "}},
-	{'-', {"     ", "     ", "     ", "#####", "     ", "     ", "     "}},
-	{'+', {"     ", "  #  ", "  #  ", "#####", "  #  ", "  #  ", "     "}},
-	{':', {"     ", " ##  ", " ##  ", "     ", " ##  ", " ##  ", "     "}},
-	{'(', {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "}},
-	{')', {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "}},
-	{'[', {" ### ", " #   ", " #   ", " #   ", " #   ", " #   ", " ### "}},
-	{']', {" ### ", "   # ", "   # ", "   # ", "   # ", "   # ", " ### "}},
-	{'/', {"     ", "    #", "   # ", "  #  ", " #   ", "#    ", "     "}},
-	{'%', {"##   ", "##  #", "   # ", "  #  ", " #   ", "#  ##", "   ##"}},
-	{'=', {"     ", "     ", "#####", "     ", "#####", "     ", "     "}},
-	{'<', {"   # ", "  #  ", " #   ", "#    ", " #   ", "  #  ", "   # "}},
-	{'>', {" #   ", "  #  ", "   # ", "    #", "   # ", "  #  ", " #   "}},
-	{'_', {"     ", "     ", "     ", "     ", "     ", "     ", "#####"}},
-	{'!', {"  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "     ", "  #  "}},
-	{'\'', {"  #  ", "  #  ", " #   ", "     ", "     ", "     ", "     "}},
-	{'*', {"     ", "  #  ", "# # #", " ### ", "# # #", "  #  ", "     "}},
-	{'|', {"  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  "}},
-	{';', {"     ", " ##  ", " ##  ", "     ", " ##  ", "  #  ", " #   "}},
-	{'?', {" ### ", "#   #", "    #", "   # ", "  #  ", "     ", "  #  "}},
-};
-
-static const glyph *find_glyph(int c)
-{
-	c = toupper((unsigned char)c);
-	for (size_t i = 0; i < sizeof font / sizeof font[0]; i++)
-		if (font[i].c == c)
-			return &font[i];
-	return &font[sizeof font / sizeof font[0] - 1]; /* '?' */
-}
-
-typedef struct {
-	uint8_t *px; /* (h, w) */
-	int w, h;
-} image;
-
-static void put_px(image *im, int x, int y, uint8_t c)
-{
-	if (x >= 0 && y >= 0 && x < im->w && y < im->h)
-		im->px[(size_t)y * im->w + x] = c;
-}
-
-static void fill_rect(image *im, int x, int y, int w, int h, uint8_t c)
-{
-	for (int j = 0; j < h; j++)
-		for (int i = 0; i < w; i++)
-			put_px(im, x + i, y + j, c);
-}
-
-static int text_width(const char *s, int scale)
-{
-	int n = (int)strlen(s);
-	return n ? (6 * n - 1) * scale : 0;
-}
-
-/* Left-top at (x, y); up != 0: rotated to read upwards, (x, y) then the
- * bottom-left of the text. */
-static void draw_text(image *im, int x, int y, const char *s, int scale, uint8_t c, int up)
-{
-	for (int k = 0; s[k]; k++) {
-		const glyph *g = find_glyph(s[k]);
-		for (int gy = 0; gy < 7; gy++)
-			for (int gx = 0; gx < 5; gx++) {
-				if (g->rows[gy][gx] != '#')
-					continue;
-				int px = 6 * k + gx; /* along the text */
-				for (int sy = 0; sy < scale; sy++)
-					for (int sx = 0; sx < scale; sx++) {
-						if (up)
-							put_px(im, x + gy * scale + sy, y - (px * scale + sx), c);
-						else
-							put_px(im, x + px * scale + sx, y + gy * scale + sy, c);
-					}
-			}
-	}
-}
-
 /* ---------------------------------------------------------------- axes */
-static double nice_step(double span, int ticks)
-{
-	double raw = span / ticks;
-	if (!(raw > 0.0))
-		return 1.0;
-	double p = pow(10.0, floor(log10(raw)));
-	static const double m[] = {1.0, 2.0, 5.0, 10.0};
-	for (int i = 0; i < 4; i++)
-		if (m[i] * p >= raw)
-			return m[i] * p;
-	return 10.0 * p;
-}
-
-static void time_label(char *buf, size_t len, double t, double step)
-{
-	if (step >= 1.0)
-		snprintf(buf, len, "%.0f", t);
-	else if (step >= 0.1)
-		snprintf(buf, len, "%.1f", t);
-	else if (step >= 0.01)
-		snprintf(buf, len, "%.2f", t);
-	else
-		snprintf(buf, len, "%.3f", t);
-}
-
 static const double freq_ticks[] = {50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000};
 
 static void freq_label(char *buf, size_t len, double f)
@@ -280,14 +128,7 @@ void plot_free(plot *p)
 
 int plot_path_ok(const char *path)
 {
-	size_t n = strlen(path);
-	if (n < 5)
-		return 0;
-	const char *e = path + n - 4;
-	return e[0] == '.' && ((tolower((unsigned char)e[1]) == 'p' && tolower((unsigned char)e[2]) == 'n' &&
-	                        tolower((unsigned char)e[3]) == 'g') ||
-	                       (tolower((unsigned char)e[1]) == 's' && tolower((unsigned char)e[2]) == 'v' &&
-	                        tolower((unsigned char)e[3]) == 'g'));
+	return strlen(path) > 4 && (cli_has_ext(path, ".png") || cli_has_ext(path, ".svg"));
 }
 
 static double row_freq(const plot *p, double r)
@@ -447,46 +288,6 @@ static uint8_t pixel(const plot *p, int s, int c, int r)
 }
 
 /* ---------------------------------------------------------------- output */
-static int write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen)
-{
-	char tmp[4096];
-	const char *slash = strrchr(path, '/');
-	int dl = slash ? (int)(slash - path + 1) : 0;
-	if (snprintf(tmp, sizeof tmp, "%.*s.%s.tmp-XXXXXX", dl, path, slash ? slash + 1 : path) >=
-	    (int)sizeof tmp) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
-		return -1;
-	}
-	mode_t um = umask(0);
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	const uint8_t *d = data;
-	size_t done = 0;
-	while (done < n) {
-		ssize_t k = write(fd, d + done, n - done);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		done += (size_t)k;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
 static void finish(plot *p)
 {
 	while (p->frames_done < p->nframes)
@@ -508,40 +309,40 @@ static int write_png(plot *p, const char *path, const char *title, char *err, si
 {
 	uint8_t pal[N_PAL][3];
 	make_palette(pal);
-	image im = {malloc((size_t)IMG_W * IMG_H), IMG_W, IMG_H};
+	font_img im = {malloc((size_t)IMG_W * IMG_H), IMG_W, IMG_H};
 	if (!im.px) {
 		snprintf(err, errlen, "out of memory for the plot");
 		return -1;
 	}
 	memset(im.px, C_WHITE, (size_t)IMG_W * IMG_H);
 	if (title)
-		draw_text(&im, ML, 6, title, 1, C_BLACK, 0);
-	double tstep = nice_step(p->duration, 5);
+		font_text(&im, ML, 6, title, 1, C_BLACK, 0);
+	double tstep = chart_nice_step(p->duration, 5);
 	for (int s = 0; s < NSIG; s++) {
 		int x0 = panel_x(s);
 		uint8_t col = (uint8_t)(C_DRY + s);
-		int tw = text_width(panel_title[s], 2);
-		draw_text(&im, x0 + (PW - tw) / 2, 22, panel_title[s], 2, col, 0);
-		fill_rect(&im, x0, MT - 9, PW, 5, col);
+		int tw = font_text_width(panel_title[s], 2);
+		font_text(&im, x0 + (PW - tw) / 2, 22, panel_title[s], 2, col, 0);
+		font_fill(&im, x0, MT - 9, PW, 5, col);
 		/* frame */
-		fill_rect(&im, x0 - 1, MT - 1, PW + 2, 1, C_GRAY);
-		fill_rect(&im, x0 - 1, MT + PH, PW + 2, 1, C_GRAY);
-		fill_rect(&im, x0 - 1, MT - 1, 1, PH + 2, C_GRAY);
-		fill_rect(&im, x0 + PW, MT - 1, 1, PH + 2, C_GRAY);
+		font_fill(&im, x0 - 1, MT - 1, PW + 2, 1, C_GRAY);
+		font_fill(&im, x0 - 1, MT + PH, PW + 2, 1, C_GRAY);
+		font_fill(&im, x0 - 1, MT - 1, 1, PH + 2, C_GRAY);
+		font_fill(&im, x0 + PW, MT - 1, 1, PH + 2, C_GRAY);
 		for (int c = 0; c < PW; c++)
 			for (int r = 0; r < PH; r++)
-				put_px(&im, x0 + c, MT + PH - 1 - r, pixel(p, s, c, r));
+				font_put(&im, x0 + c, MT + PH - 1 - r, pixel(p, s, c, r));
 		/* frequency ticks, labelled left of the first panel */
 		for (size_t i = 0; i < sizeof freq_ticks / sizeof freq_ticks[0]; i++) {
 			double f = freq_ticks[i];
 			if (f < F_MIN || f > p->fmax)
 				continue;
 			int y = freq_y(p, f);
-			fill_rect(&im, x0 - 5, y, 4, 1, C_BLACK);
+			font_fill(&im, x0 - 5, y, 4, 1, C_BLACK);
 			if (s == 0) {
 				char lab[16];
 				freq_label(lab, sizeof lab, f);
-				draw_text(&im, x0 - 8 - text_width(lab, 1), y - 3, lab, 1, C_BLACK, 0);
+				font_text(&im, x0 - 8 - font_text_width(lab, 1), y - 3, lab, 1, C_BLACK, 0);
 			}
 		}
 		/* time ticks */
@@ -552,37 +353,37 @@ static int write_png(plot *p, const char *path, const char *title, char *err, si
 			int x = x0 + (int)lrint(t / p->duration * PW);
 			if (x > x0 + PW - 1)
 				x = x0 + PW - 1;
-			fill_rect(&im, x, MT + PH + 1, 1, 4, C_BLACK);
+			font_fill(&im, x, MT + PH + 1, 1, 4, C_BLACK);
 			char lab[32];
-			time_label(lab, sizeof lab, t, tstep);
-			int w = text_width(lab, 1);
+			chart_tick_label(lab, sizeof lab, t, tstep);
+			int w = font_text_width(lab, 1);
 			int lx = x - w / 2;
 			if (lx + w > x0 + PW + GAP / 2)
 				lx = x0 + PW + GAP / 2 - w;
-			draw_text(&im, lx, MT + PH + 8, lab, 1, C_BLACK, 0);
+			font_text(&im, lx, MT + PH + 8, lab, 1, C_BLACK, 0);
 		}
 		const char *tl = "TIME (S)";
-		draw_text(&im, x0 + (PW - text_width(tl, 1)) / 2, MT + PH + 26, tl, 1, C_BLACK, 0);
+		font_text(&im, x0 + (PW - font_text_width(tl, 1)) / 2, MT + PH + 26, tl, 1, C_BLACK, 0);
 	}
 	const char *fl = "FREQUENCY (HZ)";
-	draw_text(&im, 6, MT + (PH + text_width(fl, 1)) / 2, fl, 1, C_BLACK, 1);
+	font_text(&im, 6, MT + (PH + font_text_width(fl, 1)) / 2, fl, 1, C_BLACK, 1);
 	/* colour bar */
 	int cx = panel_x(NSIG - 1) + PW + CB_GAP;
 	for (int r = 0; r < PH; r++)
-		fill_rect(&im, cx, MT + PH - 1 - r, CB_W, 1,
+		font_fill(&im, cx, MT + PH - 1 - r, CB_W, 1,
 		          (uint8_t)lrint((double)r / (PH - 1) * (N_MAP - 1)));
-	fill_rect(&im, cx - 1, MT - 1, CB_W + 2, 1, C_GRAY);
-	fill_rect(&im, cx - 1, MT + PH, CB_W + 2, 1, C_GRAY);
-	fill_rect(&im, cx - 1, MT - 1, 1, PH + 2, C_GRAY);
-	fill_rect(&im, cx + CB_W, MT - 1, 1, PH + 2, C_GRAY);
+	font_fill(&im, cx - 1, MT - 1, CB_W + 2, 1, C_GRAY);
+	font_fill(&im, cx - 1, MT + PH, CB_W + 2, 1, C_GRAY);
+	font_fill(&im, cx - 1, MT - 1, 1, PH + 2, C_GRAY);
+	font_fill(&im, cx + CB_W, MT - 1, 1, PH + 2, C_GRAY);
 	for (int db = (int)DB_HI; db >= (int)DB_LO; db -= 20) {
 		int y = MT + (int)lrint((DB_HI - db) / (DB_HI - DB_LO) * (PH - 1));
-		fill_rect(&im, cx + CB_W, y, 4, 1, C_BLACK);
+		font_fill(&im, cx + CB_W, y, 4, 1, C_BLACK);
 		char lab[16];
 		snprintf(lab, sizeof lab, "%d", db);
-		draw_text(&im, cx + CB_W + 7, y - 3, lab, 1, C_BLACK, 0);
+		font_text(&im, cx + CB_W + 7, y - 3, lab, 1, C_BLACK, 0);
 	}
-	draw_text(&im, cx - 4, MT - 22, "DBFS", 1, C_BLACK, 0);
+	font_text(&im, cx - 4, MT - 22, "DBFS", 1, C_BLACK, 0);
 
 	uint8_t *png;
 	size_t n;
@@ -592,97 +393,43 @@ static int write_png(plot *p, const char *path, const char *title, char *err, si
 		snprintf(err, errlen, "out of memory for the plot");
 		return -1;
 	}
-	st = write_atomic(path, png, n, err, errlen);
+	st = cli_write_atomic(path, png, n, err, errlen);
 	free(png);
 	return st;
-}
-
-/* A growing string. */
-typedef struct {
-	char *s;
-	size_t n, cap;
-	int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-	if (b->oom)
-		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-		va_end(ap);
-		if (k < 0) {
-			b->oom = 1;
-			return;
-		}
-		if (b->s && b->n + (size_t)k < b->cap) {
-			b->n += (size_t)k;
-			return;
-		}
-		size_t cap = (b->cap ? b->cap * 2 : 65536) + (size_t)k;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = 1;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-static void sb_xml(sbuf *b, const char *t)
-{
-	for (; *t; t++) {
-		switch (*t) {
-		case '&': sb_printf(b, "&amp;"); break;
-		case '<': sb_printf(b, "&lt;"); break;
-		case '>': sb_printf(b, "&gt;"); break;
-		case '"': sb_printf(b, "&quot;"); break;
-		case '\'': sb_printf(b, "&apos;"); break;
-		default:
-			/* control characters are not allowed in XML 1.0 */
-			if ((unsigned char)*t < 0x20 && *t != '\t')
-				sb_printf(b, "?");
-			else
-				sb_printf(b, "%c", *t);
-		}
-	}
 }
 
 static int write_svg(plot *p, const char *path, const char *title, char *err, size_t errlen)
 {
 	uint8_t pal[N_PAL][3];
 	make_palette(pal);
-	sbuf b = {0};
-	sb_printf(&b,
+	cli_buf b = {0};
+	cli_printf(&b,
 	          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	          "<svg xmlns=\"http://www.w3.org/2000/svg\" "
 	          "xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%d\" height=\"%d\" "
 	          "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
 	          "font-size=\"11\">\n",
 	          IMG_W, IMG_H, IMG_W, IMG_H);
-	sb_printf(&b, "<title>");
-	sb_xml(&b, title ? title : "oneiro render");
-	sb_printf(&b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
+	cli_printf(&b, "<title>");
+	cli_xml_str(&b, title ? title : "oneiro render", CLI_XML_APOS | CLI_XML_TAB);
+	cli_printf(&b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
 	if (title) {
-		sb_printf(&b, "<text x=\"%d\" y=\"14\" font-size=\"12\">", ML);
-		sb_xml(&b, title);
-		sb_printf(&b, "</text>\n");
+		cli_printf(&b, "<text x=\"%d\" y=\"14\" font-size=\"12\">", ML);
+		cli_xml_str(&b, title, CLI_XML_APOS | CLI_XML_TAB);
+		cli_printf(&b, "</text>\n");
 	}
-	sb_printf(&b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
+	cli_printf(&b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
 	for (int i = 0; i <= 10; i++)
-		sb_printf(&b, "<stop offset=\"%.1f\" stop-color=\"#%02x%02x%02x\"/>", i / 10.0,
+		cli_printf(&b, "<stop offset=\"%.1f\" stop-color=\"#%02x%02x%02x\"/>", i / 10.0,
 		          cmap_pts[i][0], cmap_pts[i][1], cmap_pts[i][2]);
-	sb_printf(&b, "</linearGradient></defs>\n");
+	cli_printf(&b, "</linearGradient></defs>\n");
 	uint8_t *px = malloc((size_t)PW * PH);
 	if (!px) {
 		free(b.s);
 		snprintf(err, errlen, "out of memory for the plot");
 		return -1;
 	}
-	double tstep = nice_step(p->duration, 5);
+	double tstep = chart_nice_step(p->duration, 5);
 	for (int s = 0; s < NSIG; s++) {
 		int x0 = panel_x(s);
 		for (int c = 0; c < PW; c++)
@@ -701,20 +448,20 @@ static int write_svg(plot *p, const char *path, const char *title, char *err, si
 			snprintf(err, errlen, "out of memory for the plot");
 			return -1;
 		}
-		sb_printf(&b, "<g id=\"panel%d\">\n", s + 1);
-		sb_printf(&b,
+		cli_printf(&b, "<g id=\"panel%d\">\n", s + 1);
+		cli_printf(&b,
 		          "<text x=\"%d\" y=\"36\" font-size=\"15\" font-weight=\"bold\" "
 		          "text-anchor=\"middle\" fill=\"#%02x%02x%02x\">%s</text>\n",
 		          x0 + PW / 2, panel_rgb[s][0], panel_rgb[s][1], panel_rgb[s][2],
 		          s == 0 ? "dry (in)" : s == 1 ? "dreamed (out)" : "delta (out \xe2\x88\x92 in)");
-		sb_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"5\" fill=\"#%02x%02x%02x\"/>\n",
+		cli_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"5\" fill=\"#%02x%02x%02x\"/>\n",
 		          x0, MT - 9, PW, panel_rgb[s][0], panel_rgb[s][1], panel_rgb[s][2]);
-		sb_printf(&b,
+		cli_printf(&b,
 		          "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
 		          "preserveAspectRatio=\"none\" xlink:href=\"data:image/png;base64,%s\"/>\n",
 		          x0, MT, PW, PH, b64);
 		free(b64);
-		sb_printf(&b,
+		cli_printf(&b,
 		          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
 		          "stroke=\"#6e6e6e\"/>\n",
 		          x0 - 0.5, MT - 0.5, PW + 1, PH + 1);
@@ -723,12 +470,12 @@ static int write_svg(plot *p, const char *path, const char *title, char *err, si
 			if (f < F_MIN || f > p->fmax)
 				continue;
 			int y = freq_y(p, f);
-			sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
+			cli_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
 			          x0 - 5, y + 0.5, x0 - 1, y + 0.5);
 			if (s == 0) {
 				char lab[16];
 				freq_label(lab, sizeof lab, f);
-				sb_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 8,
+				cli_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 8,
 				          y + 4, lab);
 			}
 		}
@@ -737,39 +484,39 @@ static int write_svg(plot *p, const char *path, const char *title, char *err, si
 			if (t > p->duration + 1e-9)
 				break;
 			double x = x0 + t / p->duration * PW;
-			sb_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
+			cli_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
 			          x, MT + PH + 1, x, MT + PH + 5);
 			char lab[32];
-			time_label(lab, sizeof lab, t, tstep);
-			sb_printf(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
+			chart_tick_label(lab, sizeof lab, t, tstep);
+			cli_printf(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
 			          MT + PH + 17, lab);
 		}
-		sb_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time (s)</text>\n</g>\n",
+		cli_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time (s)</text>\n</g>\n",
 		          x0 + PW / 2, MT + PH + 35);
 	}
 	free(px);
-	sb_printf(&b,
+	cli_printf(&b,
 	          "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">"
 	          "frequency (Hz)</text>\n",
 	          MT + PH / 2);
 	int cx = panel_x(NSIG - 1) + PW + CB_GAP;
-	sb_printf(&b,
+	cli_printf(&b,
 	          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"url(#cmap)\" "
 	          "stroke=\"#6e6e6e\"/>\n",
 	          cx, MT, CB_W, PH);
 	for (int db = (int)DB_HI; db >= (int)DB_LO; db -= 20) {
 		double y = MT + (DB_HI - db) / (DB_HI - DB_LO) * PH;
-		sb_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
+		cli_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
 		          cx + CB_W, y, cx + CB_W + 4, y);
-		sb_printf(&b, "<text x=\"%d\" y=\"%.1f\">%d</text>\n", cx + CB_W + 7, y + 4, db);
+		cli_printf(&b, "<text x=\"%d\" y=\"%.1f\">%d</text>\n", cx + CB_W + 7, y + 4, db);
 	}
-	sb_printf(&b, "<text x=\"%d\" y=\"%d\">dBFS</text>\n</svg>\n", cx - 4, MT - 14);
+	cli_printf(&b, "<text x=\"%d\" y=\"%d\">dBFS</text>\n</svg>\n", cx - 4, MT - 14);
 	if (b.oom) {
 		free(b.s);
 		snprintf(err, errlen, "out of memory for the plot");
 		return -1;
 	}
-	int st = write_atomic(path, b.s, b.n, err, errlen);
+	int st = cli_write_atomic(path, b.s, b.n, err, errlen);
 	free(b.s);
 	return st;
 }
@@ -777,8 +524,7 @@ static int write_svg(plot *p, const char *path, const char *title, char *err, si
 int plot_write(plot *p, const char *path, const char *title, char *err, size_t errlen)
 {
 	finish(p);
-	size_t n = strlen(path);
-	if (n >= 4 && tolower((unsigned char)path[n - 3]) == 's')
+	if (cli_has_ext(path, ".svg"))
 		return write_svg(p, path, title, err, errlen);
 	return write_png(p, path, title, err, errlen);
 }

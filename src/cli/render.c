@@ -5,6 +5,7 @@
 #include "render.h"
 
 #include "audiofile.h"
+#include "cliutil.h"
 #include "dream.h"
 #include "onr.h"
 #include "plot.h"
@@ -13,19 +14,13 @@
 #include <math.h>
 #include <samplerate.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-#ifndef ONR_DATADIR
-#define ONR_DATADIR "/usr/local/share/oneiro"
-#endif
 
 #define BLOCK 4096                /* frames per read / process / write */
 #define MAX_ITERATIONS 4096
@@ -35,50 +30,15 @@
 #define FROM_NOISE_DB (-30.0)     /* dBFS RMS of the starting noise */
 #define FROM_FLOOR_DB (-90.0)     /* dBFS RMS of the floor added to silence */
 #define FROM_LENGTH_S 4.0
-#define PATH_BUF 4096
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#define PROG "oneiro render"
+#define msg(...) cli_msg(PROG, __VA_ARGS__)
 
 static volatile sig_atomic_t g_signal;
 
 static void on_signal(int sig)
 {
 	g_signal = sig;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
-static void msg(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("oneiro render: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
 }
 
 /* ================================================================ options */
@@ -204,30 +164,21 @@ static void usage(FILE *f)
 	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
 }
 
-static int parse_double(const char *opt, const char *s, double *out)
+static int parse_number(const char *opt, const char *s, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v)) {
-		msg("%s: '%s' is not a number", opt, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return cli_parse_double(PROG, opt, s, -INFINITY, INFINITY, out);
 }
 
-static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+/* Splits v, "A<sep>B", into A (copied into a, len bytes) and *b; -1 when
+ * there is no sep, or A is empty or too long. */
+static int split_at(const char *v, int sep, char *a, size_t len, const char **b)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) {
-		msg("%s: '%s' is not a whole number from %llu to %llu", opt, s, (unsigned long long)lo,
-		    (unsigned long long)hi);
+	const char *e = strchr(v, sep);
+	if (!e || e == v || (size_t)(e - v) >= len)
 		return -1;
-	}
-	*out = v;
+	memcpy(a, v, (size_t)(e - v));
+	a[e - v] = 0;
+	*b = e + 1;
 	return 0;
 }
 
@@ -244,77 +195,42 @@ static int parse_args(int argc, char **argv, ropts *o)
 		msg("out of memory");
 		return EXIT_FAIL;
 	}
-	int only_pos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (only_pos || a[0] != '-' || !a[1]) {
-			o->pos[o->n_pos++] = a;
+	cli_args a;
+	cli_args_init(&a, argc, argv, PROG);
+	for (int kind; (kind = cli_args_next(&a)) != CLI_END;) {
+		if (kind == CLI_POS) {
+			o->pos[o->n_pos++] = a.arg;
 			continue;
 		}
-		if (!strcmp(a, "--")) {
-			only_pos = 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		if (kind == CLI_HELP)
 			return -1;
-		/* --opt=value or --opt value */
-		char name[64];
-		const char *v = NULL;
-		const char *eq = strchr(a, '=');
-		if (eq && eq - a < (ptrdiff_t)sizeof name) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = 0;
-			v = eq + 1;
-		} else {
-			snprintf(name, sizeof name, "%s", a);
-		}
-		/* flags */
-		int *flag = !strcmp(name, "--pre")      ? &o->pre
-		            : !strcmp(name, "--smooth") ? &o->smooth
-		            : !strcmp(name, "--quiet")  ? &o->quiet
-		            : !strcmp(name, "-q")       ? &o->quiet
-		                                        : NULL;
-		if (flag) {
-			if (v) {
-				msg("%s takes no value", name);
-				return EXIT_USAGE;
-			}
-			*flag = 1;
-			continue;
-		}
+		const cli_flag flags[] = {
+			{"--pre", &o->pre}, {"--smooth", &o->smooth}, {"--quiet", &o->quiet}, {"-q", &o->quiet}};
 		static const char *const with_value[] = {
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
 			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype"};
-		int known = 0;
-		for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-			known |= !strcmp(name, with_value[k]);
-		if (!known) {
-			msg("unknown option %s (see oneiro render --help)", name);
+		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
+		                        sizeof with_value / sizeof with_value[0]);
+		if (r < 0)
 			return EXIT_USAGE;
-		}
-		if (!v) {
-			if (i + 1 >= argc) {
-				msg("%s needs a value (see oneiro render --help)", name);
-				return EXIT_USAGE;
-			}
-			v = argv[++i];
-		}
+		if (r > 0)
+			continue;
+		const char *name = a.name;
+		const char *v = a.arg;
 		uint64_t u;
 		if (!strcmp(name, "--model")) {
 			o->model_path = v;
 		} else if (!strcmp(name, "--layer")) {
-			const char *e = strchr(v, '=');
 			char nb[32];
+			const char *wv;
 			double w;
-			if (!e || e == v || (size_t)(e - v) >= sizeof nb) {
+			if (split_at(v, '=', nb, sizeof nb, &wv)) {
 				msg("--layer: '%s' is not N=W (layer number = intensity, e.g. 3=0.5)", v);
 				return EXIT_USAGE;
 			}
-			memcpy(nb, v, (size_t)(e - v));
-			nb[e - v] = 0;
-			if (parse_u64("--layer", nb, 1, UINT32_MAX, &u) ||
-			    parse_double("--layer", e + 1, &w))
+			if (cli_parse_u64(PROG, "--layer", nb, 1, UINT32_MAX, &u) ||
+			    parse_number("--layer", wv, &w))
 				return EXIT_USAGE;
 			if (o->mode >= 0 && o->mode != ONR_OBJ_LAYERS) {
 				msg("--layer: cannot be combined with --filter or --class");
@@ -329,17 +245,15 @@ static int parse_args(int argc, char **argv, ropts *o)
 			o->layers[o->n_layers].w = (float)w;
 			o->n_layers++;
 		} else if (!strcmp(name, "--filter")) {
-			const char *c = strchr(v, ':');
 			char lb[32];
+			const char *fv;
 			uint64_t f;
-			if (!c || c == v || (size_t)(c - v) >= sizeof lb) {
+			if (split_at(v, ':', lb, sizeof lb, &fv)) {
 				msg("--filter: '%s' is not L:F (layer : channel, e.g. 2:5)", v);
 				return EXIT_USAGE;
 			}
-			memcpy(lb, v, (size_t)(c - v));
-			lb[c - v] = 0;
-			if (parse_u64("--filter", lb, 1, UINT32_MAX, &u) ||
-			    parse_u64("--filter", c + 1, 0, UINT32_MAX, &f))
+			if (cli_parse_u64(PROG, "--filter", lb, 1, UINT32_MAX, &u) ||
+			    cli_parse_u64(PROG, "--filter", fv, 0, UINT32_MAX, &f))
 				return EXIT_USAGE;
 			if (o->mode >= 0) {
 				msg("--filter: only one of --layer, --filter, --class");
@@ -356,41 +270,39 @@ static int parse_args(int argc, char **argv, ropts *o)
 			o->mode = ONR_OBJ_CLASS;
 			o->cls = v;
 		} else if (!strcmp(name, "--depth")) {
-			if (parse_double(name, v, &o->depth))
+			if (parse_number(name, v, &o->depth))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--iterations")) {
-			if (parse_u64(name, v, 0, MAX_ITERATIONS, &u))
+			if (cli_parse_u64(PROG, name, v, 0, MAX_ITERATIONS, &u))
 				return EXIT_USAGE;
 			o->iterations = (long)u;
 		} else if (!strcmp(name, "--bound-db")) {
-			if (parse_double(name, v, &o->bound_db))
+			if (parse_number(name, v, &o->bound_db))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--floor-db")) {
-			if (parse_double(name, v, &o->floor_db))
+			if (parse_number(name, v, &o->floor_db))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--band")) {
-			const char *c = strchr(v, ':');
 			char lb[64];
-			if (!c || c == v || (size_t)(c - v) >= sizeof lb) {
+			const char *hv;
+			if (split_at(v, ':', lb, sizeof lb, &hv)) {
 				msg("--band: '%s' is not LO:HI in Hz (e.g. 100:4000)", v);
 				return EXIT_USAGE;
 			}
-			memcpy(lb, v, (size_t)(c - v));
-			lb[c - v] = 0;
-			if (parse_double(name, lb, &o->band_lo) || parse_double(name, c + 1, &o->band_hi))
+			if (parse_number(name, lb, &o->band_lo) || parse_number(name, hv, &o->band_hi))
 				return EXIT_USAGE;
 			if (!(o->band_lo < o->band_hi)) {
 				msg("--band: in '%s' the low edge must be below the high edge (LO:HI, Hz)", v);
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(name, "--tilt")) {
-			if (parse_double(name, v, &o->tilt))
+			if (parse_number(name, v, &o->tilt))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--mix")) {
-			if (parse_double(name, v, &o->mix))
+			if (parse_number(name, v, &o->mix))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--window")) {
-			if (parse_double(name, v, &o->window_s))
+			if (parse_number(name, v, &o->window_s))
 				return EXIT_USAGE;
 			if (!(o->window_s > 0.0)) {
 				msg("--window: %s s: the window must be longer than 0 s", v);
@@ -412,7 +324,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(name, "--seed")) {
-			if (parse_u64(name, v, 0, UINT64_MAX, &o->seed))
+			if (cli_parse_u64(PROG, name, v, 0, UINT64_MAX, &o->seed))
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--out-dir")) {
 			o->out_dir = v;
@@ -429,14 +341,14 @@ static int parse_args(int argc, char **argv, ropts *o)
 			}
 			o->from = v;
 		} else if (!strcmp(name, "--length")) {
-			if (parse_double(name, v, &o->length_s))
+			if (parse_number(name, v, &o->length_s))
 				return EXIT_USAGE;
 			if (!(o->length_s > 0.0 && o->length_s <= MAX_LENGTH_S)) {
 				msg("--length: %s s is out of range (above 0 up to %.0f s)", v, MAX_LENGTH_S);
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(name, "--rate")) {
-			if (parse_u64(name, v, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, &u))
+			if (cli_parse_u64(PROG, name, v, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, &u))
 				return EXIT_USAGE;
 			o->rate = (uint32_t)u;
 		} else if (!strcmp(name, "--subtype")) {
@@ -453,65 +365,6 @@ static int parse_args(int argc, char **argv, ropts *o)
 }
 
 /* ================================================================ model */
-static int file_exists(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The default model: $ONEIRO_MODEL, beside the executable, the data dir. */
-static int find_model(const char *argv0, char *out, size_t len)
-{
-	const char *env = getenv("ONEIRO_MODEL");
-	if (env && *env) {
-		if (file_exists(env)) {
-			snprintf(out, len, "%s", env);
-			return 0;
-		}
-		msg("ONEIRO_MODEL is set to '%s', which is not a readable file (unset it, or give "
-		    "--model FILE)",
-		    env);
-		return -1;
-	}
-	char exe[PATH_BUF] = "", beside[PATH_BUF + 64] = "";
-	ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k > 0)
-		exe[k] = 0;
-	else if (argv0 && strchr(argv0, '/'))
-		snprintf(exe, sizeof exe, "%s", argv0);
-	if (exe[0]) {
-		/* <dir>/../models: the parent of the executable's directory, by
-		 * name when the path is absolute (/proc/self/exe is, resolved) */
-		char *s = strrchr(exe, '/');
-		*s = 0;
-		char *parent = exe[0] == '/' ? strrchr(exe, '/') : NULL;
-		if (parent && parent != exe && strcmp(parent, "/..") && strcmp(parent, "/.")) {
-			*parent = 0;
-			snprintf(beside, sizeof beside, "%s/models/default.onm", exe);
-		} else {
-			snprintf(beside, sizeof beside, "%s/../models/default.onm", exe[0] ? exe : "");
-		}
-		if (file_exists(beside)) {
-			snprintf(out, len, "%s", beside);
-			return 0;
-		}
-	}
-	const char *data = ONR_DATADIR "/models/default.onm";
-	if (file_exists(data)) {
-		snprintf(out, len, "%s", data);
-		return 0;
-	}
-	msg("no model given and no default model found; looked for\n"
-	    "  $ONEIRO_MODEL (not set)\n"
-	    "%s%s%s"
-	    "  %s\n"
-	    "Give one with --model FILE or ONEIRO_MODEL=FILE. Until trained models ship, make an\n"
-	    "untrained one with:\n"
-	    "  oneiro new-model --arch small models/default.onm",
-	    beside[0] ? "  " : "", beside, beside[0] ? "\n" : "", data);
-	return -1;
-}
-
 /* The range onr_dream_params_sanitize allows for the float at `off` in the
  * params: found by asking it to clamp extremes, so that this file and the
  * engine never disagree. */
@@ -718,31 +571,23 @@ static void describe_objective(rctx *c)
 
 /* ================================================================ progress */
 typedef struct {
-	int on;
-	double t0, last;
-	int width;         /* of the last line, to clear it */
+	cli_progress line;
+	double t0;
 	const char *name;
 } progress;
 
 static void progress_show(progress *pg, double frac, double done_s, int force)
 {
-	if (!pg->on)
+	if (!cli_progress_due(&pg->line, force))
 		return;
-	double t = now_s();
-	if (!force && t - pg->last < 0.1)
-		return;
-	pg->last = t;
-	double el = t - pg->t0;
+	double el = pg->line.last - pg->t0;
 	char bar[31];
 	char line[256];
 	int n;
 	if (frac >= 0.0) {
 		if (frac > 1.0)
 			frac = 1.0;
-		int k = (int)(frac * 30.0);
-		for (int i = 0; i < 30; i++)
-			bar[i] = i < k ? '#' : '.';
-		bar[30] = 0;
+		cli_progress_bar(bar, 30, frac);
 		n = snprintf(line, sizeof line, "%.40s %3.0f%% [%s] %.1f s", pg->name, 100.0 * frac, bar,
 		             done_s);
 	} else {
@@ -752,18 +597,7 @@ static void progress_show(progress *pg, double frac, double done_s, int force)
 		n += snprintf(line + n, sizeof line - (size_t)n, "  %.1fx realtime", done_s / el);
 	if (n < 0)
 		return;
-	fprintf(stderr, "\r%s%*s", line, pg->width > n ? pg->width - n : 0, "");
-	if (n > pg->width)
-		pg->width = n;
-	fflush(stderr);
-}
-
-static void progress_end(progress *pg)
-{
-	if (!pg->on || !pg->width)
-		return;
-	fprintf(stderr, "\r%*s\r", pg->width, "");
-	fflush(stderr);
+	cli_progress_line(&pg->line, line, n);
 }
 
 /* ================================================================ summary */
@@ -814,7 +648,7 @@ static void print_dream_settings(const rctx *c)
 
 /* ================================================================ render */
 typedef struct {
-	char tmp[PATH_BUF];
+	char tmp[CLI_PATH_BUF];
 	int have_tmp;
 } tmpfile_t;
 
@@ -829,7 +663,7 @@ static void tmp_discard(tmpfile_t *t)
  * can write it, else as 32-bit float WAV (with a note). */
 static SNDFILE *open_output(const char *out, SF_INFO *so, tmpfile_t *t)
 {
-	int fd = af_tmp_create(out, t->tmp, sizeof t->tmp);
+	int fd = cli_tmp_create(out, t->tmp, sizeof t->tmp);
 	if (fd < 0) {
 		msg("%s: cannot create a file in its directory: %s", out, strerror(errno));
 		return NULL;
@@ -999,14 +833,14 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 		inp[ch] = plane + (size_t)ch * BLOCK;
 		outp[ch] = plane + (size_t)(C + ch) * BLOCK;
 	}
-	progress pg = {.on = c->tty, .t0 = now_s(), .name = base_name(in_path)};
-	double t0 = now_s();
+	progress pg = {.line = {.on = c->tty}, .t0 = cli_now(), .name = cli_base_name(in_path)};
+	double t0 = cli_now();
 	uint64_t nin = 0, fed = 0, nout = 0, nonfinite = 0, clipped = 0;
 	size_t ring_rd = 0, ring_len = 0;
 	int eof = 0;
 	while (!eof || fed < nin + L) {
 		if (g_signal) {
-			progress_end(&pg);
+			cli_progress_end(&pg.line);
 			status = interrupted(&t, out_path);
 			sf_close(out);
 			goto done;
@@ -1016,7 +850,7 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 			sf_count_t k = sf_readf_double(in, ibuf, BLOCK);
 			if (k < BLOCK) {
 				if (sf_error(in) != SF_ERR_NO_ERROR) {
-					progress_end(&pg);
+					cli_progress_end(&pg.line);
 					msg("%s: reading failed: %s", in_path, sf_strerror(in));
 					tmp_discard(&t);
 					sf_close(out);
@@ -1077,7 +911,7 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 		}
 		if (m_out) {
 			if (sf_writef_double(out, obuf, m_out) != m_out) {
-				progress_end(&pg);
+				cli_progress_end(&pg.line);
 				msg("%s: writing failed: %s", out_path, sf_strerror(out));
 				tmp_discard(&t);
 				sf_close(out);
@@ -1094,18 +928,18 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 		progress_show(&pg, known_len ? (double)nin / (double)si.frames : -1.0, done_s, 0);
 	}
 	progress_show(&pg, known_len ? 1.0 : -1.0, (double)nout / si.samplerate, 1);
-	progress_end(&pg);
+	cli_progress_end(&pg.line);
 	status = commit_output(out, &t, out_path);
 	if (status) {
 		if (status > 128)
 			msg("interrupted; %s not written", out_path);
 		goto done;
 	}
-	double elapsed = now_s() - t0;
+	double elapsed = cli_now() - t0;
 	if (pl) {
 		char title[1024];
-		snprintf(title, sizeof title, "%s -> %s | model %s | %s | depth %g", base_name(in_path),
-		         base_name(out_path), base_name(c->model_path), c->obj_desc, (double)c->p.depth);
+		snprintf(title, sizeof title, "%s -> %s | model %s | %s | depth %g", cli_base_name(in_path),
+		         cli_base_name(out_path), cli_base_name(c->model_path), c->obj_desc, (double)c->p.depth);
 		if (plot_write(pl, o->plot_path, title, err, sizeof err)) {
 			msg("--plot: %s", err);
 			status = EXIT_FAIL;
@@ -1171,14 +1005,6 @@ done:
 }
 
 /* ================================================================ --from */
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 static int render_from(rctx *c, const char *out_path)
 {
 	const ropts *o = c->o;
@@ -1227,19 +1053,19 @@ static int render_from(rctx *c, const char *out_path)
 	uint64_t rng = o->seed;
 	float amp = (float)(pow(10.0, level_db / 20.0) * sqrt(3.0));
 	for (uint64_t i = 0; i < lp; i++) {
-		double u = (double)(splitmix64(&rng) >> 40) / 16777216.0; /* [0, 1), 24 bits */
+		double u = (double)(cli_rand64(&rng) >> 40) / 16777216.0; /* [0, 1), 24 bits */
 		x0[i] = amp * (float)(2.0 * u - 1.0);
 	}
 	for (uint32_t i = 0; i < W; i++)
 		win[i] = (float)((0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * i / W)) * 2.0 / ov);
 
-	progress pg = {.on = c->tty, .t0 = now_s(), .name = base_name(out_path)};
-	double t0 = now_s();
+	progress pg = {.line = {.on = c->tty}, .t0 = cli_now(), .name = cli_base_name(out_path)};
+	double t0 = cli_now();
 	uint64_t dreamed = 0, skipped = 0;
 	double jb = 0.0, ja = 0.0, lb[ONR_MAX_BLOCKS] = {0}, la[ONR_MAX_BLOCKS] = {0};
 	for (uint64_t k = 0; k < nw; k++) {
 		if (g_signal) {
-			progress_end(&pg);
+			cli_progress_end(&pg.line);
 			msg("interrupted; %s not written", out_path);
 			status = 128 + g_signal;
 			goto done;
@@ -1264,7 +1090,7 @@ static int render_from(rctx *c, const char *out_path)
 		}
 		progress_show(&pg, (double)(k + 1) / nw, length * (k + 1) / nw, 0);
 	}
-	progress_end(&pg);
+	cli_progress_end(&pg.line);
 	for (uint64_t i = 0; i < nm; i++) {
 		y0[i] = x0[pad + i];
 		y[i] = y0[i] + c->p.mix * acc[pad + i];
@@ -1273,7 +1099,7 @@ static int render_from(rctx *c, const char *out_path)
 	const float *oy = y, *oy0 = y0;
 	double t_res = 0.0;
 	if (rate != Rm) {
-		double t1 = now_s();
+		double t1 = cli_now();
 		double ratio = (double)rate / Rm;
 		size_t cap = (size_t)(nm * ratio) + 256;
 		ry = malloc(sizeof(float) * cap);
@@ -1303,7 +1129,7 @@ static int render_from(rctx *c, const char *out_path)
 		}
 		oy = ry;
 		oy0 = ry0;
-		t_res = now_s() - t1;
+		t_res = cli_now() - t1;
 	}
 	/* write */
 	SF_INFO so;
@@ -1359,7 +1185,7 @@ static int render_from(rctx *c, const char *out_path)
 			msg("interrupted; %s not written", out_path);
 		goto done;
 	}
-	double elapsed = now_s() - t0;
+	double elapsed = cli_now() - t0;
 	if (o->plot_path) {
 		if (plot_new(&pl, rate, n_out, err, sizeof err)) {
 			msg("--plot: %s", err);
@@ -1369,7 +1195,7 @@ static int render_from(rctx *c, const char *out_path)
 		plot_push(pl, oy0, oy, (uint32_t)n_out);
 		char title[1024];
 		snprintf(title, sizeof title, "from %s -> %s | model %s | %s", o->from,
-		         base_name(out_path), base_name(c->model_path), c->obj_desc);
+		         cli_base_name(out_path), cli_base_name(c->model_path), c->obj_desc);
 		if (plot_write(pl, o->plot_path, title, err, sizeof err)) {
 			msg("--plot: %s", err);
 			status = EXIT_FAIL;
@@ -1470,7 +1296,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 	rctx c;
 	memset(&c, 0, sizeof c);
 	c.o = &o;
-	char model_buf[PATH_BUF];
+	char model_buf[CLI_PATH_BUF];
 	/* the shape of the command line */
 	if (o.from) {
 		if (o.out_dir || o.n_pos != 1) {
@@ -1516,7 +1342,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 			goto out;
 	} else if (o.out_dir) {
 		for (int i = 0; i < n_in; i++) {
-			const char *b = base_name(o.pos[i]);
+			const char *b = cli_base_name(o.pos[i]);
 			size_t len = strlen(o.out_dir) + strlen(b) + 2;
 			outs[i] = malloc(len);
 			if (!outs[i]) {
@@ -1531,7 +1357,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 				goto out;
 			}
 			for (int k = 0; k < i; k++)
-				if (!strcmp(base_name(o.pos[k]), b)) {
+				if (!strcmp(cli_base_name(o.pos[k]), b)) {
 					msg("--out-dir: %s and %s would both be written to %s", o.pos[k], o.pos[i],
 					    outs[i]);
 					st = EXIT_USAGE;
@@ -1562,7 +1388,11 @@ int cmd_render(int argc, char **argv, const char *argv0)
 	if (o.model_path) {
 		c.model_path = o.model_path;
 	} else {
-		if (find_model(argv0, model_buf, sizeof model_buf)) {
+		if (cli_find_model(argv0, PROG,
+		                   " Until trained models ship, make an\n"
+		                   "untrained one with:\n"
+		                   "  oneiro new-model --arch small models/default.onm",
+		                   model_buf, sizeof model_buf)) {
 			st = EXIT_FAIL;
 			goto out;
 		}
@@ -1578,7 +1408,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 		goto out;
 	describe_objective(&c);
 	c.tty = !o.quiet && isatty(2);
-	install_signals();
+	cli_catch_signals(on_signal, CLI_SIG_RESTART | CLI_SIG_HUP);
 	if (o.out_dir && (st = ensure_dir(o.out_dir)))
 		goto out;
 

@@ -8,37 +8,20 @@
 #include "onr.h"
 #include "train.h"
 
-#include <errno.h>
-#include <math.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-
+#define PROG "oneiro score"
+#define msg(...) cli_msg(PROG, __VA_ARGS__)
 #define CHUNK 256
-#define PATH_BUF 4096
 
 static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
 	g_stop = sig;
-}
-
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("oneiro score: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
 }
 
 static void usage(FILE *f)
@@ -89,86 +72,51 @@ int cmd_score(int argc, char **argv, const char *argv0)
 {
 	const char *model_path = NULL;
 	int json = 0;
-	uint32_t top = 0, threads;
+	uint32_t top = 0, threads = cli_online_cpus(ONR_TRAIN_MAX_THREADS);
 	double overlap = 50.0, floor_db = -60.0;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	threads = cpus < 1 ? 1 : cpus > ONR_TRAIN_MAX_THREADS ? ONR_TRAIN_MAX_THREADS : (uint32_t)cpus;
 	const char **files = calloc((size_t)argc + 1, sizeof *files);
-	int n_files = 0, only_pos = 0;
+	int n_files = 0;
 	if (!files) {
 		msg("out of memory");
 		return EXIT_FAIL;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (only_pos || a[0] != '-' || !a[1]) {
-			files[n_files++] = a;
+	cli_args a;
+	cli_args_init(&a, argc, argv, PROG);
+	for (int kind; (kind = cli_args_next(&a)) != CLI_END;) {
+		if (kind == CLI_POS) {
+			files[n_files++] = a.arg;
 			continue;
 		}
-		if (!strcmp(a, "--")) {
-			only_pos = 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		if (kind == CLI_HELP) {
 			usage(stdout);
 			free(files);
 			return EXIT_OK;
 		}
-		if (!strcmp(a, "--json")) {
+		if (!strcmp(a.name, "--json") && !a.arg) {
 			json = 1;
 			continue;
 		}
-		char name[64];
-		const char *v = NULL;
-		const char *eq = strchr(a, '=');
-		if (eq && eq - a < (ptrdiff_t)sizeof name) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = 0;
-			v = eq + 1;
-		} else {
-			snprintf(name, sizeof name, "%s", a);
-		}
-		int known = !strcmp(name, "--model") || !strcmp(name, "--top") ||
-		            !strcmp(name, "--window-overlap") || !strcmp(name, "--floor-db") ||
-		            !strcmp(name, "--threads");
-		if (!known) {
-			msg("unknown option %s (see oneiro score --help)", name);
+		static const char *const with_value[] = {"--model", "--top", "--window-overlap",
+		                                         "--floor-db", "--threads"};
+		if (cli_args_option(&a, NULL, 0, with_value, sizeof with_value / sizeof with_value[0]) < 0) {
 			free(files);
 			return EXIT_USAGE;
 		}
-		if (!v) {
-			if (i + 1 >= argc) {
-				msg("%s needs a value (see oneiro score --help)", name);
-				free(files);
-				return EXIT_USAGE;
-			}
-			v = argv[++i];
-		}
-		char *end;
-		errno = 0;
-		if (!strcmp(name, "--model")) {
+		const char *name = a.name, *v = a.arg;
+		int bad = 0;
+		if (!strcmp(name, "--model"))
 			model_path = v;
-		} else if (!strcmp(name, "--top") || !strcmp(name, "--threads")) {
-			unsigned long u = strtoul(v, &end, 10);
-			int th = name[3] == 'h';
-			if (errno || end == v || *end || v[0] == '-' || u < 1 ||
-			    u > (th ? ONR_TRAIN_MAX_THREADS : ONR_MAX_CLASSES)) {
-				msg("%s: '%s' is not a whole number from 1 to %d", name, v,
-				    th ? ONR_TRAIN_MAX_THREADS : ONR_MAX_CLASSES);
-				free(files);
-				return EXIT_USAGE;
-			}
-			*(th ? &threads : &top) = (uint32_t)u;
-		} else {
-			double d = strtod(v, &end);
-			int ov = name[2] == 'w';
-			double lo = ov ? 0.0 : -200.0, hi = ov ? 90.0 : 0.0;
-			if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-				msg("%s: '%s' is not a number from %g to %g", name, v, lo, hi);
-				free(files);
-				return EXIT_USAGE;
-			}
-			*(ov ? &overlap : &floor_db) = d;
+		else if (!strcmp(name, "--top"))
+			bad = cli_parse_u32(PROG, name, v, 1, ONR_MAX_CLASSES, &top);
+		else if (!strcmp(name, "--threads"))
+			bad = cli_parse_u32(PROG, name, v, 1, ONR_TRAIN_MAX_THREADS, &threads);
+		else if (!strcmp(name, "--window-overlap"))
+			bad = cli_parse_double(PROG, name, v, 0.0, 90.0, &overlap);
+		else
+			bad = cli_parse_double(PROG, name, v, -200.0, 0.0, &floor_db);
+		if (bad) {
+			free(files);
+			return EXIT_USAGE;
 		}
 	}
 	if (!n_files) {
@@ -176,9 +124,9 @@ int cmd_score(int argc, char **argv, const char *argv0)
 		free(files);
 		return EXIT_USAGE;
 	}
-	char found[PATH_BUF];
+	char found[CLI_PATH_BUF];
 	if (!model_path) {
-		if (cli_find_model(argv0, "oneiro score", found, sizeof found)) {
+		if (cli_find_model(argv0, PROG, "", found, sizeof found)) {
 			free(files);
 			return EXIT_FAIL;
 		}
@@ -192,9 +140,7 @@ int cmd_score(int argc, char **argv, const char *argv0)
 		return EXIT_FAIL;
 	}
 	uint32_t K = m->n_classes, W = m->window, R = m->sample_rate;
-	uint32_t hop = (uint32_t)lround(W * (1.0 - overlap / 100.0));
-	if (hop < 1)
-		hop = 1;
+	uint32_t hop = ds_hop(W, overlap);
 	onr_train_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.threads = threads;
@@ -206,12 +152,7 @@ int cmd_score(int argc, char **argv, const char *argv0)
 		free(files);
 		return EXIT_FAIL;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_signals(on_signal, 0);
 
 	int status = EXIT_OK;
 	float *probs = malloc((size_t)CHUNK * K * sizeof *probs);
@@ -236,22 +177,11 @@ int cmd_score(int argc, char **argv, const char *argv0)
 		out.n = 0;
 		if (out.s)
 			out.s[0] = 0;
-		int bad = ds_read_audio(path, R, &x, &n, &secs, err, sizeof err);
-		if (!bad && ds_pad(&x, &n, W)) {
+		int bad = ds_read_audio(path, R, W, &x, &n, &secs, err, sizeof err);
+		size_t nw = 0;
+		if (!bad && ds_windows(x, n, W, hop, floor_db, &off, &nw)) {
 			snprintf(err, sizeof err, "out of memory");
 			bad = 1;
-		}
-		size_t nw = 0;
-		if (!bad) {
-			size_t mx = ds_max_windows(n, W, hop);
-			size_t *no = realloc(off, mx * sizeof *no);
-			if (!no) {
-				snprintf(err, sizeof err, "out of memory");
-				bad = 1;
-			} else {
-				off = no;
-				nw = ds_windows(x, n, W, hop, floor_db, off, mx);
-			}
 		}
 		for (uint32_t k = 0; k < K; k++)
 			mean[k] = 0.0;

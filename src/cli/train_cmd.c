@@ -17,8 +17,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +32,9 @@
 #define EVAL_CHUNK 256
 #define MAX_BAD_SHOWN 10
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#define PROG "oneiro train"
+#define msg(...) cli_msg(PROG, __VA_ARGS__)
+
 enum { BAL_OVERSAMPLE = 0, BAL_WEIGHTS = 1, BAL_NONE = 2 };
 static const char *const balance_names[] = {"oversample", "weights", "none"};
 
@@ -51,29 +51,6 @@ static void on_signal(int sig)
 		return;
 	}
 	g_stop = sig;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
-static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void msg(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("oneiro train: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
 }
 
 /* ================================================================ options */
@@ -193,42 +170,6 @@ static void usage(FILE *f)
 	        ONR_MAX_RATE, ONR_TRAIN_MAX_THREADS);
 }
 
-static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
-		msg("%s: '%s' is not a number from %g to %g", opt, s, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi) {
-		msg("%s: '%s' is not a whole number from %llu to %llu", opt, s, (unsigned long long)lo,
-		    (unsigned long long)hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_u32(const char *opt, const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
-{
-	uint64_t v;
-	if (parse_u64(opt, s, lo, hi, &v))
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* 0, EXIT_USAGE after a message, or -1 for --help. */
 static int parse_args(int argc, char **argv, topts *o)
 {
@@ -246,72 +187,39 @@ static int parse_args(int argc, char **argv, topts *o)
 	o->lr = 3e-3;
 	o->warmup = 1.0;
 	o->weight_decay = 1e-4;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	o->threads = cpus < 1                       ? 1
-	             : cpus > ONR_TRAIN_MAX_THREADS ? ONR_TRAIN_MAX_THREADS
-	                                            : (uint32_t)cpus;
+	o->threads = cli_online_cpus(ONR_TRAIN_MAX_THREADS);
 	const char *pos[2];
-	int n_pos = 0, only_pos = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (only_pos || a[0] != '-' || !a[1]) {
+	int n_pos = 0;
+	cli_args a;
+	cli_args_init(&a, argc, argv, PROG);
+	for (int kind; (kind = cli_args_next(&a)) != CLI_END;) {
+		if (kind == CLI_POS) {
 			if (n_pos == 2) {
 				msg("too many arguments ('%s'): oneiro train [options] DATASET "
 				    "MODEL",
-				    a);
+				    a.arg);
 				return EXIT_USAGE;
 			}
-			pos[n_pos++] = a;
+			pos[n_pos++] = a.arg;
 			continue;
 		}
-		if (!strcmp(a, "--")) {
-			only_pos = 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		if (kind == CLI_HELP)
 			return -1;
-		char name[64];
-		const char *v = NULL;
-		const char *eq = strchr(a, '=');
-		if (eq && eq - a < (ptrdiff_t)sizeof name) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = 0;
-			v = eq + 1;
-		} else {
-			snprintf(name, sizeof name, "%s", a);
-		}
-		int *flag = !strcmp(name, "--svg")     ? &o->svg
-		            : !strcmp(name, "--quiet") ? &o->quiet
-		            : !strcmp(name, "-q")      ? &o->quiet
-		                                       : NULL;
-		if (flag) {
-			if (v) {
-				msg("%s takes no value", name);
-				return EXIT_USAGE;
-			}
-			*flag = 1;
-			continue;
-		}
+		const cli_flag flags[] = {{"--svg", &o->svg}, {"--quiet", &o->quiet}, {"-q", &o->quiet}};
 		static const char *const with_value[] = {
 		    "--classes",   "--binary", "--folds",  "--val-folds",      "--val-fraction",
 		    "--audio-dir", "--rate",   "--window", "--window-overlap", "--floor-db",
 		    "--balance",   "--arch",   "--layers", "--norm",           "--epochs",
 		    "--batch",     "--lr",     "--warmup", "--weight-decay",   "--patience",
 		    "--seed",      "--threads"};
-		int known = 0;
-		for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-			known |= !strcmp(name, with_value[k]);
-		if (!known) {
-			msg("unknown option %s (see oneiro train --help)", name);
+		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
+		                        sizeof with_value / sizeof with_value[0]);
+		if (r < 0)
 			return EXIT_USAGE;
-		}
-		if (!v) {
-			if (i + 1 >= argc) {
-				msg("%s needs a value (see oneiro train --help)", name);
-				return EXIT_USAGE;
-			}
-			v = argv[++i];
-		}
+		if (r > 0)
+			continue;
+		const char *name = a.name;
+		const char *v = a.arg;
 		int bad = 0;
 		if (!strcmp(name, "--classes"))
 			o->ds.classes = v;
@@ -324,16 +232,16 @@ static int parse_args(int argc, char **argv, topts *o)
 		else if (!strcmp(name, "--audio-dir"))
 			o->ds.audio_dir = v;
 		else if (!strcmp(name, "--val-fraction")) {
-			bad = parse_double(name, v, 0.0, 0.9, &o->val_fraction);
+			bad = cli_parse_double(PROG, name, v, 0.0, 0.9, &o->val_fraction);
 			o->val_fraction_given = 1;
 		} else if (!strcmp(name, "--rate"))
-			bad = parse_u32(name, v, 1000, ONR_MAX_RATE, &o->rate);
+			bad = cli_parse_u32(PROG, name, v, 1000, ONR_MAX_RATE, &o->rate);
 		else if (!strcmp(name, "--window"))
-			bad = parse_double(name, v, 1e-3, 60.0, &o->window_s);
+			bad = cli_parse_double(PROG, name, v, 1e-3, 60.0, &o->window_s);
 		else if (!strcmp(name, "--window-overlap"))
-			bad = parse_double(name, v, 0.0, 90.0, &o->overlap_pct);
+			bad = cli_parse_double(PROG, name, v, 0.0, 90.0, &o->overlap_pct);
 		else if (!strcmp(name, "--floor-db"))
-			bad = parse_double(name, v, -200.0, 0.0, &o->floor_db);
+			bad = cli_parse_double(PROG, name, v, -200.0, 0.0, &o->floor_db);
 		else if (!strcmp(name, "--balance")) {
 			int k = -1;
 			for (int j = 0; j < 3; j++)
@@ -367,23 +275,23 @@ static int parse_args(int argc, char **argv, topts *o)
 				bad = 1;
 			}
 			if (!bad && c)
-				bad = parse_double("--norm", c + 1, 1e-6, 1e5, &o->norm_value);
+				bad = cli_parse_double(PROG, "--norm", c + 1, 1e-6, 1e5, &o->norm_value);
 		} else if (!strcmp(name, "--epochs"))
-			bad = parse_u32(name, v, 1, 100000, &o->epochs);
+			bad = cli_parse_u32(PROG, name, v, 1, 100000, &o->epochs);
 		else if (!strcmp(name, "--batch"))
-			bad = parse_u32(name, v, 1, 65536, &o->batch);
+			bad = cli_parse_u32(PROG, name, v, 1, 65536, &o->batch);
 		else if (!strcmp(name, "--lr"))
-			bad = parse_double(name, v, 1e-9, 10.0, &o->lr);
+			bad = cli_parse_double(PROG, name, v, 1e-9, 10.0, &o->lr);
 		else if (!strcmp(name, "--warmup"))
-			bad = parse_double(name, v, 0.0, 100000.0, &o->warmup);
+			bad = cli_parse_double(PROG, name, v, 0.0, 100000.0, &o->warmup);
 		else if (!strcmp(name, "--weight-decay"))
-			bad = parse_double(name, v, 0.0, 1.0, &o->weight_decay);
+			bad = cli_parse_double(PROG, name, v, 0.0, 1.0, &o->weight_decay);
 		else if (!strcmp(name, "--patience"))
-			bad = parse_u32(name, v, 0, 100000, &o->patience);
+			bad = cli_parse_u32(PROG, name, v, 0, 100000, &o->patience);
 		else if (!strcmp(name, "--seed"))
-			bad = parse_u64(name, v, 0, UINT64_MAX, &o->seed);
+			bad = cli_parse_u64(PROG, name, v, 0, UINT64_MAX, &o->seed);
 		else if (!strcmp(name, "--threads"))
-			bad = parse_u32(name, v, 1, ONR_TRAIN_MAX_THREADS, &o->threads);
+			bad = cli_parse_u32(PROG, name, v, 1, ONR_TRAIN_MAX_THREADS, &o->threads);
 		if (bad)
 			return EXIT_USAGE;
 	}
@@ -475,10 +383,12 @@ static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint3
 				              nf >= 6 ? v[4] : 0, 0};
 				want = NULL;
 			}
-		} else if (!strcmp(f[0], "relu")) {
-			want = "relu (no parameters)";
+		} else if (!strcmp(f[0], "relu") || !strcmp(f[0], "gmean") || !strcmp(f[0], "mean")) {
+			/* the layers without parameters */
+			int relu = f[0][0] == 'r';
+			want = relu ? "relu (no parameters)" : "gmean (no parameters)";
 			if (nf == 1) {
-				op.type = ONR_OP_RELU;
+				op.type = relu ? ONR_OP_RELU : ONR_OP_GMEAN;
 				want = NULL;
 			}
 		} else if (!strcmp(f[0], "lrelu")) {
@@ -496,12 +406,6 @@ static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint3
 			want = "maxpool:K[:STRIDE]";
 			if ((nf == 2 || nf == 3) && !bad_int) {
 				op = (onr_op){ONR_OP_MAXPOOL, v[0], nf == 3 ? v[1] : v[0], 0, 0, 0, 0};
-				want = NULL;
-			}
-		} else if (!strcmp(f[0], "gmean") || !strcmp(f[0], "mean")) {
-			want = "gmean (no parameters)";
-			if (nf == 1) {
-				op.type = ONR_OP_GMEAN;
 				want = NULL;
 			}
 		} else if (!strcmp(f[0], "dense")) {
@@ -664,16 +568,6 @@ static double lr_at(const topts *o, uint64_t step, uint64_t total, uint64_t warm
 	return o->lr * (0.01 + 0.99 * 0.5 * (1.0 + cos(M_PI * t)));
 }
 
-static void shuffle_u32(uint32_t *v, size_t n, uint64_t *rng)
-{
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)cli_rand_below(rng, i);
-		uint32_t t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
-}
-
 /* "MODEL.report.txt" beside the model, .onm dropped. */
 static char *report_path(const char *model, const char *ext)
 {
@@ -771,9 +665,10 @@ int cmd_train(int argc, char **argv)
 	dataset ds;
 	memset(&ds, 0, sizeof ds);
 	onr_model *m = NULL;
-	onr_trainer *tr = NULL, *tr2 = NULL;
+	onr_trainer *tr = NULL;
 	winset wtr = {0}, wva = {0};
-	uint32_t *order = NULL, *labels = NULL;
+	uint32_t *order = NULL, *labels = NULL, *by_class = NULL; /* by_class: window ids by class */
+	size_t *cls_start = NULL;
 	const float **bx = NULL;
 	float *bw = NULL, *probs = NULL, *best_probs = NULL, *best_params = NULL, *tprobs = NULL;
 	double *fileprob = NULL, *class_w = NULL;
@@ -801,8 +696,8 @@ int cmd_train(int argc, char **argv)
 			st = EXIT_USAGE;
 			goto out;
 		}
-		char tmp[4096];
-		int fd = af_tmp_create(o.model, tmp, sizeof tmp);
+		char tmp[CLI_PATH_BUF];
+		int fd = cli_tmp_create(o.model, tmp, sizeof tmp);
 		if (fd < 0) {
 			msg("%s: cannot write there: %s", o.model, strerror(errno));
 			st = EXIT_FAIL;
@@ -904,9 +799,7 @@ int cmd_train(int argc, char **argv)
 	m->norm = (uint32_t)o.norm;
 	m->norm_value = (float)o.norm_value;
 	onr_model_init_params(m, o.seed);
-	uint32_t hop = (uint32_t)lround(W * (1.0 - o.overlap_pct / 100.0));
-	if (hop < 1)
-		hop = 1;
+	uint32_t hop = ds_hop(W, o.overlap_pct);
 	if (!o.quiet)
 		fprintf(stderr,
 		        "dataset: %s (%s), %zu files, %u classes; split: %s\n"
@@ -915,7 +808,7 @@ int cmd_train(int argc, char **argv)
 		        m->n_params, W, o.rate, o.threads, o.threads == 1 ? "" : "s");
 
 	/* ---- audio */
-	install_signals();
+	cli_catch_signals(on_signal, CLI_SIG_RESTART | CLI_SIG_HUP);
 	load_ctx lc = {&pg, cli_now()};
 	long bad = ds_load_audio_all(&ds, o.rate, W, o.threads, &g_stop, load_progress, &lc);
 	cli_progress_end(&pg);
@@ -941,15 +834,12 @@ int cmd_train(int argc, char **argv)
 	size_t *tr_files = cnt[0], *tr_wins = cnt[1], *va_files = cnt[2], *va_wins = cnt[3];
 	for (size_t i = 0; i < ds.n_files; i++) {
 		ds_file *f = &ds.files[i];
-		size_t mx = ds_max_windows(f->n, W, hop);
-		size_t *no = realloc(off, mx * sizeof *no);
-		if (!no) {
+		size_t k;
+		if (ds_windows(f->x, f->n, W, hop, o.floor_db, &off, &k)) {
 			msg("out of memory");
 			st = EXIT_FAIL;
 			goto out;
 		}
-		off = no;
-		size_t k = ds_windows(f->x, f->n, W, hop, o.floor_db, off, mx);
 		winset *s = f->split == DS_SPLIT_VAL ? &wva : &wtr;
 		f->win0 = (uint32_t)s->n;
 		f->nwin = (uint32_t)k;
@@ -991,8 +881,8 @@ int cmd_train(int argc, char **argv)
 	uint64_t warm = (uint64_t)llround(o.warmup * steps_per_epoch);
 	if (warm > total_steps)
 		warm = total_steps;
-	uint32_t *by_class = malloc((wtr.n + 1) * sizeof *by_class); /* window ids grouped by class */
-	size_t *cls_start = calloc(K + 1, sizeof *cls_start);
+	by_class = malloc((wtr.n + 1) * sizeof *by_class);
+	cls_start = calloc(K + 1, sizeof *cls_start);
 	order = malloc((per_epoch + 1) * sizeof *order);
 	labels = malloc((size_t)B * sizeof *labels);
 	bx = malloc((size_t)B * sizeof *bx);
@@ -1007,8 +897,6 @@ int cmd_train(int argc, char **argv)
 	hist = calloc((size_t)o.epochs + 1, sizeof *hist);
 	if (!by_class || !cls_start || !order || !labels || !bx || !bw || !class_w || !probs ||
 	    !best_probs || !best_params || !fileprob || !cm_win || !cm_file || !hist) {
-		free(by_class);
-		free(cls_start);
 		msg("out of memory");
 		st = EXIT_FAIL;
 		goto out;
@@ -1020,8 +908,6 @@ int cmd_train(int argc, char **argv)
 	{
 		size_t *fill = calloc(K, sizeof *fill);
 		if (!fill) {
-			free(by_class);
-			free(cls_start);
 			msg("out of memory");
 			st = EXIT_FAIL;
 			goto out;
@@ -1056,8 +942,6 @@ int cmd_train(int argc, char **argv)
 	cfg.window = W;
 	cfg.weight_decay = (float)o.weight_decay;
 	if (onr_trainer_new(&tr, m, &cfg, err, sizeof err)) {
-		free(by_class);
-		free(cls_start);
 		msg("cannot train: %s", err);
 		st = EXIT_FAIL;
 		goto out;
@@ -1097,7 +981,7 @@ int cmd_train(int argc, char **argv)
 			for (size_t i = 0; i < wtr.n; i++)
 				order[n++] = (uint32_t)i;
 		}
-		shuffle_u32(order, n, &rng);
+		cli_shuffle(order, n, sizeof *order, &rng);
 		double lsum = 0.0, lr = o.lr;
 		uint64_t right = 0, seen = 0;
 		for (size_t b0 = 0; b0 < n; b0 += B) {
@@ -1123,8 +1007,6 @@ int cmd_train(int argc, char **argv)
 			if (e) {
 				cli_progress_end(&pg);
 				msg("training step failed: %s", onr_strerror(e));
-				free(by_class);
-				free(cls_start);
 				st = EXIT_FAIL;
 				goto out;
 			}
@@ -1152,8 +1034,6 @@ int cmd_train(int argc, char **argv)
 			if (e) {
 				cli_progress_end(&pg);
 				msg("evaluation failed: %s", onr_strerror(e));
-				free(by_class);
-				free(cls_start);
 				st = EXIT_FAIL;
 				goto out;
 			}
@@ -1195,8 +1075,6 @@ int cmd_train(int argc, char **argv)
 		}
 	}
 	cli_progress_end(&pg);
-	free(by_class);
-	free(cls_start);
 	if (interrupted && !o.quiet)
 		msg("interrupted: saving epoch %u, the best so far%s", best >= 0 ? hist[best].epoch : 0,
 		    " (Ctrl-C again quits at once, without saving)");
@@ -1209,18 +1087,18 @@ int cmd_train(int argc, char **argv)
 
 	/* ---- the saved parameters and what they do */
 	memcpy(m->params, best_params, m->n_params * sizeof *best_params);
+	onr_trainer_sync(tr);
 	const char *eval_on;
 	if (have_val) {
 		evaluate(&wva, best_probs, K, ds.n_files, &ds, fileprob, cm_win, cm_file);
 		eval_on = "validation set";
 	} else {
-		/* a fresh trainer: it packs the restored parameters (see the report) */
 		eval_on = "training set (no validation set: optimistic)";
 		tprobs = malloc((wtr.n + 1) * K * sizeof *tprobs);
-		if (!tprobs || onr_trainer_new(&tr2, m, &cfg, err, sizeof err) ||
-		    eval_probs(tr2, &wtr, K, tprobs, &pg, "evaluating")) {
+		int e = tprobs ? eval_probs(tr, &wtr, K, tprobs, &pg, "evaluating") : 0;
+		if (!tprobs || e) {
 			cli_progress_end(&pg);
-			msg("cannot evaluate the model: %s", tprobs ? err : "out of memory");
+			msg("cannot evaluate the model: %s", tprobs ? onr_strerror(e) : "out of memory");
 			st = EXIT_FAIL;
 			goto out;
 		}
@@ -1376,13 +1254,14 @@ int cmd_train(int argc, char **argv)
 out:
 	cli_progress_end(&pg);
 	onr_trainer_free(tr);
-	onr_trainer_free(tr2);
 	onr_model_free(m);
 	ds_free(&ds);
 	ws_free(&wtr);
 	ws_free(&wva);
 	free(order);
 	free(labels);
+	free(by_class);
+	free(cls_start);
 	free(bx);
 	free(bw);
 	free(class_w);

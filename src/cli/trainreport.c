@@ -2,6 +2,7 @@
 #include "trainreport.h"
 
 #include "chart.h"
+#include "font.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -42,6 +43,28 @@ static void fixed(cli_buf *b, double v, int width, int prec)
 		cli_printf(b, "%*.*f", width, prec, v);
 }
 
+/* The width of a column of class names: the longest, from lo to hi. */
+static int name_width(const tr_report *r, int lo, int hi)
+{
+	int w = lo;
+	for (uint32_t k = 0; k < r->n_classes; k++) {
+		int l = (int)strlen(r->classes[k]);
+		if (l > w)
+			w = l;
+	}
+	return w > hi ? hi : w;
+}
+
+/* One line of the binary table: name, the rate num / den and how it is
+ * made. */
+static void rate_row(cli_buf *b, const char *name, uint64_t num, uint64_t den, const char *formula)
+{
+	cli_printf(b, "    %-26s", name);
+	pct(b, ratio(num, den), 8);
+	cli_printf(b, "   %s = %llu / %llu\n", formula, (unsigned long long)num,
+	           (unsigned long long)den);
+}
+
 /* Confusion matrix, per-class figures, and for binary models Jenkins'
  * table (precision, recall, specificity, negative predictive value). */
 static void metrics_text(const tr_report *r, const uint64_t *cm, const char *unit, cli_buf *b)
@@ -60,14 +83,7 @@ static void metrics_text(const tr_report *r, const uint64_t *cm, const char *uni
 	cli_printf(b, "  accuracy: %.1f %% (%llu of %llu %s)\n", 100.0 * right / all,
 	           (unsigned long long)right, (unsigned long long)all, unit);
 	/* the matrix: columns numbered, rows named */
-	int nw = 8;
-	for (uint32_t k = 0; k < K; k++) {
-		int l = (int)strlen(r->classes[k]);
-		if (l > nw)
-			nw = l;
-	}
-	if (nw > 24)
-		nw = 24;
+	int nw = name_width(r, 8, 24);
 	int cw = 6;
 	for (size_t i = 0; i < (size_t)K * K; i++) {
 		int d = snprintf(NULL, 0, "%llu", (unsigned long long)cm[i]) + 1;
@@ -106,22 +122,10 @@ static void metrics_text(const tr_report *r, const uint64_t *cm, const char *uni
 	if (r->binary && K == 2) {
 		uint64_t tn = cm[0], fp = cm[1], fn = cm[2], tp = cm[3];
 		cli_printf(b, "  as an interestingness rater ('%s' positive):\n", r->classes[1]);
-		cli_printf(b, "    precision (PPV)           ");
-		pct(b, ratio(tp, tp + fp), 8);
-		cli_printf(b, "   TP / (TP + FP) = %llu / %llu\n", (unsigned long long)tp,
-		           (unsigned long long)(tp + fp));
-		cli_printf(b, "    recall (sensitivity)      ");
-		pct(b, ratio(tp, tp + fn), 8);
-		cli_printf(b, "   TP / (TP + FN) = %llu / %llu\n", (unsigned long long)tp,
-		           (unsigned long long)(tp + fn));
-		cli_printf(b, "    specificity               ");
-		pct(b, ratio(tn, tn + fp), 8);
-		cli_printf(b, "   TN / (TN + FP) = %llu / %llu\n", (unsigned long long)tn,
-		           (unsigned long long)(tn + fp));
-		cli_printf(b, "    negative predictive value ");
-		pct(b, ratio(tn, tn + fn), 8);
-		cli_printf(b, "   TN / (TN + FN) = %llu / %llu\n", (unsigned long long)tn,
-		           (unsigned long long)(tn + fn));
+		rate_row(b, "precision (PPV)", tp, tp + fp, "TP / (TP + FP)");
+		rate_row(b, "recall (sensitivity)", tp, tp + fn, "TP / (TP + FN)");
+		rate_row(b, "specificity", tn, tn + fp, "TN / (TN + FP)");
+		rate_row(b, "negative predictive value", tn, tn + fn, "TN / (TN + FN)");
 		cli_printf(b, "    accuracy                  ");
 		pct(b, ratio(tp + tn, tp + tn + fp + fn), 8);
 		cli_printf(b, "\n");
@@ -152,14 +156,7 @@ void tr_report_text(const tr_report *r, cli_buf *b)
 	           "              training %zu files, %zu windows; validation %zu files, %zu "
 	           "windows\n",
 	           tf, tw, vf, vw);
-	int nw = 5;
-	for (uint32_t k = 0; k < K; k++) {
-		int l = (int)strlen(r->classes[k]);
-		if (l > nw)
-			nw = l;
-	}
-	if (nw > 32)
-		nw = 32;
+	int nw = name_width(r, 5, 32);
 	cli_printf(b, "classes:      %3s %-*s %11s %11s %11s %11s\n", "", nw, "class", "train files",
 	           "windows", "val files", "windows");
 	for (uint32_t k = 0; k < K; k++)
@@ -232,31 +229,6 @@ void tr_report_text(const tr_report *r, cli_buf *b)
 #define C_VAL 0xe0701a
 #define C_FILE 0x2a9d4a
 
-static double nice_step(double span, int ticks)
-{
-	double raw = span / ticks;
-	if (!(raw > 0.0))
-		return 1.0;
-	double p = pow(10.0, floor(log10(raw)));
-	static const double m[] = {1.0, 2.0, 5.0, 10.0};
-	for (int i = 0; i < 4; i++)
-		if (m[i] * p >= raw)
-			return m[i] * p;
-	return 10.0 * p;
-}
-
-static void tick_label(char *buf, size_t len, double v, double step)
-{
-	if (step >= 1.0)
-		snprintf(buf, len, "%.0f", v);
-	else if (step >= 0.1)
-		snprintf(buf, len, "%.1f", v);
-	else if (step >= 0.01)
-		snprintf(buf, len, "%.2f", v);
-	else
-		snprintf(buf, len, "%.3f", v);
-}
-
 typedef struct {
 	int x, y, w, h; /* plot area */
 	double x0, x1, y0, y1;
@@ -275,17 +247,17 @@ static double ax_y(const axes *a, double v)
 static void draw_axes(chart *c, const axes *a, const char *title, const char *ylabel, int pct_axis)
 {
 	chart_text(c, a->x + a->w / 2, a->y - 22, title, 2, CHART_CENTRE, 0, C_BLACK);
-	double ys = nice_step(a->y1 - a->y0, 5);
+	double ys = chart_nice_step(a->y1 - a->y0, 5);
 	for (double v = ceil(a->y0 / ys) * ys; v <= a->y1 + 1e-9; v += ys) {
 		int y = (int)lrint(ax_y(a, v));
 		chart_rect(c, a->x, y, a->w, 1, C_GRID);
 		chart_rect(c, a->x - 5, y, 4, 1, C_BLACK);
 		char lab[32];
-		tick_label(lab, sizeof lab, pct_axis ? 100.0 * v : v, pct_axis ? 100.0 * ys : ys);
+		chart_tick_label(lab, sizeof lab, pct_axis ? 100.0 * v : v, pct_axis ? 100.0 * ys : ys);
 		chart_text(c, a->x - 8, y - 3, lab, 1, CHART_RIGHT, 0, C_BLACK);
 	}
 	double span = a->x1 - a->x0;
-	double xs = nice_step(span, 8);
+	double xs = chart_nice_step(span, 8);
 	if (xs < 1.0)
 		xs = 1.0;
 	for (double v = ceil(a->x0 / xs) * xs; v <= a->x1 + 1e-9; v += xs) {
@@ -330,7 +302,7 @@ static void legend(chart *c, int x, int y, const char *const *names, const uint3
 	for (int i = 0; i < n; i++) {
 		chart_line(c, x, y + 3, x + 22, y + 3, 2, rgb[i], dashed[i]);
 		chart_text(c, x + 28, y, names[i], 1, CHART_LEFT, 0, C_BLACK);
-		x += 40 + chart_text_width(names[i], 1);
+		x += 40 + font_text_width(names[i], 1);
 	}
 }
 
@@ -379,7 +351,7 @@ static void confusion(chart *c, int x, int y, int size, const tr_report *r, cons
 			int cx = x + (int)j * cs, cy = y + (int)i * cs;
 			chart_rect(c, cx, cy, cs, cs, heat(t));
 			snprintf(lab, sizeof lab, "%llu", (unsigned long long)v);
-			if (chart_text_width(lab, 1) + 4 <= cs && cs >= 11)
+			if (font_text_width(lab, 1) + 4 <= cs && cs >= 11)
 				chart_text(c, cx + cs / 2, cy + (cs - 7) / 2, lab, 1, CHART_CENTRE, 0,
 				           t > 0.5 ? 0xffffff : C_BLACK);
 		}
@@ -391,7 +363,7 @@ static void confusion(chart *c, int x, int y, int size, const tr_report *r, cons
 		for (uint32_t k = 0; k < K; k++) {
 			snprintf(lab, sizeof lab, "%.*s", maxc, r->classes[k]);
 			chart_text(c, x - 6, y + (int)k * cs + (cs - 7) / 2, lab, 1, CHART_RIGHT, 0, C_BLACK);
-			int w = chart_text_width(lab, 1);
+			int w = font_text_width(lab, 1);
 			chart_text(c, x + (int)k * cs + cs / 2, y - 6 - w / 2, lab, 1, CHART_LEFT, 1, C_BLACK);
 		}
 	}
@@ -410,9 +382,8 @@ int tr_report_picture(const tr_report *r, const char *path, char *err, size_t er
 		return -1;
 	}
 	char title[512];
-	const char *slash = strrchr(r->model_path, '/');
-	snprintf(title, sizeof title, "ONEIRO TRAIN  %s  |  %s  |  %s",
-	         slash ? slash + 1 : r->model_path, r->arch_desc, r->date);
+	snprintf(title, sizeof title, "ONEIRO TRAIN  %s  |  %s  |  %s", cli_base_name(r->model_path),
+	         r->arch_desc, r->date);
 	chart_text(c, 20, 10, title, 1, CHART_LEFT, 0, C_BLACK);
 
 	/* the curves: x from 1 to the last epoch */
