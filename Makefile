@@ -47,7 +47,8 @@ endif
 endif
 
 CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null))
-LDLIBS_CORE := $(if $(PKGS),$(shell $(PKG_CONFIG) --libs $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null)) -lpthread -lm
+# the core (and so the plugin) links FFTW and libsamplerate only
+LDLIBS_CORE := $(shell $(PKG_CONFIG) --libs fftw3f samplerate 2>/dev/null) -lpthread -lm
 
 # ---------------------------------------------------------------- sources
 CORE_SRC = src/arch.c src/dream.c src/model.c src/train.c src/net.c src/layers.c src/kernels.c
