@@ -26,6 +26,7 @@
  * temporary directory removed at the end (kept with --keep). */
 #include "dream.h"
 #include "onr.h"
+#include "train.h"
 
 #include <errno.h>
 #include <math.h>
@@ -218,12 +219,30 @@ typedef struct {
 	int ok;                 /* the C side ran */
 	flops fl;
 	double dream_s, train_s;                 /* C: per dream step, per batch */
+	double train2_s;        /* C: per optimisation step of a batch on two threads */
 	char model_path[PATH_LEN], grad_path[PATH_LEN], tgrad_path[PATH_LEN];
 	char layers[64];        /* objective for Python: "op:weight,..." */
 	float J;
 	/* the PyTorch side, NAN until reported */
 	double t_dream_ms, t_train_ms, grad_rel, obj_rel, tgrad_rel;
+	double t_train2_ms;     /* PyTorch, two threads */
 } size_res;
+
+/* A whole optimisation step (gradients of the batch on two threads, summed,
+ * Adam update): what `oneiro train` does per batch. */
+typedef struct {
+	onr_trainer *tr;
+	const float *const *xs;
+	const uint32_t *labels;
+} step_ctx;
+
+static int step_call(void *p)
+{
+	step_ctx *c = p;
+	float loss;
+	uint32_t correct;
+	return onr_trainer_step(c->tr, c->xs, c->labels, NULL, BATCH, 1e-4f, &loss, &correct);
+}
 
 /* Prints "bench: NAME VALUE UNIT", NAME = pre size post. */
 static void print_fig(const char *pre, const char *size, const char *post, double v,
@@ -332,6 +351,32 @@ static int run_c(size_res *r, const char *dir, const float *x, const float *xb,
 	print_fig("train_", r->name, "_examples_per_s", BATCH / r->train_s, "examples/s");
 	print_fig("train_", r->name, "_gflops", r->fl.train * BATCH / r->train_s * 1e-9,
 	          "GFLOP/s");
+	fflush(stdout);
+
+	/* both cores, through the trainer (on a copy: it updates the weights) */
+	onr_model *m2 = onr_model_clone(m);
+	onr_train_config tcfg;
+	memset(&tcfg, 0, sizeof tcfg);
+	tcfg.threads = 2;
+	tcfg.window = N_SAMPLES;
+	onr_trainer *tr = NULL;
+	if (m2 && onr_trainer_new(&tr, m2, &tcfg, err, sizeof err) == ONR_OK) {
+		const float *xs[BATCH];
+		uint32_t labels[BATCH];
+		for (uint32_t k = 0; k < BATCH; k++) {
+			xs[k] = xb + (size_t)k * N_SAMPLES;
+			labels[k] = k % N_CLASSES;
+		}
+		step_ctx sc = {tr, xs, labels};
+		r->train2_s = time_it(step_call, &sc, tm, &calls);
+		if (r->train2_s > 0)
+			print_fig("train_", r->name, "_examples_per_s_2threads", BATCH / r->train2_s,
+			          "examples/s");
+	} else {
+		fprintf(stderr, "bench: %s: trainer: %s\n", r->name, m2 ? err : "out of memory");
+	}
+	onr_trainer_free(tr);
+	onr_model_free(m2);
 	fflush(stdout);
 	r->ok = 1;
 	ret = 0;
@@ -443,6 +488,8 @@ static int run_torch(size_res *rs, int nsize, const char *python, const char *sc
 					rs[i].t_dream_ms = v;
 				else if (!strcmp(key, "train_batch_ms"))
 					rs[i].t_train_ms = v;
+				else if (!strcmp(key, "train_batch_ms_2t"))
+					rs[i].t_train2_ms = v;
 				else if (!strcmp(key, "dream_grad_rel_l2"))
 					rs[i].grad_rel = v;
 				else if (!strcmp(key, "dream_objective_rel_diff"))
@@ -634,7 +681,7 @@ int main(int argc, char **argv)
 			}
 			memset(&rs[nsize], 0, sizeof rs[nsize]);
 			rs[nsize].name = names[nsize];
-			rs[nsize].t_dream_ms = rs[nsize].t_train_ms = NAN;
+			rs[nsize].t_dream_ms = rs[nsize].t_train_ms = rs[nsize].t_train2_ms = NAN;
 			rs[nsize].grad_rel = rs[nsize].obj_rel = rs[nsize].tgrad_rel = NAN;
 			nsize++;
 		}
@@ -722,6 +769,12 @@ int main(int argc, char **argv)
 				          r->fl.train * BATCH / (r->t_train_ms * 1e-3) * 1e-9, "GFLOP/s");
 				print_fig("train_", r->name, "_speedup_vs_torch",
 				          r->t_train_ms / (r->train_s * 1e3), "x");
+			}
+			if (!isnan(r->t_train2_ms) && r->train2_s > 0) {
+				print_fig("torch_train_", r->name, "_examples_per_s_2threads",
+				          BATCH / (r->t_train2_ms * 1e-3), "examples/s");
+				print_fig("train_", r->name, "_2threads_speedup_vs_torch",
+				          r->t_train2_ms / (r->train2_s * 1e3), "x");
 			}
 			/* dream_ref.py's suggested tolerances: rel L2 1e-3 */
 			if (r->grad_rel > 1e-3 || r->tgrad_rel > 1e-3 || r->obj_rel > 1e-4)
