@@ -132,6 +132,7 @@ typedef struct {
 	uint32_t hist_cap;
 	uint64_t since_activate;   /* frames run since activate */
 	int freewheel;             /* this cycle's freewheel port */
+	int was_freewheel;         /* the last cycle's */
 	uint32_t max_block;
 	uint32_t req_window, req_stereo; /* what run() last asked the worker for */
 	int send_path;             /* tell the host the model path */
@@ -675,6 +676,21 @@ static void run(LV2_Handle h, uint32_t n)
 	int freewheel = self->freewheel;
 	read_params(self, enabled);
 	onr_dream *e = self->rig->eng;
+	if (freewheel && !self->was_freewheel) {
+		/* An export starts: the stream starts afresh, so its window grid
+		 * falls in the same place on every export of the same range (a
+		 * host runs the plugin for a while before, for a time that depends
+		 * on the clock). Freewheel is not real time, so the reset (which
+		 * may wait for the dream thread) is allowed here. */
+		onr_dream_set_async(e, 0, NULL, NULL);
+		onr_dream_reset(e);
+		if (self->fading && retire_room(self, 1)) {
+			atomic_store(&self->live_old, NULL);
+			retire(self, self->fading);
+			self->fading = NULL;
+		}
+	}
+	self->was_freewheel = freewheel;
 	onr_dream_set_params(e, &self->params);
 	onr_dream_set_async(e, self->thread_ok && !freewheel, notify_dream, self);
 
