@@ -54,6 +54,28 @@ static void on_signal(int sig)
 }
 
 /* ================================================================ options */
+/* One training window varied for --augment: y[n] = x[n] + a x[n-1] with a
+ * in [-0.7, 0.7] (a gentle tilt either way), a random polarity, and white
+ * noise 20 to 50 dB below the window's RMS. The same seed, the same
+ * variations. */
+static void augment_window(float *y, const float *x, uint32_t W, uint64_t *rng)
+{
+	double u1 = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
+	double u2 = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
+	float a = (float)(1.4 * u1 - 0.7);
+	float pol = (cli_rand64(rng) & 1) ? -1.0f : 1.0f;
+	double ss = 0.0;
+	for (uint32_t n = 0; n < W; n++)
+		ss += (double)x[n] * x[n];
+	float noise = (float)(sqrt(ss / W) * pow(10.0, -(20.0 + 30.0 * u2) / 20.0) * sqrt(3.0));
+	float prev = 0.0f;
+	for (uint32_t n = 0; n < W; n++) {
+		double u = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
+		y[n] = pol * (x[n] + a * prev) + noise * (float)(2.0 * u - 1.0);
+		prev = x[n];
+	}
+}
+
 typedef struct {
 	const char *dataset, *model;
 	ds_options ds;
@@ -67,6 +89,7 @@ typedef struct {
 	double norm_value;
 	uint32_t epochs, batch, patience, threads;
 	double lr, warmup, weight_decay;
+	int augment;
 	uint64_t seed;
 	int svg, quiet;
 } topts;
@@ -147,6 +170,10 @@ static void usage(FILE *f)
 	        "                      cosine decay to RATE/100 at the last epoch\n"
 	        "  --warmup EPOCHS     length of the warm-up (default 1; 0 = none)\n"
 	        "  --weight-decay W    decoupled (AdamW) weight decay (default 1e-4)\n"
+	        "  --augment           vary each training window on the fly (seeded): a random\n"
+	        "                      first-order tilt (brighter or darker), a random\n"
+	        "                      polarity, and noise 20 to 50 dB below its level; helps a\n"
+	        "                      model carry over to other recordings or renderers\n"
 	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
 	        "                      (default 8; 0 = never stop early)\n"
 	        "  --seed S            initial weights, split, shuffling, oversampling (default 0)\n"
@@ -205,7 +232,10 @@ static int parse_args(int argc, char **argv, topts *o)
 		}
 		if (kind == CLI_HELP)
 			return -1;
-		const cli_flag flags[] = {{"--svg", &o->svg}, {"--quiet", &o->quiet}, {"-q", &o->quiet}};
+		const cli_flag flags[] = {{"--svg", &o->svg},
+		                          {"--quiet", &o->quiet},
+		                          {"-q", &o->quiet},
+		                          {"--augment", &o->augment}};
 		static const char *const with_value[] = {
 		    "--classes",   "--binary", "--folds",  "--val-folds",      "--val-fraction",
 		    "--audio-dir", "--rate",   "--window", "--window-overlap", "--floor-db",
@@ -670,6 +700,7 @@ int cmd_train(int argc, char **argv)
 	uint32_t *order = NULL, *labels = NULL, *by_class = NULL; /* by_class: window ids by class */
 	size_t *cls_start = NULL;
 	const float **bx = NULL;
+	float *augbuf = NULL; /* (batch, window) --augment's varied windows */
 	float *bw = NULL, *probs = NULL, *best_probs = NULL, *best_params = NULL, *tprobs = NULL;
 	double *fileprob = NULL, *class_w = NULL;
 	size_t *off = NULL, *cnt[4] = {NULL, NULL, NULL, NULL};
@@ -886,6 +917,14 @@ int cmd_train(int argc, char **argv)
 	order = malloc((per_epoch + 1) * sizeof *order);
 	labels = malloc((size_t)B * sizeof *labels);
 	bx = malloc((size_t)B * sizeof *bx);
+	if (o.augment) {
+		augbuf = malloc((size_t)B * W * sizeof *augbuf);
+		if (!augbuf) {
+			msg("out of memory for --augment");
+			st = EXIT_FAIL;
+			goto out;
+		}
+	}
 	bw = malloc((size_t)B * sizeof *bw);
 	class_w = malloc(K * sizeof *class_w);
 	probs = malloc((wva.n + 1) * K * sizeof *probs);
@@ -934,6 +973,8 @@ int cmd_train(int argc, char **argv)
 	           "%u thread%s",
 	           W, o.overlap_pct, o.floor_db, (unsigned long long)o.seed, o.threads,
 	           o.threads == 1 ? "" : "s");
+	if (o.augment)
+		cli_printf(&settings, ", augmented (tilt, polarity, noise)");
 
 	/* ---- train */
 	onr_train_config cfg;
@@ -959,6 +1000,7 @@ int cmd_train(int argc, char **argv)
 		        wtr.n, ntf, per_epoch, (unsigned long long)steps_per_epoch, wva.n, nvf);
 	}
 	uint64_t rng = o.seed ^ 0x7261696e5eedull; /* "train" */
+	uint64_t aug_rng = o.seed ^ 0x6175676d656e74ull; /* "augment" */
 	uint64_t step = 0;
 	int best = -1, stopped_early = 0, interrupted = 0;
 	uint32_t ep_stop = 0; /* the epoch running when a signal came */
@@ -996,6 +1038,11 @@ int cmd_train(int argc, char **argv)
 				bx[j] = wtr.x[w];
 				labels[j] = wtr.y[w];
 				bw[j] = (float)class_w[wtr.y[w]];
+				if (augbuf) {
+					float *y = augbuf + (size_t)j * W;
+					augment_window(y, wtr.x[w], W, &aug_rng);
+					bx[j] = y;
+				}
 			}
 			lr = lr_at(&o, step, total_steps, warm);
 			float loss;
@@ -1263,6 +1310,7 @@ out:
 	free(by_class);
 	free(cls_start);
 	free(bx);
+	free(augbuf);
 	free(bw);
 	free(class_w);
 	free(probs);
