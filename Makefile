@@ -215,6 +215,10 @@ $(BUILD)/bench: $(BUILD)/tests/bench.o $(CORE_LIB)
 bench: $(BENCH)
 	$(BENCH) --python $(PYTHON)
 
+# retrains every shipped model from Debian packages (see models/README.md)
+models: all
+	sh models/train.sh
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh
@@ -233,7 +237,7 @@ uninstall:
 clean:
 	rm -rf $(BUILD) $(BUNDLE_FILES)
 
-.PHONY: all deps check check-run bench fuzz run install uninstall clean
+.PHONY: all deps check check-run bench fuzz run models install uninstall clean
 .PRECIOUS: $(BUILD)/tests/%.o $(BUILD)/san/%.o $(BUILD)/san/tests/%.o
 
 %.d: ;

@@ -90,6 +90,7 @@ typedef struct {
 	uint32_t epochs, batch, patience, threads;
 	double lr, warmup, weight_decay;
 	int augment;
+	int select_acc;   /* --select accuracy: keep the epoch of best validation accuracy */
 	uint64_t seed;
 	int svg, quiet;
 } topts;
@@ -176,6 +177,10 @@ static void usage(FILE *f)
 	        "                      model carry over to other recordings or renderers\n"
 	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
 	        "                      (default 8; 0 = never stop early)\n"
+	        "  --select CRITERION  which epoch to keep, and what --patience watches: loss\n"
+	        "                      (the lowest validation loss, default) or accuracy (the\n"
+	        "                      highest validation window accuracy, ties to the lower\n"
+	        "                      loss): accuracy suits models that grow overconfident\n"
 	        "  --seed S            initial weights, split, shuffling, oversampling (default 0)\n"
 	        "  --threads N         threads, 1 to %d (default: the online CPUs); the same seed,\n"
 	        "                      data and threads give the same model, bit for bit\n"
@@ -187,6 +192,7 @@ static void usage(FILE *f)
 	        "\n"
 	        "While it runs: a progress bar on a terminal, else one line per epoch (stderr).\n"
 	        "The saved parameters are those of the epoch with the lowest validation loss\n"
+	        "(or, with --select accuracy, the highest validation accuracy)\n"
 	        "(training loss without a validation set). Ctrl-C finishes the current batch,\n"
 	        "saves the best epoch so far, writes the report and exits with status 130; a\n"
 	        "second Ctrl-C quits at once without saving. The model's metadata records the\n"
@@ -241,7 +247,7 @@ static int parse_args(int argc, char **argv, topts *o)
 		    "--audio-dir", "--rate",   "--window", "--window-overlap", "--floor-db",
 		    "--balance",   "--arch",   "--layers", "--norm",           "--epochs",
 		    "--batch",     "--lr",     "--warmup", "--weight-decay",   "--patience",
-		    "--seed",      "--threads"};
+		    "--seed",      "--threads", "--select"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -320,6 +326,14 @@ static int parse_args(int argc, char **argv, topts *o)
 			bad = cli_parse_u32(PROG, name, v, 0, 100000, &o->patience);
 		else if (!strcmp(name, "--seed"))
 			bad = cli_parse_u64(PROG, name, v, 0, UINT64_MAX, &o->seed);
+		else if (!strcmp(name, "--select")) {
+			if (!strcmp(v, "loss") || !strcmp(v, "accuracy")) {
+				o->select_acc = !strcmp(v, "accuracy");
+			} else {
+				msg("--select: '%s' must be loss or accuracy", v);
+				bad = 1;
+			}
+		}
 		else if (!strcmp(name, "--threads"))
 			bad = cli_parse_u32(PROG, name, v, 1, ONR_TRAIN_MAX_THREADS, &o->threads);
 		if (bad)
@@ -1093,6 +1107,11 @@ int cmd_train(int argc, char **argv)
 		n_ep++;
 		double crit = have_val ? h->val_loss : h->train_loss;
 		int is_best = best < 0 || crit < best_crit;
+		if (o.select_acc && have_val) {
+			/* accuracy first, the loss breaks ties */
+			crit = -h->val_acc + 1e-9 * h->val_loss;
+			is_best = best < 0 || crit < best_crit;
+		}
 		if (is_best) {
 			best = (int)n_ep - 1;
 			best_crit = crit;
@@ -1230,11 +1249,13 @@ int cmd_train(int argc, char **argv)
 		         (int)g_stop, ep_stop);
 	else if (stopped_early)
 		snprintf(stop_reason, sizeof stop_reason,
-		         "early, after epoch %u: the %s loss had not improved for %u epochs", n_ep,
-		         have_val ? "validation" : "training", o.patience);
+		         "early, after epoch %u: the %s %s had not improved for %u epochs", n_ep,
+		         have_val ? "validation" : "training",
+		         o.select_acc && have_val ? "accuracy" : "loss", o.patience);
 	else
 		snprintf(stop_reason, sizeof stop_reason, "after all %u epochs", o.epochs);
 	tr_report R = {
+	    .select_acc = o.select_acc,
 	    .model_path = o.model,
 	    .dataset = ds_abs ? ds_abs : o.dataset,
 	    .format = ds.format,

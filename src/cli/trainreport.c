@@ -168,7 +168,10 @@ void tr_report_text(const tr_report *r, cli_buf *b)
 	if (r->best >= 0) {
 		const tr_epoch *e = &r->ep[r->best];
 		cli_printf(b, "saved:        epoch %u%s", e->epoch, e->partial ? " (partial)" : "");
-		if (!isnan(e->val_loss))
+		if (!isnan(e->val_loss) && r->select_acc)
+			cli_printf(b, ", the highest validation accuracy (%.1f %%, loss %.4f)\n",
+			           100.0 * e->val_acc, e->val_loss);
+		else if (!isnan(e->val_loss))
 			cli_printf(b, ", the lowest validation loss (%.4f)\n", e->val_loss);
 		else
 			cli_printf(b, ", the lowest training loss (%.4f; no validation set)\n", e->train_loss);

@@ -32,6 +32,7 @@ typedef struct {
 	const tr_epoch *ep; /* (n_ep) */
 	uint32_t n_ep;
 	int best;                         /* index into ep of the saved epoch, -1 none */
+	int select_acc;                   /* it was chosen by validation accuracy */
 	const uint64_t *cm_win, *cm_file; /* (n_classes, n_classes): true row, predicted column */
 	double t_load, t_train, examples_per_s;
 	uint32_t threads;
