@@ -79,7 +79,7 @@ PLUGIN_SO = $(BUILD)/oneiro$(LIB_EXT)
 DEFAULT_MODEL = models/default.onm
 PIC_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/pic/%.o) $(ISAS:%=$(BUILD)/pic/kernels_%.o)
 BUNDLE_FILES = $(BUNDLE)/manifest.ttl $(BUNDLE)/oneiro.ttl $(BUNDLE)/presets.ttl \
-	$(BUNDLE)/oneiro$(LIB_EXT) $(BUNDLE)/default.onm
+	$(BUNDLE)/oneiro$(LIB_EXT) $(BUNDLE)/default.onm $(BUNDLE)/CREDITS.md
 
 all: $(CLI) $(BUNDLE_FILES) $(BUILD)/lv2/oneiro.lv2
 
@@ -113,6 +113,10 @@ $(BUNDLE)/presets.ttl: ttl/presets.ttl
 	@mkdir -p $(BUNDLE)
 	cp $< $@
 $(BUNDLE)/default.onm: $(DEFAULT_MODEL)
+	@mkdir -p $(BUNDLE)
+	cp $< $@
+# the default model's data and its licences
+$(BUNDLE)/CREDITS.md: models/data/CREDITS.md
 	@mkdir -p $(BUNDLE)
 	cp $< $@
 $(BUNDLE)/oneiro.ttl: tools/gen-ttl.sh $(DEFAULT_MODEL) $(CLI)
@@ -227,7 +231,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(LV2DIR)/oneiro.lv2
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/oneiro
 	for f in $(wildcard models/*.onm); do install -m 644 $$f $(DESTDIR)$(DATADIR)/models/; done
-	install -m 644 $(BUNDLE)/*.ttl $(BUNDLE)/default.onm $(DESTDIR)$(LV2DIR)/oneiro.lv2/
+	install -m 644 $(BUNDLE)/*.ttl $(BUNDLE)/default.onm $(BUNDLE)/CREDITS.md $(DESTDIR)$(LV2DIR)/oneiro.lv2/
 	install -m 755 $(BUNDLE)/oneiro$(LIB_EXT) $(DESTDIR)$(LV2DIR)/oneiro.lv2/
 
 uninstall:
