@@ -18,20 +18,7 @@ fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/test_render.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
 
-ok() {
-	pass=$((pass + 1))
-	echo "ok   $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -s "$T/err" ] && sed 's/^/     stderr: /' "$T/err" | head -n 8
-}
-check() { # name, then a command that must succeed
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 cat >"$T/h.py" <<'EOF'
 import math, random, struct, sys, wave, zlib

@@ -41,20 +41,7 @@ t_start=$(date +%s)
 SOURCE_DATE_EPOCH=1700000000
 export SOURCE_DATE_EPOCH
 
-ok() {
-	pass=$((pass + 1))
-	echo "ok   $1"
-}
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -s "$T/err" ] && sed 's/^/     stderr: /' "$T/err" | head -n 8
-}
-check() { # name, then a command that must succeed
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else bad "$name"; fi
-}
+. "$(dirname "$0")/checks.sh"
 # empty DIR: nothing at all in it (no model, no temporary file)
 empty() { [ -z "$(ls -A "$1")" ]; }
 
