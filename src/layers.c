@@ -118,6 +118,20 @@ void onr_lrelu_bwd(float *dx, const float *dy, const float *y, size_t n, float s
 		dx[i] += dy[i] * (y[i] > 0.0f ? 1.0f : slope);
 }
 
+void onr_relu_bwd_set(float *dx, const float *dy, const float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float g = dy[i];
+		dx[i] = y[i] > 0.0f ? g : 0.0f;
+	}
+}
+
+void onr_lrelu_bwd_set(float *dx, const float *dy, const float *y, size_t n, float slope)
+{
+	for (size_t i = 0; i < n; i++)
+		dx[i] = dy[i] * (y[i] > 0.0f ? 1.0f : slope);
+}
+
 /* ---------------------------------------------------------------- pooling */
 /* One channel; inlined with constant K and S for the common pools so the
  * loop over t has no inner loop and the compiler vectorises it. '>' keeps the

@@ -44,6 +44,10 @@ void onr_relu_fwd(float *y, const float *x, size_t n);
 void onr_relu_bwd(float *dx, const float *dy, const float *y, size_t n);
 void onr_lrelu_fwd(float *y, const float *x, size_t n, float slope);
 void onr_lrelu_bwd(float *dx, const float *dy, const float *y, size_t n, float slope);
+/* The same, writing dx instead of adding to it: for a dx no other gradient
+ * reaches, which then needs no zeroing first. */
+void onr_relu_bwd_set(float *dx, const float *dy, const float *y, size_t n);
+void onr_lrelu_bwd_set(float *dx, const float *dy, const float *y, size_t n, float slope);
 
 /* Max-pool over time per channel; idx records the argmax (first max on ties,
  * as PyTorch) for the backward, which scatters (overlapping windows add). */

@@ -24,6 +24,8 @@ struct onr_net {
 	uint32_t len_in;             /* N of the last forward */
 	uint32_t ch[ONR_MAX_OPS], len[ONR_MAX_OPS]; /* shapes of the last forward */
 	uint32_t done;               /* ops computed by the last forward */
+	uint8_t fresh[ONR_MAX_OPS];  /* dout[i] left unzeroed: the activation after op i
+	                                writes it whole in the backward pass */
 	float *grads;                /* (n_params) when made with ONR_NET_TRAIN */
 	float probs[ONR_MAX_CLASSES];
 };
@@ -278,10 +280,16 @@ static void backward(onr_net *net, uint32_t upto, int wgrad, int xgrad)
 			break;
 		}
 		case ONR_OP_RELU:
-			onr_relu_bwd(dx, dy, net->out[i], (size_t)C * L);
+			if (i && net->fresh[i - 1])
+				onr_relu_bwd_set(dx, dy, net->out[i], (size_t)C * L);
+			else
+				onr_relu_bwd(dx, dy, net->out[i], (size_t)C * L);
 			break;
 		case ONR_OP_LRELU:
-			onr_lrelu_bwd(dx, dy, net->out[i], (size_t)C * L, o->f);
+			if (i && net->fresh[i - 1])
+				onr_lrelu_bwd_set(dx, dy, net->out[i], (size_t)C * L, o->f);
+			else
+				onr_lrelu_bwd(dx, dy, net->out[i], (size_t)C * L, o->f);
 			break;
 		case ONR_OP_MAXPOOL:
 			onr_maxpool_bwd(dx, dy, net->idx[i], C, L, net->len[i]);
@@ -300,10 +308,19 @@ static void backward(onr_net *net, uint32_t upto, int wgrad, int xgrad)
 	}
 }
 
-static void zero_grads_upto(onr_net *net, uint32_t upto)
+/* Clears the gradients of ops 0..upto for a backward pass. A gradient that
+ * only the activation after it will produce (no objective term lands there:
+ * injected[i] is 0) is left alone and marked fresh: the activation's
+ * backward writes it whole, which spares a pass over the largest buffers. */
+static void zero_grads_upto(onr_net *net, uint32_t upto, const uint8_t *injected)
 {
-	for (uint32_t i = 0; i <= upto; i++)
-		memset(net->dout[i], 0, (size_t)net->ch[i] * net->len[i] * sizeof(float));
+	const onr_model *m = net->m;
+	for (uint32_t i = 0; i <= upto; i++) {
+		uint32_t next = i < upto ? m->ops[i + 1].type : 0;
+		net->fresh[i] = (next == ONR_OP_RELU || next == ONR_OP_LRELU) && !injected[i];
+		if (!net->fresh[i])
+			memset(net->dout[i], 0, (size_t)net->ch[i] * net->len[i] * sizeof(float));
+	}
 	memset(net->dxs, 0, net->len_in * sizeof(float));
 }
 
@@ -392,8 +409,19 @@ int onr_net_objective(onr_net *net, const onr_objective *obj, const float *x, ui
 	int st = onr_net_forward(net, x, n, scale, deep);
 	if (st)
 		return st;
-	if (dx)
-		zero_grads_upto(net, deep);
+	if (dx) {
+		uint8_t injected[ONR_MAX_OPS] = {0};
+		if (obj->mode == ONR_OBJ_LAYERS) {
+			for (uint32_t b = 0; b < m->n_blocks; b++)
+				if (obj->layer_w[b] != 0.0f)
+					injected[obj_op(m, b, obj->pre)] = 1;
+		} else if (obj->mode == ONR_OBJ_FILTER) {
+			injected[obj_op(m, obj->block, obj->pre)] = 1;
+		} else {
+			injected[deep] = 1;
+		}
+		zero_grads_upto(net, deep, injected);
+	}
 	double J = 0.0;
 	switch (obj->mode) {
 	case ONR_OBJ_LAYERS:
@@ -469,8 +497,9 @@ int onr_net_train_example(onr_net *net, const float *x, uint32_t n, float scale,
 	int st = onr_net_forward(net, x, n, scale, last);
 	if (st)
 		return st;
-	for (uint32_t i = 0; i <= last; i++)
-		memset(net->dout[i], 0, (size_t)net->ch[i] * net->len[i] * sizeof(float));
+	uint8_t injected[ONR_MAX_OPS] = {0};
+	injected[last] = 1;
+	zero_grads_upto(net, last, injected);
 	const float *z = net->out[last];
 	float l = onr_softmax_xent(net->probs, net->dout[last], z, m->n_classes, label, weight);
 	uint32_t best = 0;
