@@ -112,6 +112,7 @@ struct onr_dreamer {
 	float *g;          /* (W) gradient */
 	float *cond;       /* (nbins) conditioning gain per bin */
 	float *final;      /* (nbins) the delta's own band limit */
+	float *follow;     /* (W) the bound's share at each sample, 0..1 */
 	float *mag;        /* (nbins) scratch for smoothing */
 	double *cum;       /* (nbins + 1) prefix sums for smoothing */
 	uint32_t *bark_lo, *bark_hi; /* (nbins) one-Bark neighbourhood of each bin */
@@ -136,6 +137,7 @@ void onr_dreamer_free(onr_dreamer *w)
 	fftwf_free(w->spec);
 	free(w->cond);
 	free(w->final);
+	free(w->follow);
 	free(w->mag);
 	free(w->cum);
 	free(w->bark_lo);
@@ -170,11 +172,12 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	w->spec = fftwf_alloc_complex(w->nbins);
 	w->cond = calloc(w->nbins, sizeof(float));
 	w->final = calloc(w->nbins, sizeof(float));
+	w->follow = calloc(window, sizeof(float));
 	w->mag = calloc(w->nbins, sizeof(float));
 	w->cum = calloc(w->nbins + 1, sizeof(double));
 	w->bark_lo = calloc(w->nbins, sizeof(uint32_t));
 	w->bark_hi = calloc(w->nbins, sizeof(uint32_t));
-	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->final || !w->mag || !w->cum || !w->bark_lo ||
+	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->final || !w->follow || !w->mag || !w->cum || !w->bark_lo ||
 	    !w->bark_hi) {
 		onr_dreamer_free(w);
 		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
@@ -338,6 +341,27 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	if (deep == UINT32_MAX || bound <= 0.0 || K == 0 || p->depth <= 0.0f)
 		return 1; /* nothing to dream: delta stays 0 */
 	update_conditioning(w, p);
+	/* how much of the bound each sample gets: its 10 ms RMS envelope over the
+	 * window's RMS, at most 1 (or all of it, for one bound per window) */
+	float *fol = w->follow;
+	if (p->window_bound || bound_abs >= 0.0f) {
+		for (uint32_t i = 0; i < W; i++)
+			fol[i] = 1.0f;
+	} else {
+		uint32_t h = m->sample_rate / 200; /* +-5 ms */
+		double acc = 0.0;
+		uint32_t lo = 0, hi = 0;          /* the sum covers [lo, hi) */
+		for (uint32_t i = 0; i < W; i++) {
+			uint32_t want_hi = i + h + 1 < W ? i + h + 1 : W;
+			uint32_t want_lo = i > h ? i - h : 0;
+			for (; hi < want_hi; hi++)
+				acc += (double)x0[hi] * x0[hi];
+			for (; lo < want_lo; lo++)
+				acc -= (double)x0[lo] * x0[lo];
+			double env = sqrt(fmax(acc, 0.0) / (double)(hi - lo));
+			fol[i] = (float)fmin(1.0, env / rms);
+		}
+	}
 	float scale = onr_input_scale(m, x0, W);
 	float step = (float)(p->depth * 0.5 * bound);
 	memcpy(w->x, x0, W * sizeof(float));
@@ -366,8 +390,9 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 			float v = w->x[i] + a * w->g[i];
 			/* |x - x0| <= bound, and within full scale unless the input
 			 * itself is beyond it (then no further out than it is) */
-			float lo = fmaxf(x0[i] - (float)bound, fminf(-1.0f, x0[i]));
-			float hi = fminf(x0[i] + (float)bound, fmaxf(1.0f, x0[i]));
+			float b = (float)bound * fol[i];
+			float lo = fmaxf(x0[i] - b, fminf(-1.0f, x0[i]));
+			float hi = fminf(x0[i] + b, fmaxf(1.0f, x0[i]));
 			w->x[i] = v < lo ? lo : (v > hi ? hi : v);
 		}
 	}
@@ -389,7 +414,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 			peak = fabsf(w->g[i]);
 	float shrink = peak > (float)bound ? (float)bound / peak : 1.0f;
 	for (uint32_t i = 0; i < W; i++) {
-		float d = w->g[i] * shrink;
+		float d = w->g[i] * shrink * fol[i];
 		float lo = fminf(-1.0f, x0[i]) - x0[i], hi = fmaxf(1.0f, x0[i]) - x0[i];
 		d = d < lo ? lo : (d > hi ? hi : d);
 		delta[i] = isfinite(d) ? d : 0.0f;

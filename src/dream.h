@@ -67,6 +67,10 @@ typedef struct {
 	int smooth;                /* nonzero: smooth the gradient's magnitude
 	                              spectrum over one critical band (Bark) */
 	float mix;                 /* out = dry + mix * delta; 0..2 */
+	int window_bound;          /* 0 (default): the bound follows the signal's
+	                              10 ms envelope inside the window, so quiet
+	                              moments next to loud ones stay quiet;
+	                              nonzero: one bound for the whole window */
 } onr_dream_params;
 
 /* The defaults: layers mode on the middle blocks, depth 0.5, 8 iterations,

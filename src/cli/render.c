@@ -60,7 +60,7 @@ typedef struct {
 	int stereo;                 /* -1: not given (linked) */
 	uint64_t seed;
 	uint32_t rate;              /* --from output rate; 0: the model's */
-	int pre, smooth, quiet;
+	int pre, smooth, quiet, window_bound;
 	int mode;                   /* -1: not given, else ONR_OBJ_* */
 	layer_opt layers[ONR_MAX_BLOCKS * 4];
 	int n_layers;
@@ -120,6 +120,9 @@ static void usage(FILE *f)
 	        "  --tilt DB           dB per octave around 1 kHz on the dream's spectrum; negative\n"
 	        "                      keeps it from turning into hiss, -12 to 6 (default -3)\n"
 	        "  --smooth            smooth the dream's spectrum over one critical band (default off)\n"
+	        "  --window-bound      one bound for the whole window; by default the bound follows\n"
+	        "                      the sound's 10 ms envelope, so quiet moments beside loud\n"
+	        "                      ones stay quiet\n"
 	        "  --mix M             out = dry + M * dream, 0 to 2 (default 1)\n"
 	        "\n"
 	        "windows:\n"
@@ -205,7 +208,8 @@ static int parse_args(int argc, char **argv, ropts *o)
 		if (kind == CLI_HELP)
 			return -1;
 		const cli_flag flags[] = {
-			{"--pre", &o->pre}, {"--smooth", &o->smooth}, {"--quiet", &o->quiet}, {"-q", &o->quiet}};
+			{"--pre", &o->pre}, {"--smooth", &o->smooth}, {"--quiet", &o->quiet}, {"-q", &o->quiet},
+			{"--window-bound", &o->window_bound}};
 		static const char *const with_value[] = {
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
@@ -506,6 +510,7 @@ static int make_params(rctx *c)
 		p->tilt_db = (float)o->tilt;
 	}
 	p->smooth = o->smooth;
+	p->window_bound = o->window_bound;
 	if (!isnan(o->mix)) {
 		if (check_param(m, "--mix", o->mix, offsetof(onr_dream_params, mix), "", NULL))
 			return EXIT_USAGE;
@@ -637,7 +642,9 @@ static void print_dream_settings(const rctx *c)
 	else
 		printf("bound %g dB, floor %g dBFS", (double)p->bound_db, (double)p->floor_db);
 	printf(", band %g-%g Hz, tilt %g dB/oct%s, mix %g\n", (double)p->band_lo,
-	       (double)p->band_hi, (double)p->tilt_db, p->smooth ? ", smoothed" : "",
+	       (double)p->band_hi, (double)p->tilt_db,
+	       p->smooth ? (p->window_bound ? ", smoothed, bound per window" : ", smoothed")
+	                 : (p->window_bound ? ", bound per window" : ""),
 	       (double)p->mix);
 	printf("windows of:     %u samples at %u Hz (%.3f s), overlap %u", W, c->m->sample_rate,
 	       (double)W / c->m->sample_rate, c->cfg.overlap);
