@@ -1104,6 +1104,48 @@ static void test_bound(void)
 }
 
 /* ================================================================ 6. silence */
+/* The bound follows the envelope: in a window half a loud tone, half
+ * silence, the silent half is left alone; with one bound per window
+ * (window_bound) the dream reaches into it. */
+static void test_envelope_bound(void)
+{
+	onr_dreamer *w;
+	char err[256];
+	if (onr_dreamer_new(&w, model, WIN, 16, err, sizeof err)) {
+		CHECK(0, "onr_dreamer_new: %s", err);
+		return;
+	}
+	float *x = fbuf(WIN), *d = fbuf(WIN);
+	for (uint32_t i = 0; i < WIN; i++)
+		x[i] = i < WIN / 2 ? 0.5f * sinf(0.07f * (float)i) * (1.0f + 0.3f * sinf(0.003f * (float)i))
+		                   : 0.0f;
+	for (int mode = 0; mode < 2; mode++) {
+		onr_dream_params p;
+		onr_dream_params_default(&p, model);
+		p.depth = 2.0f;
+		p.iterations = 8;
+		p.window_bound = mode;
+		onr_dreamer_run(w, &p, x, d, -1.0f, NULL, NULL, NULL, NULL);
+		double loud = 0.0, quiet = 0.0;
+		uint32_t margin = MRATE / 50; /* 20 ms past the tone's end */
+		for (uint32_t i = 0; i < WIN / 2; i++)
+			loud += (double)d[i] * d[i];
+		for (uint32_t i = WIN / 2 + margin; i < WIN; i++)
+			quiet += (double)d[i] * d[i];
+		if (mode == 0)
+			CHECK(loud > 0.0 && quiet == 0.0,
+			      "envelope bound: dream energy %g in the tone, %g in the silence after it "
+			      "(want some, none)", loud, quiet);
+		else
+			CHECK(loud > 0.0 && quiet > 0.0,
+			      "one bound per window: dream energy %g in the tone, %g in the silence (want "
+			      "both)", loud, quiet);
+	}
+	free(x);
+	free(d);
+	onr_dreamer_free(w);
+}
+
 static void test_silence(void)
 {
 	uint32_t rate = 44100, n = (uint32_t)(1.5 * rate);
@@ -1675,6 +1717,7 @@ int main(void)
 		{"objective", test_objective},
 		{"bound", test_bound},
 		{"silence", test_silence},
+		{"envelope bound", test_envelope_bound},
 		{"bad input", test_bad_input},
 		{"parameters", test_params},
 		{"allocation", test_no_alloc},
