@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <math.h>
 #include <samplerate.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -107,12 +107,17 @@ def active_rms_db(x, frame=1600):
     return 10 * np.log10(max(float(np.mean(e)), 1e-20))
 
 
+def _loud(x, rel_db):
+    """Indices of the samples louder than rel_db below the peak."""
+    thr = np.max(np.abs(x)) * 10 ** (rel_db / 20)
+    return np.nonzero(np.abs(x) > thr)[0]
+
+
 def trim_lead(x, rel_db=-40.0, pre=0.01):
     """Drop leading samples quieter than rel_db below the peak (keeping pre s)."""
     if len(x) == 0:
         return x
-    thr = np.max(np.abs(x)) * 10 ** (rel_db / 20)
-    idx = np.nonzero(np.abs(x) > thr)[0]
+    idx = _loud(x, rel_db)
     if len(idx) == 0:
         return x[:0]
     start = max(0, idx[0] - int(pre * SR))
@@ -122,8 +127,7 @@ def trim_lead(x, rel_db=-40.0, pre=0.01):
 def trim_tail(x, rel_db=-50.0, post=0.05):
     if len(x) == 0:
         return x
-    thr = np.max(np.abs(x)) * 10 ** (rel_db / 20)
-    idx = np.nonzero(np.abs(x) > thr)[0]
+    idx = _loud(x, rel_db)
     if len(idx) == 0:
         return x[:0]
     return x[: min(len(x), idx[-1] + int(post * SR))]
