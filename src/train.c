@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
 struct onr_trainer {
 	onr_model *m;
 	onr_train_config cfg;
@@ -234,4 +238,83 @@ int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *p
 	}
 	int k = run_slices(t, sl, n, eval_slice);
 	return k < 0 ? k : ONR_OK;
+}
+
+/* ================================================================ augmentation */
+static uint64_t aug_next(uint64_t *s) /* splitmix64 */
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double aug_uniform(uint64_t *s) /* [0, 1) */
+{
+	return (double)(aug_next(s) >> 11) / 9007199254740992.0;
+}
+
+/* an RBJ peaking filter at f (cycles per sample), in place */
+static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
+{
+	double A = pow(10.0, gain_db / 40.0), w = 2.0 * M_PI * f;
+	double al = sin(w) / (2.0 * q), c = cos(w);
+	double a0 = 1.0 + al / A;
+	double b0 = (1.0 + al * A) / a0, b1 = -2.0 * c / a0, b2 = (1.0 - al * A) / a0;
+	double a1 = -2.0 * c / a0, a2 = (1.0 - al / A) / a0;
+	double x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0;
+	for (uint32_t n = 0; n < W; n++) {
+		double x0 = y[n], o = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+		x2 = x1;
+		x1 = x0;
+		y2 = y1;
+		y1 = o;
+		y[n] = (float)o;
+	}
+}
+
+void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint64_t *state)
+{
+	if (W == 0)
+		return;
+	if (W == 1 || !(rate > 0.0)) {
+		memcpy(y, x, (size_t)W * sizeof *y);
+		return;
+	}
+	double speed = exp(log(0.8) + (log(1.25) - log(0.8)) * aug_uniform(state));
+	double centre = 0.5 * (W - 1), last = (double)(W - 1);
+	for (uint32_t n = 0; n < W; n++) {
+		double t = centre + ((double)n - centre) * speed;
+		if (t < 0.0)
+			t = -t;
+		if (t > last)
+			t = 2.0 * last - t;
+		if (t < 0.0) /* only when speed > 2: not with the range above */
+			t = 0.0;
+		uint32_t i = (uint32_t)t;
+		if (i >= W - 1)
+			i = W - 2;
+		double fr = t - i;
+		y[n] = (float)((1.0 - fr) * x[i] + fr * x[i + 1]);
+	}
+	double lo = log(fmin(80.0 / rate, 0.1)), hi = log(0.4);
+	for (int k = 0; k < 2; k++) {
+		double f = exp(lo + (hi - lo) * aug_uniform(state));
+		double g = 18.0 * aug_uniform(state) - 9.0;
+		double q = 0.5 + 1.5 * aug_uniform(state);
+		aug_peak(y, W, f, g, q);
+	}
+	float a = (float)(1.4 * aug_uniform(state) - 0.7);
+	float pol = (aug_next(state) & 1) ? -1.0f : 1.0f;
+	double ss = 0.0;
+	for (uint32_t n = 0; n < W; n++)
+		ss += (double)y[n] * y[n];
+	float noise = (float)(sqrt(ss / W) * pow(10.0, -(20.0 + 30.0 * aug_uniform(state)) / 20.0) *
+	                      sqrt(3.0));
+	float prev = 0.0f;
+	for (uint32_t n = 0; n < W; n++) {
+		float v = y[n];
+		y[n] = pol * (v + a * prev) + noise * (float)(2.0 * aug_uniform(state) - 1.0);
+		prev = v;
+	}
 }

@@ -48,6 +48,21 @@ void onr_trainer_sync(onr_trainer *t);
 /* Adam steps taken so far. */
 uint64_t onr_trainer_steps(const onr_trainer *t);
 
+/* Training-time augmentation: y (W samples) gets a randomly varied copy of x
+ * (W samples at `rate` Hz), so that a model learns what stays the same across
+ * recordings and renderers rather than one sample set's colour:
+ *  - speed: x read at a random rate of 0.8 to 1.25 (log-uniform) around the
+ *    window's centre, which moves pitch and every formant by up to about 4
+ *    semitones, as another instrument or a stretched sample would; linear
+ *    interpolation, mirrored at the window's edges;
+ *  - colour: two peaking filters at random centres (80 Hz to 0.4 rate), gains
+ *    of -9 to +9 dB and Q 0.5 to 2, then a first-order tilt
+ *    y[n] = x[n] + a x[n-1], a in [-0.7, 0.7];
+ *  - a random polarity, and white noise 20 to 50 dB below the window's RMS.
+ * *state is a seed that advances: the same seed, the same variations. x and y
+ * must not overlap. */
+void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint64_t *state);
+
 #ifdef __cplusplus
 }
 #endif

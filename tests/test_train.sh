@@ -192,6 +192,18 @@ mv "$T/m/a.onm" "$T/m/a1.onm"
 check "the same command twice: byte-identical models (same seed, data, threads)" \
 	cmp -s "$T/m/a.onm" "$T/m/a1.onm"
 
+# --augment: still learns, repeatable, and really varies the windows
+"$B" train $TRAIN --augment --val-fraction 0.25 "$D" "$T/m/g.onm" >/dev/null 2>"$T/err"
+mv "$T/m/g.onm" "$T/m/g1.onm"
+"$B" train $TRAIN --augment --val-fraction 0.25 "$D" "$T/m/g.onm" >/dev/null 2>"$T/err"
+wa=$(acc "$T/m/g.report.txt" window)
+echo "     (--augment: validation accuracy windows $wa %)"
+check "--augment: validation window accuracy $wa % > 60 %" above "$wa" 60
+check "--augment twice: byte-identical models; not the model trained without it" \
+	sh -c "cmp -s '$T/m/g.onm' '$T/m/g1.onm' && ! cmp -s '$T/m/g.onm' '$T/m/a.onm'"
+check "--augment is recorded in the report" \
+	grep -q "augmented (speed, EQ, tilt, polarity, noise)" "$T/m/g.report.txt"
+
 # whole sources held out when the CSV has a source column and no split:
 # sources of 3 files each; the report lists the validation files
 {

@@ -16,7 +16,8 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then OUT=$1; shift; fi
 
 PACKAGES=(
   python3 python3-numpy sox libsox-fmt-base
-  fluidsynth fluid-soundfont-gm timgm6mb-soundfont timidity freepats mma
+  fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont stk lmms-common
+  timidity freepats mma
   hydrogen-drumkits sonic-pi-samples avldrums.lv2-soundfont
   asterisk-core-sounds-en-wav asterisk-core-sounds-fr-wav tuxpaint-stamps-default
   pocketsphinx-testdata codec2-examples

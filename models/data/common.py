@@ -27,6 +27,7 @@ SF2 = {
     "timgm6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",
     "blackpearl": "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
     "redzeppelin": "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
+    "musescore": "/usr/share/sounds/sf3/MuseScore_General_Full.sf3",
 }
 FREEPATS_CFG = "/etc/timidity/freepats.cfg"
 
@@ -220,6 +221,32 @@ def render_timidity(midi_path, cfg=FREEPATS_CFG, rate=32000):
         return sox_read(out)
 
 
+def render_stk(instrument, events, voices=6, rate=32000, controls=()):
+    """Render note events [(time, dur, key, vel)] with one STK instrument
+    (stk-demo reading a SKINI score: physical and FM models, no samples)
+    -> float mono 16 kHz. `controls` are (time, number, value) control
+    changes."""
+    msgs = []
+    for t, dur, key, vel in events:
+        msgs.append((t, 1, "NoteOn", key, vel))
+        msgs.append((t + dur, 0, "NoteOff", key, 64))
+    for t, num, val in controls:
+        msgs.append((t, -1, "ControlChange", num, val))
+    msgs.sort(key=lambda m: (m[0], m[1]))
+    lines, now = [], 0.0
+    for t, _, kind, a, b in msgs:
+        lines.append("%s %.6f 1 %d %d" % (kind, max(0.0, t - now), a, b))
+        now = max(now, t)
+    with tempfile.TemporaryDirectory(prefix="oneiro-stk-", dir=TMP) as td:
+        ski, out = os.path.join(td, "in.ski"), os.path.join(td, "out.wav")
+        with open(ski, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        cmd = ["stk-demo", instrument, "-n", str(voices), "-s", str(rate), "-ow", out, "-if", ski]
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                       timeout=600)
+        return sox_read(out)
+
+
 def freepats_programs(cfg=FREEPATS_CFG):
     """(melodic programs in bank 0, notes of drumset 0) that freepats really has."""
     progs, drums, section = set(), set(), None
@@ -245,13 +272,20 @@ def freepats_programs(cfg=FREEPATS_CFG):
 
 class Unit:
     """One independent piece of work that writes clips into the pool and a
-    manifest listing them. A unit whose manifest exists is skipped."""
+    manifest listing them. A unit whose manifest exists, with the same
+    parameters and all its clips, is skipped."""
 
     def __init__(self, dataset, uid, func, **kw):
         self.dataset = dataset
         self.uid = safe(uid)
         self.func = func
         self.kw = kw
+
+    def params(self):
+        """What the unit's work depends on, as the manifest records it: a
+        changed plan (a quota, a class map) redoes the unit."""
+        return "%s(%s)" % (self.func.__name__,
+                           ", ".join("%s=%r" % (k, self.kw[k]) for k in sorted(self.kw)))
 
 
 def manifest_path(out, unit):
@@ -287,9 +321,10 @@ def run_unit(args):
     if os.path.exists(mp):
         with open(mp) as f:
             man = json.load(f)
-        if all(os.path.exists(os.path.join(out, r["pool"])) for r in man["rows"]):
+        if man.get("params") == unit.params() and \
+                all(os.path.exists(os.path.join(out, r["pool"])) for r in man["rows"]):
             return unit.uid, man, True
-        os.remove(mp)  # clips went missing: redo the unit
+        os.remove(mp)  # another plan, or clips went missing: redo the unit
     if os.path.isdir(pool_dir(out, unit)):
         shutil.rmtree(pool_dir(out, unit))
     cw = ClipWriter(out, unit)
@@ -300,7 +335,7 @@ def run_unit(args):
         traceback.print_exc()
         return unit.uid, {"error": repr(e), "rows": []}, False
     os.makedirs(os.path.dirname(mp), exist_ok=True)
-    man = {"rows": cw.rows}
+    man = {"params": unit.params(), "rows": cw.rows}
     with open(mp + ".part", "w") as f:
         json.dump(man, f, indent=0, sort_keys=True)
     os.replace(mp + ".part", mp)

@@ -8,12 +8,15 @@ Class map (decided here, documented in README.md):
   strings     40-46 violin..harp; 48-49 string ensembles; 110 fiddle
   winds       56-61 brass; 64-71 reeds; 72-79 pipes; 22 harmonica;
               109 bagpipe; 111 shanai
-  synth       80-103 synth leads, pads, effects; every program whose GM name
-              says "synth": 38-39 synth bass, 50-51 synth strings, 62-63 synth brass
+  synth       80-103 synth leads, pads, effects (but 91 choir pad, 92 bowed
+              pad); 38-39 synth bass
   env_fx      120-127 fret noise, breath, seashore, bird, telephone,
               helicopter, applause, gunshot
   left out    9-15 mallets and bells, 47 timpani, 52-54 choir/voices (too close
-              to speech), 55 orchestra hit, 108 kalimba, 112-119 percussive
+              to speech), 55 orchestra hit, 108 kalimba, 112-119 percussive;
+              and the imitations of another class, which soundfonts render
+              as that class or as a synth at will: 50-51 synth strings,
+              62-63 synth brass, 91 choir pad, 92 bowed pad
 """
 
 GM_CLASS = {}
@@ -25,7 +28,7 @@ for p in list(range(40, 47)) + [48, 49, 110]:
     GM_CLASS[p] = "strings"
 for p in [22] + list(range(56, 62)) + list(range(64, 80)) + [109, 111]:
     GM_CLASS[p] = "winds"
-for p in [38, 39, 50, 51, 62, 63] + list(range(80, 104)):
+for p in [38, 39] + [q for q in range(80, 104) if q not in (91, 92)]:
     GM_CLASS[p] = "synth"
 for p in range(120, 128):
     GM_CLASS[p] = "env_fx"
@@ -34,7 +37,7 @@ for p in range(120, 128):
 # (training renderer only); classified like their program number.
 FLUIDR3_VARIANTS = [(8, 4), (8, 5), (8, 6), (8, 16), (8, 17), (8, 19), (8, 21),
                     (8, 24), (8, 25), (8, 26), (8, 28), (8, 30), (8, 31), (8, 38),
-                    (8, 39), (8, 40), (8, 48), (8, 50), (8, 61), (8, 62), (8, 63),
+                    (8, 39), (8, 40), (8, 48), (8, 61),
                     (8, 80), (8, 107), (9, 125), (16, 25)]
 
 _RANGES = {

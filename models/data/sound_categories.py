@@ -14,20 +14,67 @@ import gm
 
 DATASET = "sound-categories"
 LABELS = ["keys", "guitar_bass", "strings", "winds", "synth", "drums", "speech", "env_fx"]
-QUOTA = {"train": 500, "val": 200}
+QUOTA = {"train": 1000, "val": 200}
 # the GM sound-effect programs are only part of env_fx: recorded effects first
 GM_FX_QUOTA = {"train": 160, "val": 70}
 MARGIN = 1.2
 
 GAIN = {"fluidr3": 1.0, "timgm6mb": 0.6, "blackpearl": 0.6, "redzeppelin": 0.6}
 SOURCE_NAME = {"fluidr3": "fluidsynth-FluidR3_GM", "timgm6mb": "fluidsynth-TimGM6mb",
-               "freepats": "timidity-freepats"}
-MELODIC_RENDERERS = [("fluidr3", "train"), ("freepats", "train"), ("timgm6mb", "val")]
+               "freepats": "timidity-freepats", "musescore": "fluidsynth-MuseScore_General",
+               "stk": "stk-demo"}
+# csound-soundfont's GM bank is left out: most of its programs are TimGM6mb's
+# samples (renders correlate at 0.95-1.00), so training on it would leak the
+# held-out renderer. MuseScore_General shares many samples with FluidR3 but
+# has its own pianos, strings and synths.
+MELODIC_RENDERERS = [("fluidr3", "train"), ("freepats", "train"), ("musescore", "train"),
+                     ("timgm6mb", "val")]
+# STK's instruments (stk-demo): physical and FM models, a renderer with no
+# samples at all, for training. (instrument, GM program whose range and class
+# it takes, controls varied per event: SKINI control numbers)
+STK_INSTRUMENTS = [
+    ("Clarinet", 71, (1, 2, 4, 11)), ("BlowHole", 71, (2, 4, 11)), ("Saxofony", 65, (1, 2, 4, 11)),
+    ("Flute", 73, (1, 2, 4, 11)), ("Brass", 56, (1, 2, 11)), ("Brass", 57, (1, 2, 11)),
+    ("Recorder", 74, (1, 2, 11)),
+    ("Bowed", 40, (1, 2, 4, 11)), ("Bowed", 41, (1, 2, 4, 11)), ("Bowed", 42, (1, 2, 4, 11)),
+    ("Plucked", 25, ()), ("Plucked", 33, ()), ("StifKarp", 24, (2, 4, 11)),
+    ("Sitar", 104, ()), ("Mandolin", 105, (2, 4, 11)),
+    ("Rhodey", 4, (2, 4, 11)), ("Wurley", 5, (2, 4, 11)), ("BeeThree", 16, (2, 4, 11)),
+    ("BeeThree", 18, (2, 4, 11)),
+    ("Moog", 81, (2, 4, 11)), ("Moog", 38, (2, 4, 11)), ("Simple", 80, (2, 4, 11)),
+    ("Simple", 87, (2, 4, 11)),
+]
+STK_VELOCITY = {"Saxofony": 0.2}
 
 HYDROGEN = "/usr/share/hydrogen/data/drumkits"
 HYDROGEN_VAL = {"ColomboAcousticDrumkit", "HardElectro1", "circAfrique v4", "Millo_MultiLayered3"}
 GM_KITS = [0, 8, 16, 24, 25, 32, 40, 48]  # standard, room, power, electronic, 808, jazz, brush, orchestra
 SONICPI = "/usr/share/sonic-pi/samples"
+LMMS = "/usr/share/lmms/samples"
+# recorded (or sampled-hardware) instrument notes and phrases of LMMS and
+# Sonic Pi, played like a sampler at several pitches (training only)
+SAMPLER = {
+    "keys": ["instruments/church_organ01", "instruments/church_organ02", "instruments/church_organ03",
+             "instruments/church_organ04", "instruments/e_organ01", "instruments/e_piano_accord01",
+             "instruments/e_piano_accord02", "instruments/piano01",
+             "instruments/piano02", "sonicpi:ambi_piano"],
+    "strings": ["instruments/cello01", "instruments/violin_double_stop01",
+                "instruments/violin_fingered01", "instruments/violin_pizzicato01",
+                "stringsnpads/strings01"],
+    "winds": ["instruments/flute01", "instruments/trumpet01", "latin/latin_brass01"],
+    "guitar_bass": ["instruments/bassslap01", "instruments/bassslap02", "instruments/steel_guitar01",
+                    "instruments/steel_guitar_slight_distorted01",
+                    "instruments/steel_guitar_medium_distorted01",
+                    "instruments/steel_guitar_heavy_distorted01", "latin/latin_guitar01",
+                    "latin/latin_guitar02", "latin/latin_guitar03", "sonicpi:guit_e_fifths",
+                    "sonicpi:guit_e_slide", "sonicpi:guit_em9", "sonicpi:guit_harmonics"],
+    "synth": ["basses/bass_hard01", "basses/bass_hard02", "basses/matrix1000_pluck01",
+              "stringsnpads/juno_pad01", "stringsnpads/korg_poly6_drone01",
+              "stringsnpads/nord_ambient01", "stringsnpads/orion_string01",
+              "stringsnpads/space_strings01", "stringsnpads/space_strings02",
+              "stringsnpads/space_strings03", "bassloops/tb303_01", "bassloops/techno_synth01",
+              "bassloops/techno_synth02", "bassloops/techno_synth03", "bassloops/techno_synth04"],
+}
 TUX = "/usr/share/tuxpaint/stamps"
 TUX_SPEECH_TRAIN = ["ca", "bg", "ru", "be", "da", "en"]
 TUX_SPEECH_VAL = ["fr", "es", "ro", "el", "nl", "lt"]
@@ -38,6 +85,7 @@ FREEDESKTOP = "/usr/share/sounds/freedesktop/stereo"
 
 PACKAGES = [
     "sox", "libsox-fmt-base", "fluidsynth", "fluid-soundfont-gm", "timgm6mb-soundfont",
+    "musescore-general-soundfont", "stk", "lmms-common",
     "timidity", "freepats", "hydrogen-drumkits", "sonic-pi-samples", "avldrums.lv2-soundfont",
     "asterisk-core-sounds-en-wav", "asterisk-core-sounds-fr-wav", "tuxpaint-stamps-default",
     "pocketsphinx-testdata", "codec2-examples", "bucklespring-data", "sound-theme-freedesktop",
@@ -87,6 +135,46 @@ def u_notes(cw, renderer, bank, prog, label, split, n):
     song, end = gm.plan_to_song(events, ch=0, prog=prog, bank=bank)
     x = _render(song, end, renderer)
     _cut_events(cw, x, events, label, split, SOURCE_NAME[renderer], rng, "p%03d_" % prog)
+
+
+def u_stk(cw, instrument, prog, controls, label, split, n):
+    rng = C.rng_for("stk", instrument, prog)
+    events = gm.note_plan(prog, n, rng)
+    notes, ccs = [], []
+    scale = STK_VELOCITY.get(instrument, 0.35)  # stk-demo writes 16-bit: no clipping
+    for ev in events:
+        for num in controls:  # each event with its own setting of the model
+            ccs.append((ev["t"] - 0.05, num, int(rng.integers(32, 97))))
+        for dt, dur, key, vel in ev["notes"]:
+            if 0 <= key <= 127:
+                notes.append((ev["t"] + dt, dur, key, max(1, int(vel * scale))))
+    x = C.render_stk(instrument, notes, controls=ccs)
+    _cut_events(cw, x, events, label, split, SOURCE_NAME["stk"], rng,
+                "%s_p%03d_" % (instrument, prog))
+
+
+def u_sampler(cw, label, files, n_pitches=6, max_chunks=4):
+    """Each recorded note or phrase played like a sampler: at its own pitch and
+    at n_pitches-1 random others within +-6 semitones (sox speed), cut into up
+    to max_chunks pieces of 2 s."""
+    for k, f in enumerate(files):
+        rng = C.rng_for("sampler", f)
+        base = os.path.splitext(os.path.basename(f))[0]
+        shifts = [0.0] + [float(s) for s in rng.uniform(-6.0, 6.0, n_pitches - 1)]
+        for j, st in enumerate(shifts):
+            try:
+                x = C.sox_read(f, effects=("speed", "%.4f" % (2.0 ** (st / 12.0))))
+            except Exception as e:
+                C.log("    skip %s: %s" % (f, str(e)[:120]))
+                break
+            x = C.trim_tail(C.trim_lead(x))
+            for c, piece in enumerate(C.chunks(x, 2.0, 0.5, max_chunks)):
+                lvl = C.active_rms_db(piece)
+                if lvl < C.SILENT_DBFS:
+                    continue
+                cw.add(C.finish_clip(piece, rng), label, "train", "sampler-lmms-sonicpi",
+                       name="%s_%d_%d" % (base, j, c), file=f, semitones=round(st, 2),
+                       level_db=round(lvl, 1))
 
 
 def u_drums(cw, renderer, kit, split, n, keys=None):
@@ -226,14 +314,28 @@ def units():
             progs = [(b, p) for b, p in progs if p in fp_progs]
         for bank, p in progs:
             renders.append((renderer, split, bank, p, gm.GM_CLASS[p]))
+    for instrument, p, ctl in STK_INSTRUMENTS:
+        renders.append(("stk", "train", instrument, p, gm.GM_CLASS[p]))
     count = {}
     for r in renders:
         count[(r[4], r[1])] = count.get((r[4], r[1]), 0) + 1
+    stk_ctl = {(i, p): c for i, p, c in STK_INSTRUMENTS}
     for renderer, split, bank, p, label in renders:
         q = GM_FX_QUOTA[split] if label == "env_fx" else QUOTA[split]
         n = max(6, math.ceil(q * MARGIN / count[(label, split)]))
+        if renderer == "stk":
+            add("stk-%s-p%03d" % (bank, p), u_stk, instrument=bank, prog=p,
+                controls=stk_ctl[(bank, p)], label=label, split=split, n=n)
+            continue
         add("notes-%s-b%03d-p%03d" % (renderer, bank, p), u_notes, renderer=renderer, bank=bank,
             prog=p, label=label, split=split, n=n)
+
+    for label in sorted(SAMPLER):
+        files = [os.path.join(SONICPI, f[8:] + ".flac") if f.startswith("sonicpi:")
+                 else os.path.join(LMMS, f + ".ogg") for f in SAMPLER[label]]
+        for f in files:  # a unit per file: the selection takes each as a source
+            add("sampler-%s-%s" % (label, os.path.splitext(os.path.basename(f))[0]), u_sampler,
+                label=label, files=[f])
 
     # drums: rendered kits, recorded one-shots and loops
     drum_units = []

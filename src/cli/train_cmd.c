@@ -54,28 +54,6 @@ static void on_signal(int sig)
 }
 
 /* ================================================================ options */
-/* One training window varied for --augment: y[n] = x[n] + a x[n-1] with a
- * in [-0.7, 0.7] (a gentle tilt either way), a random polarity, and white
- * noise 20 to 50 dB below the window's RMS. The same seed, the same
- * variations. */
-static void augment_window(float *y, const float *x, uint32_t W, uint64_t *rng)
-{
-	double u1 = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
-	double u2 = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
-	float a = (float)(1.4 * u1 - 0.7);
-	float pol = (cli_rand64(rng) & 1) ? -1.0f : 1.0f;
-	double ss = 0.0;
-	for (uint32_t n = 0; n < W; n++)
-		ss += (double)x[n] * x[n];
-	float noise = (float)(sqrt(ss / W) * pow(10.0, -(20.0 + 30.0 * u2) / 20.0) * sqrt(3.0));
-	float prev = 0.0f;
-	for (uint32_t n = 0; n < W; n++) {
-		double u = (double)(cli_rand64(rng) >> 11) / 9007199254740992.0;
-		y[n] = pol * (x[n] + a * prev) + noise * (float)(2.0 * u - 1.0);
-		prev = x[n];
-	}
-}
-
 typedef struct {
 	const char *dataset, *model;
 	ds_options ds;
@@ -172,7 +150,8 @@ static void usage(FILE *f)
 	        "  --warmup EPOCHS     length of the warm-up (default 1; 0 = none)\n"
 	        "  --weight-decay W    decoupled (AdamW) weight decay (default 1e-4)\n"
 	        "  --augment           vary each training window on the fly (seeded): a random\n"
-	        "                      first-order tilt (brighter or darker), a random\n"
+	        "                      speed of 0.92 to 1.08 (pitch and formants), two random\n"
+	        "                      peaking filters (+-9 dB), a first-order tilt, a random\n"
 	        "                      polarity, and noise 20 to 50 dB below its level; helps a\n"
 	        "                      model carry over to other recordings or renderers\n"
 	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
@@ -988,7 +967,7 @@ int cmd_train(int argc, char **argv)
 	           W, o.overlap_pct, o.floor_db, (unsigned long long)o.seed, o.threads,
 	           o.threads == 1 ? "" : "s");
 	if (o.augment)
-		cli_printf(&settings, ", augmented (tilt, polarity, noise)");
+		cli_printf(&settings, ", augmented (speed, EQ, tilt, polarity, noise)");
 
 	/* ---- train */
 	onr_train_config cfg;
@@ -1054,7 +1033,7 @@ int cmd_train(int argc, char **argv)
 				bw[j] = (float)class_w[wtr.y[w]];
 				if (augbuf) {
 					float *y = augbuf + (size_t)j * W;
-					augment_window(y, wtr.x[w], W, &aug_rng);
+					onr_augment_window(y, wtr.x[w], W, (double)o.rate, &aug_rng);
 					bx[j] = y;
 				}
 			}

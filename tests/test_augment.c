@@ -1,0 +1,126 @@
+/* test_augment.c -- the training augmentation (onr_augment_window) that
+ * `oneiro train --augment` applies: seeded and repeatable, silent in for
+ * silent out, always finite, and varying what it claims to vary: pitch
+ * within 0.8 to 1.25 times, and colour. */
+#include "check.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define W 16384
+#define RATE 16000.0
+
+static float x[W], y[W], y2[W];
+
+/* the frequency of the strongest DFT bin between lo and hi Hz, 2 Hz steps */
+static double peak_hz(const float *v, double lo, double hi)
+{
+	double best = 0.0, best_f = lo;
+	for (double f = lo; f <= hi; f += 2.0) {
+		double w = 2.0 * M_PI * f / RATE, re = 0.0, im = 0.0;
+		for (int n = 0; n < W; n++) {
+			re += v[n] * cos(w * n);
+			im -= v[n] * sin(w * n);
+		}
+		if (re * re + im * im > best) {
+			best = re * re + im * im;
+			best_f = f;
+		}
+	}
+	return best_f;
+}
+
+static double rms(const float *v)
+{
+	double s = 0.0;
+	for (int n = 0; n < W; n++)
+		s += (double)v[n] * v[n];
+	return sqrt(s / W);
+}
+
+/* energy of the first difference over energy: a brightness measure */
+static double brightness(const float *v)
+{
+	double d = 0.0, e = 0.0;
+	for (int n = 1; n < W; n++) {
+		d += ((double)v[n] - v[n - 1]) * ((double)v[n] - v[n - 1]);
+		e += (double)v[n] * v[n];
+	}
+	return d / (e + 1e-300);
+}
+
+int main(void)
+{
+	uint64_t lcg = 99;
+	for (int n = 0; n < W; n++) { /* white noise, RMS about 0.1 */
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		x[n] = (float)(((double)(lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.17);
+	}
+
+	/* the same seed gives the same window; the seed advances */
+	uint64_t s1 = 7, s2 = 7;
+	onr_augment_window(y, x, W, RATE, &s1);
+	onr_augment_window(y2, x, W, RATE, &s2);
+	CHECK(!memcmp(y, y2, sizeof y), "the same seed gave different windows");
+	CHECK(s1 == s2 && s1 != 7, "the seed did not advance the same way");
+	onr_augment_window(y2, x, W, RATE, &s2);
+	CHECK(memcmp(y, y2, sizeof y) != 0, "the next draw repeated the first");
+
+	/* every draw finite and within a sane level of the input; colour varies */
+	uint64_t s = 1;
+	double bmin = INFINITY, bmax = 0.0, lmin = INFINITY, lmax = 0.0;
+	int finite = 1;
+	for (int k = 0; k < 200; k++) {
+		onr_augment_window(y, x, W, RATE, &s);
+		for (int n = 0; n < W; n++)
+			finite &= isfinite(y[n]);
+		double l = 20.0 * log10(rms(y) / rms(x)), b = brightness(y);
+		lmin = fmin(lmin, l);
+		lmax = fmax(lmax, l);
+		bmin = fmin(bmin, b);
+		bmax = fmax(bmax, b);
+	}
+	CHECK(finite, "an augmented window had a NaN or Inf");
+	CHECK(lmin > -15.0 && lmax < 15.0, "level change %.1f to %.1f dB, beyond +-15 dB", lmin, lmax);
+	CHECK(bmax / bmin > 2.0, "brightness varies only %.2fx over 200 draws: no colour change",
+	      bmax / bmin);
+
+	/* silence stays silence: the noise follows the window's level */
+	memset(x, 0, sizeof x);
+	onr_augment_window(y, x, W, RATE, &s);
+	int zero = 1;
+	for (int n = 0; n < W; n++)
+		zero &= y[n] == 0.0f;
+	CHECK(zero, "silence in gave sound out");
+
+	/* pitch: a 500 Hz tone comes out between 400 and 625 Hz, and spread */
+	for (int n = 0; n < W; n++)
+		x[n] = 0.1f * (float)sin(2.0 * M_PI * 500.0 * n / RATE);
+	double fmin_ = INFINITY, fmax_ = 0.0;
+	int inside = 1;
+	for (int k = 0; k < 40; k++) {
+		onr_augment_window(y, x, W, RATE, &s);
+		double f = peak_hz(y, 350.0, 680.0);
+		inside &= f >= 400.0 - 3.0 && f <= 625.0 + 3.0;
+		fmin_ = fmin(fmin_, f);
+		fmax_ = fmax(fmax_, f);
+	}
+	CHECK(inside, "a 500 Hz tone came out outside 400-625 Hz");
+	CHECK(fmin_ < 460.0 && fmax_ > 545.0, "pitch varied only from %.0f to %.0f Hz", fmin_, fmax_);
+
+	/* degenerate sizes: one sample is copied, two are handled */
+	float one = 0.5f, out = 0.0f, two[2] = {0.1f, -0.2f}, out2[2];
+	onr_augment_window(&out, &one, 1, RATE, &s);
+	CHECK(out == 0.5f, "a one-sample window was changed");
+	onr_augment_window(out2, two, 2, RATE, &s);
+	CHECK(isfinite(out2[0]) && isfinite(out2[1]), "a two-sample window went non-finite");
+
+	return check_done("test_augment");
+}
