@@ -150,6 +150,11 @@ meta_ok() {
 	grep -q "window RMS 0.1" "$T/inspect" || { echo "     not RMS-normalised"; return 1; }
 }
 check "the model loads; its metadata records dataset, classes, split, epochs, accuracy, date, seed, command" meta_ok
+# tiny: k64 s16, then three k3 convs each followed by a pool of 4 (worked by
+# hand: 64, 96, 144, 272, 464, 976, 1744); padding makes the shortest input less
+check "inspect: receptive field 1744 samples (109.0 ms), shortest input 1072" \
+	sh -c "grep -q '^receptive field: 1744 samples (109.0 ms)' '$T/inspect' &&
+	       grep -q '^shortest input: 1072 samples (67.0 ms)' '$T/inspect'"
 
 # score: JSON that parses, the right class for training files
 "$B" score --json --model "$T/m/csv.onm" "$D/speech/speech0.wav" "$D/tone/tone1.wav" \

@@ -73,7 +73,22 @@ static int cmd_inspect(int argc, char **argv)
 	printf("sample rate:    %u Hz\n", m->sample_rate);
 	printf("window:         %u samples (%.3f s)\n", m->window,
 	       (double)m->window / m->sample_rate);
-	printf("receptive field: %u samples (%.1f ms): the shortest input\n", m->min_len,
+	/* what one time step of the last layer before the global mean hears:
+	 * kernels and strides walked back, padding ignored */
+	uint32_t g = 0;
+	while (g < m->n_ops && m->ops[g].type != ONR_OP_GMEAN)
+		g++;
+	uint64_t rf = 1;
+	for (uint32_t i = g; i-- > 0;) {
+		const onr_op *o = &m->ops[i];
+		if (o->type == ONR_OP_CONV)
+			rf = (rf - 1) * o->d + o->c;
+		else if (o->type == ONR_OP_MAXPOOL)
+			rf = (rf - 1) * o->b + o->a;
+	}
+	printf("receptive field: %llu samples (%.1f ms) of sound in each last feature\n",
+	       (unsigned long long)rf, 1000.0 * (double)rf / m->sample_rate);
+	printf("shortest input: %u samples (%.1f ms)\n", m->min_len,
 	       1000.0 * m->min_len / m->sample_rate);
 	printf("parameters:     %zu\n", m->n_params);
 	static const char *norms[] = {"none", "gain", "window RMS"};
