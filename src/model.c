@@ -371,16 +371,6 @@ onr_model *onr_model_clone(const onr_model *m)
 	return c;
 }
 
-/* splitmix64: a small, well-mixed generator whose sequence is fixed forever,
- * so a seed names the same initial weights on every machine. */
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 void onr_model_init_params(onr_model *m, uint64_t seed)
 {
 	uint64_t s = seed;
@@ -403,7 +393,7 @@ void onr_model_init_params(onr_model *m, uint64_t seed)
 		float bound = 1.0f / sqrtf((float)fan_in);
 		float *w = m->params + m->param_off[i];
 		for (size_t k = 0; k < nw + nb; k++) {
-			double u = (double)(splitmix(&s) >> 11) * (1.0 / 9007199254740992.0);
+			double u = onr_uniform01(&s);
 			w[k] = (float)((2.0 * u - 1.0) * bound);
 		}
 	}

@@ -241,19 +241,6 @@ int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *p
 }
 
 /* ================================================================ augmentation */
-static uint64_t aug_next(uint64_t *s) /* splitmix64 */
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static double aug_uniform(uint64_t *s) /* [0, 1) */
-{
-	return (double)(aug_next(s) >> 11) / 9007199254740992.0;
-}
-
 /* an RBJ peaking filter at f (cycles per sample), in place */
 static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
 {
@@ -281,16 +268,14 @@ void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint6
 		memcpy(y, x, (size_t)W * sizeof *y);
 		return;
 	}
-	double speed = exp(log(0.8) + (log(1.25) - log(0.8)) * aug_uniform(state));
+	double speed = exp(log(0.8) + (log(1.25) - log(0.8)) * onr_uniform01(state));
 	double centre = 0.5 * (W - 1), last = (double)(W - 1);
 	for (uint32_t n = 0; n < W; n++) {
 		double t = centre + ((double)n - centre) * speed;
 		if (t < 0.0)
 			t = -t;
-		if (t > last)
+		if (t > last) /* speed <= 1.25 keeps a mirrored t inside [0, last] */
 			t = 2.0 * last - t;
-		if (t < 0.0) /* only when speed > 2: not with the range above */
-			t = 0.0;
 		uint32_t i = (uint32_t)t;
 		if (i >= W - 1)
 			i = W - 2;
@@ -299,22 +284,22 @@ void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint6
 	}
 	double lo = log(fmin(80.0 / rate, 0.1)), hi = log(0.4);
 	for (int k = 0; k < 2; k++) {
-		double f = exp(lo + (hi - lo) * aug_uniform(state));
-		double g = 18.0 * aug_uniform(state) - 9.0;
-		double q = 0.5 + 1.5 * aug_uniform(state);
+		double f = exp(lo + (hi - lo) * onr_uniform01(state));
+		double g = 18.0 * onr_uniform01(state) - 9.0;
+		double q = 0.5 + 1.5 * onr_uniform01(state);
 		aug_peak(y, W, f, g, q);
 	}
-	float a = (float)(1.4 * aug_uniform(state) - 0.7);
-	float pol = (aug_next(state) & 1) ? -1.0f : 1.0f;
+	float a = (float)(1.4 * onr_uniform01(state) - 0.7);
+	float pol = (onr_splitmix64(state) & 1) ? -1.0f : 1.0f;
 	double ss = 0.0;
 	for (uint32_t n = 0; n < W; n++)
 		ss += (double)y[n] * y[n];
-	float noise = (float)(sqrt(ss / W) * pow(10.0, -(20.0 + 30.0 * aug_uniform(state)) / 20.0) *
+	float noise = (float)(sqrt(ss / W) * pow(10.0, -(20.0 + 30.0 * onr_uniform01(state)) / 20.0) *
 	                      sqrt(3.0));
 	float prev = 0.0f;
 	for (uint32_t n = 0; n < W; n++) {
 		float v = y[n];
-		y[n] = pol * (v + a * prev) + noise * (float)(2.0 * aug_uniform(state) - 1.0);
+		y[n] = pol * (v + a * prev) + noise * (float)(2.0 * onr_uniform01(state) - 1.0);
 		prev = v;
 	}
 }

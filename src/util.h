@@ -4,7 +4,24 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+/* splitmix64: a small, well-mixed generator whose sequence is fixed forever,
+ * so a seed names the same numbers on every machine. Advances *s. */
+static inline uint64_t onr_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* uniform in [0, 1), 53 bits, from onr_splitmix64 */
+static inline double onr_uniform01(uint64_t *s)
+{
+	return (double)(onr_splitmix64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 /* Writes a message into err (when there is one) and returns status: the
  * core's one way of saying what went wrong. */

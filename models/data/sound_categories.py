@@ -153,28 +153,27 @@ def u_stk(cw, instrument, prog, controls, label, split, n):
                 "%s_p%03d_" % (instrument, prog))
 
 
-def u_sampler(cw, label, files, n_pitches=6, max_chunks=4):
-    """Each recorded note or phrase played like a sampler: at its own pitch and
-    at n_pitches-1 random others within +-6 semitones (sox speed), cut into up
-    to max_chunks pieces of 2 s."""
-    for k, f in enumerate(files):
-        rng = C.rng_for("sampler", f)
-        base = os.path.splitext(os.path.basename(f))[0]
-        shifts = [0.0] + [float(s) for s in rng.uniform(-6.0, 6.0, n_pitches - 1)]
-        for j, st in enumerate(shifts):
-            try:
-                x = C.sox_read(f, effects=("speed", "%.4f" % (2.0 ** (st / 12.0))))
-            except Exception as e:
-                C.log("    skip %s: %s" % (f, str(e)[:120]))
-                break
-            x = C.trim_tail(C.trim_lead(x))
-            for c, piece in enumerate(C.chunks(x, 2.0, 0.5, max_chunks)):
-                lvl = C.active_rms_db(piece)
-                if lvl < C.SILENT_DBFS:
-                    continue
-                cw.add(C.finish_clip(piece, rng), label, "train", "sampler-lmms-sonicpi",
-                       name="%s_%d_%d" % (base, j, c), file=f, semitones=round(st, 2),
-                       level_db=round(lvl, 1))
+def u_sampler(cw, label, path, n_pitches=6, max_chunks=4):
+    """A recorded note or phrase played like a sampler: at its own pitch and at
+    n_pitches-1 random others within +-6 semitones (sox speed), cut into up to
+    max_chunks pieces of 2 s."""
+    rng = C.rng_for("sampler", path)
+    base = os.path.splitext(os.path.basename(path))[0]
+    shifts = [0.0] + [float(s) for s in rng.uniform(-6.0, 6.0, n_pitches - 1)]
+    for j, st in enumerate(shifts):
+        try:
+            x = C.sox_read(path, effects=("speed", "%.4f" % (2.0 ** (st / 12.0))))
+        except Exception as e:
+            C.log("    skip %s: %s" % (path, str(e)[:120]))
+            return
+        x = C.trim_tail(C.trim_lead(x))
+        for c, piece in enumerate(C.chunks(x, 2.0, 0.5, max_chunks)):
+            lvl = C.active_rms_db(piece)
+            if lvl < C.SILENT_DBFS:
+                continue
+            cw.add(C.finish_clip(piece, rng), label, "train", "sampler-lmms-sonicpi",
+                   name="%s_%d_%d" % (base, j, c), file=path, semitones=round(st, 2),
+                   level_db=round(lvl, 1))
 
 
 def u_drums(cw, renderer, kit, split, n, keys=None):
@@ -335,7 +334,7 @@ def units():
                  else os.path.join(LMMS, f + ".ogg") for f in SAMPLER[label]]
         for f in files:  # a unit per file: the selection takes each as a source
             add("sampler-%s-%s" % (label, os.path.splitext(os.path.basename(f))[0]), u_sampler,
-                label=label, files=[f])
+                label=label, path=f)
 
     # drums: rendered kits, recorded one-shots and loops
     drum_units = []

@@ -1,5 +1,6 @@
 /* cliutil.c -- see cliutil.h. */
 #include "cliutil.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -218,10 +219,7 @@ void cli_catch_signals(void (*handler)(int), int flags)
 /* ---------------------------------------------------------------- misc */
 uint64_t cli_rand64(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return onr_splitmix64(s);
 }
 
 uint64_t cli_rand_below(uint64_t *s, uint64_t n)

@@ -150,7 +150,7 @@ static void usage(FILE *f)
 	        "  --warmup EPOCHS     length of the warm-up (default 1; 0 = none)\n"
 	        "  --weight-decay W    decoupled (AdamW) weight decay (default 1e-4)\n"
 	        "  --augment           vary each training window on the fly (seeded): a random\n"
-	        "                      speed of 0.92 to 1.08 (pitch and formants), two random\n"
+	        "                      speed of 0.8 to 1.25 (pitch and formants), two random\n"
 	        "                      peaking filters (+-9 dB), a first-order tilt, a random\n"
 	        "                      polarity, and noise 20 to 50 dB below its level; helps a\n"
 	        "                      model carry over to other recordings or renderers\n"
