@@ -69,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -2060,6 +2061,154 @@ static void test_state(void)
 	host_free(a);
 }
 
+/* f: restore() given the model path with the sizes hosts use. lilv and
+ * Ardour count the terminating NUL, Carla gives strlen() without it; both
+ * must bring the saved model back. Sizes that cannot be right (0, a NUL with
+ * bytes after it, longer than any path, another type) are refused with a
+ * message on the log, and the model playing stays. Each value ends where a
+ * PROT_NONE page begins, so a read past `size` crashes the test. */
+typedef struct {
+	const void *value;
+	size_t size;
+	uint32_t type;
+} SavedValue;
+
+static const void *retrieve_saved(LV2_State_Handle sh, uint32_t key, size_t *size,
+                                  uint32_t *type, uint32_t *flags)
+{
+	const SavedValue *v = sh;
+	if (key != U.model)
+		return NULL;
+	*size = v->size;
+	*type = v->type;
+	*flags = LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE;
+	return v->value;
+}
+
+/* n bytes placed to end exactly at a guard page; NULL if mmap fails */
+static char *guarded(char *base, size_t page, const void *bytes, size_t n)
+{
+	if (n > page)
+		return NULL;
+	char *p = base + page - n;
+	memcpy(p, bytes, n);
+	return p;
+}
+
+static LV2_State_Status restore_raw(Host *h, const void *value, size_t size, uint32_t type)
+{
+	const LV2_State_Interface *si =
+		lilv_instance_get_extension_data(h->inst, LV2_STATE__interface);
+	SavedValue v = {value, size, type};
+	if (!si || !si->restore) {
+		CHECK(0, "f: no state interface");
+		return LV2_STATE_ERR_UNKNOWN;
+	}
+	return si->restore(lilv_instance_get_handle(h->inst), retrieve_saved, &v, 0, h->features);
+}
+
+static void test_restore_sizes(void)
+{
+	const double rate = 48000;
+	char styles[PATH_MAX];
+	snprintf(styles, sizeof styles, "%s/models/styles.onm", repo_dir);
+	if (access(styles, R_OK)) {
+		CHECK(0, "f: restore sizes: no %s", styles);
+		return;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t span = 2 * page;
+	while (span - page < MAX_PATH_LEN + 16)
+		span += page;
+	char *map_base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(map_base != MAP_FAILED, "f: mmap");
+	if (map_base == MAP_FAILED)
+		return;
+	page = span - page; /* the usable part; the last page is the guard */
+	CHECK(mprotect(map_base + page, span - page, PROT_NONE) == 0, "f: mprotect");
+	Loop lp;
+	loop_init(&lp, rate, 1.0);
+	size_t len = strlen(styles);
+	uint32_t L_default = 0, L_styles = 0;
+	Host *keep = NULL; /* the first instance, left playing styles.onm */
+	for (int with_nul = 1; with_nul >= 0; with_nul--) {
+		const char *how = with_nul ? "size counts the NUL (lilv, Ardour)"
+		                           : "size without the NUL (Carla)";
+		Host *h = host_new(URI_STEREO, rate, 4096, 0);
+		CHECK(h != NULL, "f: restore sizes: instantiate");
+		if (!h)
+			break;
+		run_loop(h, &lp, 1024, 256, NULL);
+		L_default = (uint32_t)host_get(h, "latency");
+		unsigned r0 = h->path_reports;
+		const char *v = guarded(map_base, page, styles, len + (size_t)with_nul);
+		LV2_State_Status st = restore_raw(h, v, len + (size_t)with_nul, U.atom_Path);
+		CHECK(st == LV2_STATE_SUCCESS, "f: restore, %s: status %d", how, (int)st);
+		int got = run_until_report(h, &lp, r0, 8, NULL);
+		run_loop(h, &lp, 1024, 256, NULL);
+		uint32_t L = (uint32_t)host_get(h, "latency");
+		CHECK(got && same_file(h->last_path, styles),
+		      "f: restore, %s: the plugin reports '%s', not %s", how, h->last_path, styles);
+		CHECK(L != L_default, "f: restore, %s: latency %u, the default model's is %u too (not "
+		                      "styles.onm)", how, L, L_default);
+		printf("  f: restore, %s: %s, latency %u (default model %u)\n", how,
+		       got && same_file(h->last_path, styles) ? "styles.onm" : h->last_path, L,
+		       L_default);
+		if (!L_styles)
+			L_styles = L;
+		CHECK(L == L_styles, "f: restore, %s: latency %u, the other way gave %u", how, L,
+		      L_styles);
+		if (keep)
+			host_free(h);
+		else
+			keep = h;
+	}
+	/* hostile sizes: the model playing (styles.onm) stays */
+	if (keep) {
+		Host *h = keep;
+		char junk[MAX_PATH_LEN + 8];
+		memset(junk, 'a', sizeof junk);
+		char with_tail[PATH_MAX + 8];
+		memcpy(with_tail, styles, len + 1);
+		memcpy(with_tail + len + 1, "XYZ", 3); /* "...styles.onm\0XYZ" */
+		char no_nul[PATH_MAX + 8];
+		memcpy(no_nul, styles, len);
+		memcpy(no_nul + len, "XYZ", 3); /* "...styles.onmXYZ", never terminated */
+		const struct {
+			const char *what;
+			const void *bytes;
+			size_t size;
+			uint32_t type;
+		} bad[] = {
+			{"size 0", styles, 0, U.atom_Path},
+			{"a NUL and then 3 more bytes", with_tail, len + 4, U.atom_Path},
+			{"not terminated, 3 bytes past the path", no_nul, len + 3, U.atom_Path},
+			{"4100 bytes, no NUL", junk, MAX_PATH_LEN + 4, U.atom_Path},
+			{"only a NUL", "", 1, U.atom_Path},
+			{"an atom:Int", styles, len + 1, U.atom_Int},
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			unsigned long e0 = atomic_load(&log_errors);
+			unsigned r0 = h->path_reports;
+			const char *v = bad[i].size ? guarded(map_base, page, bad[i].bytes, bad[i].size)
+			                            : map_base + page;
+			log_quiet = 1;
+			restore_raw(h, v, bad[i].size, bad[i].type);
+			log_quiet = 0;
+			CHECK(atomic_load(&log_errors) > e0,
+			      "f: restore with %s: nothing on the log", bad[i].what);
+			run_loop(h, &lp, 4096, 256, NULL);
+			CHECK(h->path_reports == r0 && same_file(h->last_path, styles) &&
+			          (uint32_t)host_get(h, "latency") == L_styles,
+			      "f: restore with %s: the model became '%s' (latency %g)", bad[i].what,
+			      h->last_path, (double)host_get(h, "latency"));
+		}
+		host_free(h);
+	}
+	loop_free(&lp);
+	munmap(map_base, span);
+}
+
 /* ================================================================ g: NaN / Inf */
 static void test_nonfinite(int freewheel)
 {
@@ -2439,6 +2588,7 @@ int main(int argc, char **argv)
 	TIMED(test_teardown_pending());
 	TIMED(test_reactivate());
 	TIMED(test_state());
+	TIMED(test_restore_sizes());
 	TIMED(test_nonfinite(1));
 	TIMED(test_nonfinite(0));
 	TIMED(test_blocks_rates());

@@ -876,6 +876,35 @@ static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
 	return st;
 }
 
+/* main thread: copies a saved path value into out (MAX_PATH bytes), NUL
+ * terminated. Hosts differ in what `size` counts: lilv and Ardour the
+ * terminating NUL, Carla strlen() without it; both are taken. Never reads
+ * past value[size - 1]. Returns NULL, or why the value is refused. */
+static const char *state_path_value(const Plugin *self, const char *value, size_t size,
+                                    uint32_t type, char *out)
+{
+	if (type != self->uris.atom_Path)
+		return "not an atom:Path";
+	if (size == 0)
+		return "empty";
+	if (size >= MAX_PATH)
+		return "longer than the longest path taken";
+	const char *nul = memchr(value, '\0', size);
+	if (nul) {
+		/* a NUL inside: only NULs may follow it (a count of the NUL, or
+		 * padding), else the size does not belong to this string */
+		for (const char *q = nul; q < value + size; q++)
+			if (*q)
+				return "its size runs past the end of the string";
+		if (nul == value)
+			return "empty";
+		size = (size_t)(nul - value);
+	}
+	memcpy(out, value, size);
+	out[size] = '\0';
+	return NULL;
+}
+
 /* main thread; with state:threadSafeRestore possibly while run() goes on:
  * the new rig reaches run() through the same atomic hand-off as a load. */
 static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrieve,
@@ -890,11 +919,15 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 	const char *value = retrieve(sh, self->uris.model, &size, &type, &vflags);
 	if (!value)
 		return LV2_STATE_SUCCESS; /* no model saved: keep the current one */
-	if (type != self->uris.atom_Path || size == 0 || size >= MAX_PATH ||
-	    value[size - 1] != '\0')
+	char saved[MAX_PATH];
+	const char *why = state_path_value(self, value, size, type, saved);
+	if (why) {
+		lv2_log_error(&self->logger, "oneiro: the saved model path is unusable (%s): "
+		                             "keeping the current model\n", why);
 		return LV2_STATE_ERR_BAD_TYPE;
-	char *apath = sp.map ? sp.map->absolute_path(sp.map->handle, value) : NULL;
-	const char *path = apath ? apath : value;
+	}
+	char *apath = sp.map ? sp.map->absolute_path(sp.map->handle, saved) : NULL;
+	const char *path = apath ? apath : saved;
 	pthread_mutex_lock(&self->lock);
 	onr_model *m;
 	int ok = load_model(self, path, &m) == 0;
