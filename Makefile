@@ -51,7 +51,8 @@ CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(PKGS),$(
 LDLIBS_CORE := $(shell $(PKG_CONFIG) --libs fftw3f samplerate 2>/dev/null) -lpthread -lm
 
 # ---------------------------------------------------------------- sources
-CORE_SRC = src/arch.c src/dream.c src/model.c src/train.c src/net.c src/layers.c src/kernels.c
+CORE_SRC = src/arch.c src/dream.c src/model.c src/train.c src/net.c src/layers.c src/kernels.c \
+	src/logmel.c
 ISAS = generic avx2 avx512
 ISA_FLAGS_generic =
 ISA_FLAGS_avx2 = -mavx2 -mfma

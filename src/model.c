@@ -3,6 +3,7 @@
 #include "util.h"
 #include "onr.h"
 #include "layers.h"
+#include "logmel.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,7 +15,8 @@
 #include <unistd.h>
 
 #define MAGIC "ONRMODEL"
-#define VERSION 1u
+#define VERSION 1u         /* files without a log-mel front end */
+#define VERSION_LOGMEL 2u  /* files with one (older readers refuse them) */
 #define HEADER_BYTES 52u
 #define OP_BYTES 28u
 #define NAME_BYTES 64u
@@ -64,6 +66,7 @@ static const char *op_name(uint32_t type)
 	case ONR_OP_MAXPOOL: return "maxpool";
 	case ONR_OP_GMEAN: return "gmean";
 	case ONR_OP_DENSE: return "dense";
+	case ONR_OP_LOGMEL: return "logmel";
 	default: return "?";
 	}
 }
@@ -80,12 +83,17 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 	if (m->n_ops == 0 || m->n_ops > ONR_MAX_OPS)
 		return onr_fail(err, errlen, ONR_EINVAL, "%u layers (1 to %u allowed)", m->n_ops,
 		            ONR_MAX_OPS);
-	if (m->ops[0].type != ONR_OP_CONV)
+	/* a log-mel front end may come first; then a conv */
+	uint32_t first = m->ops[0].type == ONR_OP_LOGMEL;
+	if (first && m->n_ops < 2)
+		return onr_fail(err, errlen, ONR_EINVAL, "a log-mel front end and nothing after it");
+	if (m->ops[first].type != ONR_OP_CONV)
 		return onr_fail(err, errlen, ONR_EINVAL,
-		            m->ops[0].type >= ONR_OP_CONV && m->ops[0].type <= ONR_OP_DENSE
-		                ? "the first layer must be a conv, not %s"
-		                : "layer 0: unknown layer type %s",
-		            op_name(m->ops[0].type));
+		            m->ops[first].type >= ONR_OP_CONV && m->ops[first].type <= ONR_OP_LOGMEL
+		                ? "layer %u: the first layer must be a conv (after an optional log-mel "
+		                  "front end), not %s"
+		                : "layer %u: unknown layer type %s",
+		            first, op_name(m->ops[first].type));
 	uint32_t ch = 1;          /* channels flowing out of the previous op */
 	int vector = 0;           /* after the global mean: (C) not (C, L) */
 	uint64_t nparams = 0;
@@ -150,11 +158,22 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: a second global mean", i);
 			vector = 1;
 			break;
+		case ONR_OP_LOGMEL: {
+			if (i != 0)
+				return onr_fail(err, errlen, ONR_EINVAL,
+				            "layer %u: a log-mel front end must be the first layer", i);
+			int st = onr_logmel_check(o, m->sample_rate, err, errlen);
+			if (st)
+				return st;
+			ch = onr_logmel_channels(o);
+			continue; /* no weights, not part of a block */
+		}
 		default:
 			return onr_fail(err, errlen, ONR_EINVAL, "layer %u: unknown layer type %u", i, t);
 		}
 		if (t == ONR_OP_RELU || t == ONR_OP_LRELU || t == ONR_OP_MAXPOOL) {
-			if (i == 0 || m->ops[i - 1].type == ONR_OP_GMEAN)
+			if (i == 0 || m->ops[i - 1].type == ONR_OP_GMEAN ||
+			    m->ops[i - 1].type == ONR_OP_LOGMEL)
 				return onr_fail(err, errlen, ONR_EINVAL, "layer %u: %s must follow a conv or dense",
 				            i, op_name(t));
 		}
@@ -202,6 +221,8 @@ static int validate_arch(onr_model *m, char *err, size_t errlen)
 			uint64_t span = (need - 1) * o->d + o->c;
 			need = span > 2ull * o->e ? span - 2ull * o->e : 1;
 		} else if (o->type == ONR_OP_MAXPOOL) {
+			need = (need - 1) * o->b + o->a;
+		} else if (o->type == ONR_OP_LOGMEL) {
 			need = (need - 1) * o->b + o->a;
 		}
 		if (need > ONR_MAX_WINDOW)
@@ -414,6 +435,10 @@ void onr_model_op_shape(const onr_model *m, uint32_t i, uint32_t n, uint32_t *ch
 		case ONR_OP_MAXPOOL:
 			len = onr_pool_out_len(len, o->a, o->b);
 			break;
+		case ONR_OP_LOGMEL:
+			ch = onr_logmel_channels(o);
+			len = onr_logmel_frames(o, len);
+			break;
 		case ONR_OP_GMEAN:
 			len = len ? 1 : 0;
 			break;
@@ -510,9 +535,10 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 	if (memcmp(p, MAGIC, 8))
 		return onr_fail(err, errlen, ONR_EFORMAT, "not an oneiro model (bad magic number)");
 	uint32_t version = rd32(p + 8);
-	if (version != VERSION)
+	if (version != VERSION && version != VERSION_LOGMEL)
 		return onr_fail(err, errlen, ONR_EFORMAT,
-		            "model format version %u; this build reads version %u", version, VERSION);
+		            "model format version %u; this build reads versions %u and %u", version,
+		            VERSION, VERSION_LOGMEL);
 	uint32_t fsize = rd32(p + 12);
 	if (fsize != size)
 		return onr_fail(err, errlen, ONR_EFORMAT,
@@ -567,6 +593,10 @@ int onr_model_load_mem(onr_model **out, const void *data, size_t size, char *err
 		tmp.ops[i].e = rd32(q + 20);
 		tmp.ops[i].f = rdf(q + 24);
 	}
+	if (version == VERSION && tmp.ops[0].type == ONR_OP_LOGMEL)
+		return onr_fail(err, errlen, ONR_EFORMAT,
+		            "a log-mel front end in a version %u file (it needs version %u)", VERSION,
+		            VERSION_LOGMEL);
 	if ((st = validate_arch(&tmp, err, errlen)) != ONR_OK)
 		return ONR_EFORMAT;
 	if ((st = validate_window(&tmp, err, errlen)) != ONR_OK)
@@ -629,7 +659,9 @@ int onr_model_save_mem(const onr_model *m, void **data, size_t *size)
 	if (!p)
 		return ONR_ENOMEM;
 	memcpy(p, MAGIC, 8);
-	wr32(p + 8, VERSION);
+	/* the oldest version that can hold the model, so older readers still
+	 * take every model they can run */
+	wr32(p + 8, m->ops[0].type == ONR_OP_LOGMEL ? VERSION_LOGMEL : VERSION);
 	wr32(p + 12, (uint32_t)total);
 	wr32(p + 16, m->sample_rate);
 	wr32(p + 20, m->window);

@@ -3,6 +3,7 @@
  * allocate nothing, so they may run on a real-time thread's helper. */
 #include "onr.h"
 #include "layers.h"
+#include "logmel.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ struct onr_net {
 	int32_t *idx[ONR_MAX_OPS];   /* max-pool argmax, shape of out */
 	size_t cap[ONR_MAX_OPS];     /* floats in out[i] */
 	onr_convx cx[ONR_MAX_OPS];   /* packed weights of conv ops */
+	onr_logmel lm;               /* the front end, when op 0 is ONR_OP_LOGMEL */
 	float *scratch;
 	uint32_t len_in;             /* N of the last forward */
 	uint32_t ch[ONR_MAX_OPS], len[ONR_MAX_OPS]; /* shapes of the last forward */
@@ -48,6 +50,7 @@ void onr_net_free(onr_net *net)
 		free(net->cx[i].wf);
 		free(net->cx[i].wb);
 	}
+	onr_logmel_free(&net->lm); /* zeroed when there is none */
 	free(net->scratch);
 	free(net->grads);
 	free(net);
@@ -99,6 +102,13 @@ int onr_net_new(onr_net **out, const onr_model *m, uint32_t max_len, unsigned fl
 		if (o->type == ONR_OP_MAXPOOL) {
 			net->idx[i] = calloc(n ? n : 1, sizeof(int32_t));
 			bad |= !net->idx[i];
+		}
+		if (o->type == ONR_OP_LOGMEL) {
+			int st = onr_logmel_init(&net->lm, o, m->sample_rate, max_len);
+			if (st) {
+				onr_net_free(net);
+				return st;
+			}
 		}
 		if (o->type == ONR_OP_CONV) {
 			onr_convx *cx = &net->cx[i];
@@ -212,6 +222,14 @@ int onr_net_forward(onr_net *net, const float *x, uint32_t n, float scale, uint3
 			D = o->b;
 			onr_dense_fwd(y, in, w, w + (size_t)o->a * o->b, o->a, o->b);
 			break;
+		case ONR_OP_LOGMEL:
+			D = onr_logmel_channels(o);
+			T = onr_logmel_frames(o, L);
+			if (net->reference)
+				onr_logmel_fwd_ref(&net->lm, y, in, L);
+			else
+				onr_logmel_fwd(&net->lm, y, in, L);
+			break;
 		}
 		C = D;
 		L = T;
@@ -255,8 +273,9 @@ static void backward(onr_net *net, uint32_t upto, int wgrad, int xgrad)
 		uint32_t L = i ? net->len[i - 1] : net->len_in;
 		uint32_t C = i ? net->ch[i - 1] : 1;
 		const float *dy = net->dout[i];
-		/* the first op's input gradient is needed only for the dream */
-		int need_dx = i > 0 || xgrad;
+		/* the first op's input gradient is needed only for the dream, and
+		 * so is the front end's */
+		int need_dx = i > 1 || xgrad || (i == 1 && m->ops[0].type != ONR_OP_LOGMEL);
 		float *dx = i ? net->dout[i - 1] : net->dxs;
 		const float *w = m->params + m->param_off[i];
 		switch (o->type) {
@@ -303,6 +322,14 @@ static void backward(onr_net *net, uint32_t upto, int wgrad, int xgrad)
 				onr_dense_bwd_w(dw, dw + (size_t)o->a * o->b, dy, in, o->a, o->b);
 			}
 			onr_dense_bwd_x(dx, dy, w, o->a, o->b);
+			break;
+		case ONR_OP_LOGMEL:
+			if (need_dx) {
+				if (net->reference)
+					onr_logmel_bwd_x_ref(&net->lm, dx, dy, L);
+				else
+					onr_logmel_bwd_x(&net->lm, dx, dy, L);
+			}
 			break;
 		}
 	}

@@ -45,7 +45,13 @@ typedef enum {
 	ONR_OP_LRELU = 3,  /* x > 0 ? x : f * x; f = negative slope in (0, 1) */
 	ONR_OP_MAXPOOL = 4,/* a = K, b = S; no padding, floor mode; K >= S overlaps when K > S */
 	ONR_OP_GMEAN = 5,  /* global mean over time: (C, L) -> (C) */
-	ONR_OP_DENSE = 6   /* a = I, b = O; weight (O, I), bias (O) */
+	ONR_OP_DENSE = 6,  /* a = I, b = O; weight (O, I), bias (O) */
+	ONR_OP_LOGMEL = 7  /* the magnitude front end, only as the first layer:
+	                      (1, N) -> (c, frames) log-mel spectrogram; a = FFT size
+	                      (even, 16..8192), b = hop, c = mel bands (0: every
+	                      power bin, a/2+1 channels), d = lowest and e = highest
+	                      frequency in Hz (e = 0: half the rate), f = floor
+	                      added before the log. No weights; not a block. */
 } onr_op_type;
 
 typedef struct {

@@ -4,11 +4,16 @@
  * finite differences. */
 #include "check.h"
 #include "layers.h"
+#include "logmel.h"
 #include "onr.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 static uint64_t rng = 0x1234567ull;
 
@@ -371,6 +376,199 @@ static void test_network_fd(void)
 	onr_model_free(m);
 }
 
+/* ---------------------------------------------------------------- log-mel */
+static onr_logmel *lm_t;
+static float *lm_x, *lm_y, *lm_r;
+static uint32_t lm_L;
+static double logmel_loss_now(void)
+{
+	onr_logmel_fwd_ref(lm_t, lm_y, lm_x, lm_L);
+	return dot(lm_y, lm_r, (size_t)lm_t->ch * lm_t->T);
+}
+
+/* The front end: FFTW forward and backward against the plain DFT sums, the
+ * backward against finite differences, the mel rows against their
+ * definition, and its blindness to phase. */
+static void test_logmel(uint32_t nfft, uint32_t hop, uint32_t mels, uint32_t flo, uint32_t fhi,
+                        float floor_v, uint32_t L)
+{
+	onr_op o = {ONR_OP_LOGMEL, nfft, hop, mels, flo, fhi, floor_v};
+	const uint32_t rate = 16000;
+	char err[200];
+	CHECK(onr_logmel_check(&o, rate, err, sizeof err) == ONR_OK, "logmel check: %s", err);
+	onr_logmel lm;
+	CHECK(onr_logmel_init(&lm, &o, rate, L) == ONR_OK, "logmel init");
+	uint32_t T = onr_logmel_frames(&o, L), C = onr_logmel_channels(&o);
+	CHECK(T == (L - nfft) / hop + 1 && C == (mels ? mels : nfft / 2 + 1), "shape %u x %u", C, T);
+	size_t ny = (size_t)C * T;
+	float *x = rand_vec(L), *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float));
+	float *r = rand_vec(ny), *dx0 = calloc(L, sizeof(float)), *dx1 = calloc(L, sizeof(float));
+	for (uint32_t i = 0; i < L; i++)
+		x[i] *= 0.5f;
+	onr_logmel_fwd(&lm, y0, x, L);
+	onr_logmel_bwd_x(&lm, dx0, r, L);
+	onr_logmel_fwd_ref(&lm, y1, x, L);
+	onr_logmel_bwd_x_ref(&lm, dx1, r, L);
+	double e1 = rel_l2(y0, y1, ny), e2 = rel_l2(dx0, dx1, L);
+	CHECK(e1 < 1e-5 && e2 < 1e-4,
+	      "logmel fft %u hop %u mels %u: FFTW vs plain DFT: forward %.3g, backward %.3g", nfft,
+	      hop, mels, e1, e2);
+	/* finite differences through the plain forward (double sums) */
+	lm_t = &lm, lm_x = x, lm_y = y1, lm_r = r, lm_L = L;
+	char what[96];
+	snprintf(what, sizeof what, "logmel fft %u hop %u mels %u: dx", nfft, hop, mels);
+	fd_check_h(what, x, L, dx0, logmel_loss_now, 1e-3f, 2e-2, 1e-2);
+	/* accumulates: a second backward adds the same again */
+	onr_logmel_fwd(&lm, y0, x, L);
+	memcpy(dx1, dx0, L * sizeof(float));
+	onr_logmel_bwd_x(&lm, dx1, r, L);
+	double acc = 0.0;
+	for (uint32_t i = 0; i < L; i++)
+		acc = fmax(acc, fabs(dx1[i] - 2.0f * dx0[i]));
+	CHECK(acc < 1e-4, "logmel backward does not accumulate (%.3g)", acc);
+	/* phase: a sine exactly on bin 5 of a frame, at any starting phase, gives
+	 * the same spectrogram within float rounding */
+	for (int ph = 1; ph < 4; ph++) {
+		for (uint32_t i = 0; i < L; i++)
+			x[i] = 0.5f * (float)sin(2.0 * M_PI * 5.0 * i / nfft);
+		onr_logmel_fwd(&lm, y0, x, L);
+		for (uint32_t i = 0; i < L; i++)
+			x[i] = 0.5f * (float)sin(2.0 * M_PI * 5.0 * i / nfft + ph * 0.7);
+		onr_logmel_fwd(&lm, y1, x, L);
+		/* compare only bands that carry the sine (others sit at the floor) */
+		double worst = 0.0;
+		for (size_t k = 0; k < ny; k++)
+			if (y0[k] > logf(floor_v) + 4.0f)
+				worst = fmax(worst, fabs(y0[k] - y1[k]));
+		CHECK(worst < 1e-3, "logmel fft %u: a phase shift of a bin-centred sine moves the "
+		      "spectrogram by %.3g", nfft, worst);
+	}
+	if (mels) {
+		/* each row a triangle: peaks near 1, zero outside its two neighbours */
+		float *fb = malloc((size_t)mels * (nfft / 2 + 1) * sizeof(float));
+		onr_mel_filterbank(fb, mels, nfft, rate, (float)flo, (float)(fhi ? fhi : rate / 2));
+		int bad = 0;
+		for (uint32_t m = 0; m < mels; m++)
+			for (uint32_t k = 0; k <= nfft / 2; k++) {
+				float w = fb[(size_t)m * (nfft / 2 + 1) + k];
+				bad += !(w >= 0.0f && w <= 1.0f);
+			}
+		CHECK(!bad, "mel filterbank: %d weights outside [0, 1]", bad);
+		free(fb);
+	}
+	onr_logmel_free(&lm);
+	free(x), free(y0), free(y1), free(r), free(dx0), free(dx1);
+}
+
+/* Hostile or impossible front ends are refused with a reason. */
+static void test_logmel_refused(void)
+{
+	static const onr_op bad[] = {
+		{ONR_OP_LOGMEL, 15, 4, 8, 0, 0, 1e-4f},    /* odd FFT */
+		{ONR_OP_LOGMEL, 8, 4, 4, 0, 0, 1e-4f},     /* FFT too small */
+		{ONR_OP_LOGMEL, 16384, 4, 8, 0, 0, 1e-4f}, /* FFT too large */
+		{ONR_OP_LOGMEL, 64, 0, 8, 0, 0, 1e-4f},    /* hop 0 */
+		{ONR_OP_LOGMEL, 64, 65, 8, 0, 0, 1e-4f},   /* hop beyond the frame */
+		{ONR_OP_LOGMEL, 64, 16, 40, 0, 0, 1e-4f},  /* more bands than bins */
+		{ONR_OP_LOGMEL, 64, 16, 8, 4000, 2000, 1e-4f}, /* fmin above fmax */
+		{ONR_OP_LOGMEL, 64, 16, 8, 0, 9000, 1e-4f},    /* fmax above half the rate */
+		{ONR_OP_LOGMEL, 64, 16, 8, 0, 0, 0.0f},        /* no floor: log(0) */
+		{ONR_OP_LOGMEL, 64, 16, 8, 0, 0, NAN},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char err[200] = "";
+		CHECK(onr_logmel_check(&bad[i], 16000, err, sizeof err) == ONR_EINVAL && err[0],
+		      "hostile log-mel op %zu accepted", i);
+	}
+	/* in a model: only first, and the next conv takes its channels */
+	onr_op later[] = {
+		{ONR_OP_CONV, 1, 4, 8, 4, 0, 0}, {ONR_OP_LOGMEL, 64, 16, 8, 0, 0, 1e-4f},
+		{ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0}, {ONR_OP_DENSE, 4, 2, 0, 0, 0, 0},
+	};
+	onr_model *m = NULL;
+	char err[200];
+	CHECK(onr_model_new(&m, later, 4, 16000, 400, ONR_KIND_CLASSES, NULL, 2, err, sizeof err) ==
+	          ONR_EINVAL && strstr(err, "first"),
+	      "a log-mel op after a conv: %s", err);
+	onr_op chans[] = {
+		{ONR_OP_LOGMEL, 64, 16, 8, 0, 0, 1e-4f}, {ONR_OP_CONV, 1, 4, 3, 1, 1, 0},
+		{ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0}, {ONR_OP_DENSE, 4, 2, 0, 0, 0, 0},
+	};
+	CHECK(onr_model_new(&m, chans, 4, 16000, 400, ONR_KIND_CLASSES, NULL, 2, err, sizeof err) ==
+	          ONR_EINVAL && strstr(err, "channels"),
+	      "a conv after the front end taking 1 channel: %s", err);
+	onr_op act[] = {
+		{ONR_OP_LOGMEL, 64, 16, 8, 0, 0, 1e-4f}, {ONR_OP_RELU, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_CONV, 8, 4, 3, 1, 1, 0}, {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_DENSE, 4, 2, 0, 0, 0, 0},
+	};
+	CHECK(onr_model_new(&m, act, 5, 16000, 400, ONR_KIND_CLASSES, NULL, 2, err, sizeof err) ==
+	          ONR_EINVAL,
+	      "an activation right after the front end accepted");
+	chans[1].a = 8;
+	err[0] = '\0';
+	CHECK(onr_model_new(&m, chans, 4, 16000, 400, ONR_KIND_CLASSES, NULL, 2, err, sizeof err) ==
+	          ONR_OK && m->n_blocks == 2 && m->min_len == 64,
+	      "a valid log-mel model: %s (blocks %u, shortest input %u)", err, m ? m->n_blocks : 0,
+	      m ? m->min_len : 0);
+	onr_model_free(m);
+}
+
+/* A whole network with the front end: the dream gradient against finite
+ * differences, every objective, both kernel sets. */
+static void test_network_logmel_fd(void)
+{
+	onr_op ops[] = {
+		{ONR_OP_LOGMEL, 64, 16, 10, 50, 7000, 1e-3f},
+		{ONR_OP_CONV, 10, 6, 3, 1, 1, 0},    {ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.1f},
+		{ONR_OP_MAXPOOL, 2, 2, 0, 0, 0, 0},  {ONR_OP_CONV, 6, 5, 3, 1, 0, 0},
+		{ONR_OP_RELU, 0, 0, 0, 0, 0, 0},     {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_DENSE, 5, 3, 0, 0, 0, 0},
+	};
+	onr_model *m;
+	char err[256];
+	int st = onr_model_new(&m, ops, sizeof ops / sizeof ops[0], 16000, 400, ONR_KIND_CLASSES,
+	                       NULL, 3, err, sizeof err);
+	CHECK(st == ONR_OK, "log-mel model: %s", err);
+	if (st)
+		return;
+	onr_model_init_params(m, 11);
+	fd_n = 300;
+	fd_in = rand_vec(fd_n);
+	for (uint32_t i = 0; i < fd_n; i++)
+		fd_in[i] *= 0.5f;
+	float *dx = malloc(fd_n * sizeof(float));
+	for (int ref = 0; ref < 2; ref++) {
+		onr_net_new(&fd_net, m, 512, 0);
+		onr_net_use_reference(fd_net, ref);
+		static const struct { uint32_t mode; int pre; uint32_t b, f; } cases[] = {
+			{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 1, 1, 2},
+			{ONR_OBJ_FILTER, 0, 0, 3}, {ONR_OBJ_CLASS, 0, 0, 1},
+		};
+		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+			memset(&fd_obj, 0, sizeof fd_obj);
+			fd_obj.mode = cases[c].mode;
+			fd_obj.pre = cases[c].pre;
+			fd_obj.layer_w[0] = 0.7f;
+			fd_obj.layer_w[1] = 1.3f;
+			fd_obj.block = cases[c].b;
+			fd_obj.filter = cases[c].f;
+			fd_obj.cls = cases[c].f;
+			float J;
+			st = onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, dx);
+			CHECK(st == ONR_OK, "objective: %s", onr_strerror(st));
+			char what[96];
+			snprintf(what, sizeof what, "log-mel network dJ/dx, mode %u pre %d, %s kernels",
+			         cases[c].mode, cases[c].pre, ref ? "reference" : "optimised");
+			net_fd_check(what, fd_in, fd_n, dx, net_loss_now);
+		}
+		onr_net_free(fd_net);
+	}
+	free(dx);
+	free(fd_in);
+	onr_model_free(m);
+}
+
 int main(void)
 {
 	/* convs: strided with K a multiple of S, not a multiple, padded, 1 channel */
@@ -405,5 +603,11 @@ int main(void)
 	CHECK(ran >= 1, "no kernel set ran");
 	onr_kernels_force(best);
 	test_network_fd();
+	test_logmel(32, 8, 6, 100, 4000, 1e-3f, 130);
+	test_logmel(64, 16, 12, 0, 0, 1e-4f, 300);
+	test_logmel(64, 64, 0, 0, 0, 1e-2f, 256); /* power bins, no overlap */
+	test_logmel(48, 20, 5, 300, 6000, 1e-3f, 161); /* not a power of two; a ragged tail */
+	test_logmel_refused();
+	test_network_logmel_fd();
 	return check_done("test_layers");
 }

@@ -148,7 +148,7 @@ static unsigned char *raw_file(size_t *size_out, const onr_op *ops, uint32_t n_o
 		exit(2);
 	}
 	memcpy(p, "ONRMODEL", 8);
-	wr32(p + O_VERSION, 1);
+	wr32(p + O_VERSION, n_ops && ops[0].type == ONR_OP_LOGMEL ? 2 : 1);
 	wr32(p + O_RATE, 16000);
 	wr32(p + O_WINDOW, window);
 	wr32(p + O_KIND, kind);
@@ -506,6 +506,23 @@ static onr_model *make_binary(void)
 	                  ONR_NORM_RMS, 0.05f, "kind: interestingness\nlabels: 312 / 1024", 99);
 }
 
+/* A log-mel front end (format version 2) before a small conv stack. */
+static onr_model *make_logmel(void)
+{
+	onr_op ops[] = {
+		{ONR_OP_LOGMEL, 256, 80, 24, 30, 7600, 1e-4f},
+		{ONR_OP_CONV, 24, 12, 3, 1, 1, 0},
+		{ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.01f},
+		{ONR_OP_MAXPOOL, 2, 2, 0, 0, 0, 0},
+		{ONR_OP_CONV, 12, 16, 3, 1, 1, 0},
+		{ONR_OP_RELU, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_DENSE, 16, 4, 0, 0, 0, 0},
+	};
+	return make_model("log-mel", ops, sizeof ops / sizeof ops[0], 16000, 4000, ONR_KIND_CLASSES,
+	                  hand_names, 4, ONR_NORM_RMS, 0.1f, "front: log-mel", 5);
+}
+
 /* The smallest model there is: conv 1->1 k1, global mean, dense 1->2. */
 static onr_model *make_minimal(const char *meta)
 {
@@ -656,7 +673,8 @@ static void roundtrip(const char *what, const onr_model *m, const char *tmpdir)
 	onr_model *m2 = NULL, *m3 = NULL;
 	if (!m || !save_mem(m, &a, &na, what))
 		return;
-	CHECK(na >= HDR + 4 && !memcmp(a, "ONRMODEL", 8) && rd32(a + O_VERSION) == 1 &&
+	uint32_t version = m->ops[0].type == ONR_OP_LOGMEL ? 2 : 1; /* the oldest that holds it */
+	CHECK(na >= HDR + 4 && !memcmp(a, "ONRMODEL", 8) && rd32(a + O_VERSION) == version &&
 	          rd32(a + O_FSIZE) == na && rd32(a + na - 4) == onr_crc32(0, a, na - 4),
 	      "%s: saved file's magic, version, size or checksum is wrong", what);
 	layout lay = layout_of(a);
@@ -754,6 +772,10 @@ static void byte_flips(const char *what, const unsigned char *file, size_t size,
 			const char *kw = off < 8 ? "magic" : off < 12 ? "version" : off < 16 ? "bytes"
 			                                                                     : "checksum";
 			p[off] ^= masks[mi];
+			/* a flip between versions 1 and 2, both readable, is caught
+			 * by the checksum */
+			if (off == 8 && (p[8] == 1 || p[8] == 2) && !p[9] && !p[10] && !p[11])
+				kw = "checksum";
 			tried++;
 			if (!try_refuse(p, size, ONR_EFORMAT, kw, why, sizeof why)) {
 				if (!bad++)
@@ -806,7 +828,60 @@ static void hostile(void)
 		free(p);
 	}
 	hostile32("version 0", h, hs, O_VERSION, 0, "version");
-	hostile32("version 2", h, hs, O_VERSION, 2, "version");
+	hostile32("version 3", h, hs, O_VERSION, 3, "version");
+	/* version 2 only adds the log-mel front end: a file without one reads
+	 * the same under either number */
+	{
+		unsigned char *p = dup_bytes(h, hs);
+		patch32(p, hs, O_VERSION, 2);
+		if (load_ok(p, hs, &m, "version 2 without a front end"))
+			onr_model_free(m);
+		free(p);
+	}
+	/* a front end in a version 1 file is refused: version 1 readers never
+	 * knew it */
+	{
+		onr_model *lm = make_logmel();
+		unsigned char *p = NULL;
+		size_t ps = 0;
+		if (lm && save_mem(lm, &p, &ps, "log-mel")) {
+			CHECK(rd32(p + O_VERSION) == 2, "a log-mel model is saved as version %u",
+			      rd32(p + O_VERSION));
+			patch32(p, ps, O_VERSION, 1);
+			refused("log-mel in a version 1 file", p, ps, ONR_EFORMAT, "version");
+		}
+		free(p);
+		onr_model_free(lm);
+	}
+	/* hostile front ends, each refused with its reason */
+	{
+		static const struct { onr_op o; const char *kw; } bad[] = {
+			{{ONR_OP_LOGMEL, 255, 80, 24, 0, 0, 1e-4f}, "FFT"},
+			{{ONR_OP_LOGMEL, 0xFFFFFFFEu, 80, 24, 0, 0, 1e-4f}, "FFT"},
+			{{ONR_OP_LOGMEL, 256, 0, 24, 0, 0, 1e-4f}, "hop"},
+			{{ONR_OP_LOGMEL, 256, 80, 0xFFFFFFFFu, 0, 0, 1e-4f}, "bands"},
+			{{ONR_OP_LOGMEL, 256, 80, 24, 9000, 0, 1e-4f}, "band"},
+			{{ONR_OP_LOGMEL, 256, 80, 24, 0, 0, -1.0f}, "floor"},
+			{{ONR_OP_LOGMEL, 256, 80, 24, 0, 0, INFINITY}, "floor"},
+		};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			onr_op ops[] = {bad[i].o, {ONR_OP_CONV, 24, 2, 1, 1, 0, 0},
+			                {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0}, {ONR_OP_DENSE, 2, 2, 0, 0, 0, 0}};
+			char what[64];
+			snprintf(what, sizeof what, "hostile log-mel front end %zu", i);
+			hostile_raw(what, ops, 4, ONR_KIND_CLASSES, 2, 4000, bad[i].kw);
+		}
+		onr_op twice[] = {{ONR_OP_LOGMEL, 256, 80, 24, 0, 0, 1e-4f},
+		                  {ONR_OP_LOGMEL, 256, 80, 24, 0, 0, 1e-4f},
+		                  {ONR_OP_CONV, 24, 2, 1, 1, 0, 0}, {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		                  {ONR_OP_DENSE, 2, 2, 0, 0, 0, 0}};
+		hostile_raw("two front ends", twice, 5, ONR_KIND_CLASSES, 2, 4000, "first");
+		onr_op shortwin[] = {{ONR_OP_LOGMEL, 256, 80, 24, 0, 0, 1e-4f},
+		                     {ONR_OP_CONV, 24, 2, 1, 1, 0, 0}, {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		                     {ONR_OP_DENSE, 2, 2, 0, 0, 0, 0}};
+		hostile_raw("a window shorter than one frame", shortwin, 4, ONR_KIND_CLASSES, 2, 255,
+		            "window");
+	}
 	hostile32("version 0xffffffff", h, hs, O_VERSION, 0xFFFFFFFFu, "version");
 	{
 		unsigned char *p = dup_bytes(h, hs);
@@ -919,7 +994,8 @@ static void hostile(void)
 	hostile32("dense inputs not the previous dense's outputs", h, hs, O_OP(11, F_A), 8,
 	          "inputs");
 	hostile32("last dense not n_classes outputs", h, hs, O_OP(13, F_B), 4, "logits");
-	hostile32("unknown layer type 7", h, hs, O_OP(1, F_TYPE), 7, "unknown layer type");
+	hostile32("unknown layer type 8", h, hs, O_OP(1, F_TYPE), 8, "unknown layer type");
+	hostile32("a front end in the middle", h, hs, O_OP(1, F_TYPE), ONR_OP_LOGMEL, "first");
 	hostile32("unknown layer type 0", h, hs, O_OP(6, F_TYPE), 0, "unknown layer type");
 	hostile32("unknown layer type 0xffffffff", h, hs, O_OP(10, F_TYPE), 0xFFFFFFFFu,
 	          "unknown layer type");
@@ -1517,12 +1593,14 @@ int main(int argc, char **argv)
 	                              "", 3);
 	onr_model *hand = make_hand();
 	onr_model *binary = make_binary();
+	onr_model *logmel = make_logmel();
 
 	roundtrip("tiny", tiny, tmpdir);
 	roundtrip("small", small, tmpdir);
 	roundtrip("wide", wide, tmpdir);
 	roundtrip("hand", hand, tmpdir);
 	roundtrip("binary", binary, tmpdir);
+	roundtrip("logmel", logmel, tmpdir);
 	/* metadata of every length modulo 4 (its padding) */
 	for (int len = 0; len <= 9; len++) {
 		char meta[16], what[32];
@@ -1542,7 +1620,7 @@ int main(int argc, char **argv)
 		onr_model *m;
 		int flips; /* 0: none, 1: xor 0xFF and 0x01, 2: four masks */
 	} damage[] = {{"tiny", tiny, 1}, {"small", small, 0}, {"wide", wide, 0},
-	              {"hand", hand, 2},  {"binary", binary, 2}};
+	              {"hand", hand, 2},  {"binary", binary, 2}, {"logmel", logmel, 1}};
 	for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
 		unsigned char *d;
 		size_t ds;
@@ -1579,6 +1657,7 @@ int main(int argc, char **argv)
 	onr_model_free(wide);
 	onr_model_free(hand);
 	onr_model_free(binary);
+	onr_model_free(logmel);
 	rm_tree(tmpdir);
 	return check_done("test_model");
 }

@@ -83,7 +83,7 @@ static int cmd_inspect(int argc, char **argv)
 		const onr_op *o = &m->ops[i];
 		if (o->type == ONR_OP_CONV)
 			rf = (rf - 1) * o->d + o->c;
-		else if (o->type == ONR_OP_MAXPOOL)
+		else if (o->type == ONR_OP_MAXPOOL || o->type == ONR_OP_LOGMEL)
 			rf = (rf - 1) * o->b + o->a;
 	}
 	printf("receptive field: %llu samples (%.1f ms) of sound in each last feature\n",
@@ -96,6 +96,19 @@ static int cmd_inspect(int argc, char **argv)
 	if (m->norm != ONR_NORM_NONE)
 		printf(" %g", (double)m->norm_value);
 	printf("\nlayers (at the nominal window):\n");
+	if (m->ops[0].type == ONR_OP_LOGMEL) {
+		const onr_op *o = &m->ops[0];
+		char desc[128];
+		uint32_t C, T;
+		onr_model_op_shape(m, 0, m->window, &C, &T);
+		if (o->c)
+			snprintf(desc, sizeof desc, "log-mel %u bands %u-%u Hz, fft %u hop %u floor %g", o->c,
+			         o->d, o->e ? o->e : m->sample_rate / 2, o->a, o->b, (double)o->f);
+		else
+			snprintf(desc, sizeof desc, "log-power, fft %u hop %u floor %g", o->a, o->b,
+			         (double)o->f);
+		printf("  front    %-52s -> (%u, %u)\n", desc, C, T);
+	}
 	for (uint32_t b = 0; b < m->n_blocks; b++) {
 		char desc[256];
 		uint32_t C, T;

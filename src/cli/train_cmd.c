@@ -133,6 +133,12 @@ static void usage(FILE *f)
 	        "                        maxpool:K[:STRIDE]  (stride K; overlapping when K > STRIDE)\n"
 	        "                        gmean     (global mean over time: once, before dense)\n"
 	        "                        dense:IN:OUT\n"
+	        "                        logmel:NFFT:HOP:MELS[:FMIN[:FMAX[:FLOOR]]]  a log-mel\n"
+	        "                          spectrogram front end, first only: frames of NFFT\n"
+	        "                          samples every HOP, MELS bands from FMIN to FMAX Hz\n"
+	        "                          (0 and half the rate; MELS 0: every FFT bin),\n"
+	        "                          ln(power + FLOOR) (1e-4); the next conv takes MELS\n"
+	        "                          channels. It hears magnitudes only, not phase\n"
 	        "                      the last layer is a dense with N outputs, N standing for the\n"
 	        "                      number of classes (the softmax is implied), e.g.\n"
 	        "                      conv:1:16:64:16,lrelu,conv:16:32:3:1:1,lrelu,maxpool:4,\n"
@@ -431,6 +437,18 @@ static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint3
 				op = (onr_op){ONR_OP_MAXPOOL, v[0], nf == 3 ? v[1] : v[0], 0, 0, 0, 0};
 				want = NULL;
 			}
+		} else if (!strcmp(f[0], "logmel")) {
+			want = "logmel:NFFT:HOP:MELS[:FMIN[:FMAX[:FLOOR]]] with FLOOR > 0";
+			double floor_v = 1e-4;
+			char *end = NULL;
+			if (nf == 7)
+				floor_v = strtod(f[6], &end);
+			if (nf >= 4 && nf <= 7 && !bad_int &&
+			    (nf < 7 || (end != f[6] && !*end && floor_v > 0.0))) {
+				op = (onr_op){ONR_OP_LOGMEL, v[0], v[1], v[2], nf >= 5 ? v[3] : 0,
+				              nf >= 6 ? v[4] : 0, (float)floor_v};
+				want = NULL;
+			}
 		} else if (!strcmp(f[0], "dense")) {
 			want = "dense:IN:OUT";
 			if (nf == 3 && !bad_int) {
@@ -440,7 +458,7 @@ static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint3
 		} else {
 			msg("--layers: item %d '%s': unknown layer '%s' (conv, relu, lrelu, "
 			    "maxpool, gmean, "
-			    "dense)",
+			    "dense, logmel)",
 			    item, orig, f[0]);
 			st = -1;
 			break;
