@@ -7,6 +7,7 @@
 #include "audiofile.h"
 #include "cliutil.h"
 #include "dream.h"
+#include "judge.h"
 #include "onr.h"
 #include "plot.h"
 
@@ -69,6 +70,7 @@ typedef struct {
 	const char **pos;           /* positional arguments */
 	int n_pos;
 	const char *argv0;
+	judge_opts judge;           /* --judge, --judge-seed, --json */
 } ropts;
 
 /* What every file of a run shares once the options are checked. */
@@ -80,6 +82,7 @@ typedef struct {
 	onr_dream_config cfg;       /* host_rate and channels set per file */
 	int tty;                    /* a progress bar */
 	char obj_desc[512];
+	judge *jg;                  /* --judge / --json, or NULL */
 } rctx;
 
 static void usage(FILE *f)
@@ -157,6 +160,22 @@ static void usage(FILE *f)
 	        "                      resampled with libsamplerate when it differs\n"
 	        "  --seed S            noise seed, a whole number (default 0)\n"
 	        "\n"
+	        "judging whether a listener would hear the dream (after each file):\n"
+	        "  --judge MODEL       score the dry, the dreamed and a control sound with MODEL's\n"
+	        "                      windows, as 'oneiro score' does; repeatable. The control is\n"
+	        "                      dry + noise with the delta's own spectrogram (STFT magnitudes\n"
+	        "                      per 32 ms frame, random phases, the delta's RMS). Reported:\n"
+	        "                      with --class, the target's mean log-odds log(p/(1-p)) per\n"
+	        "                      window (a judge without that class name says so); always, the\n"
+	        "                      mean total-variation distance of the class distribution from\n"
+	        "                      the dry one (0 to 1) and the top class. The dreaming model is\n"
+	        "                      judged too, with the shift test: its gain with the delta\n"
+	        "                      delayed by 1 ms and 10 ms, and the fraction kept\n"
+	        "  --judge-seed S      seed of the control's phases, a whole number (default %d)\n"
+	        "  --json FILE         the judged figures as JSON, per file and their mean over the\n"
+	        "                      files; - for stdout (the readable report then goes to stderr).\n"
+	        "                      Judges the dreaming model alone when no --judge is given\n"
+	        "\n"
 	        "The container follows OUT's extension when that names another one (.wav .flac\n"
 	        ".ogg .opus .aiff .caf .w64 .rf64 .au); a format that cannot be written falls back\n"
 	        "to 32-bit float WAV, with a note. OUT is written to a temporary file beside it and\n"
@@ -164,7 +183,7 @@ static void usage(FILE *f)
 	        "Non-finite input samples (NaN, Inf) are taken as silence and counted.\n"
 	        "Exit status: 0 done, 1 failed, 2 bad usage, 130 interrupted.\n",
 	        ONR_DATADIR, MAX_ITERATIONS, FROM_ITERATIONS, FROM_NOISE_DB, FROM_FLOOR_DB,
-	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE);
+	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, JUDGE_DEFAULT_SEED);
 }
 
 static int parse_number(const char *opt, const char *s, double *out)
@@ -199,6 +218,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 		return EXIT_FAIL;
 	}
 	cli_args a;
+	judge_opts_init(&o->judge);
 	cli_args_init(&a, argc, argv, PROG);
 	for (int kind; (kind = cli_args_next(&a)) != CLI_END;) {
 		if (kind == CLI_POS) {
@@ -207,6 +227,11 @@ static int parse_args(int argc, char **argv, ropts *o)
 		}
 		if (kind == CLI_HELP)
 			return -1;
+		int jr = judge_parse_option(&o->judge, &a);
+		if (jr < 0)
+			return EXIT_USAGE;
+		if (jr > 0)
+			continue;
 		const cli_flag flags[] = {
 			{"--pre", &o->pre}, {"--smooth", &o->smooth}, {"--quiet", &o->quiet}, {"-q", &o->quiet},
 			{"--window-bound", &o->window_bound}};
@@ -927,6 +952,14 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 			}
 			if (pl)
 				plot_push(pl, pdry, pwet, m_out);
+			if (c->jg && judge_push(c->jg, pdry, pwet, m_out)) {
+				cli_progress_end(&pg.line);
+				msg("%s: out of memory keeping the audio to judge", in_path);
+				tmp_discard(&t);
+				sf_close(out);
+				status = EXIT_FAIL;
+				goto done;
+			}
 			nout += m_out;
 		}
 		/* progress by what was read: the latency's worth of output comes
@@ -998,6 +1031,8 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 			printf("plot:           %s\n", o->plot_path);
 		fflush(stdout);
 	}
+	if (c->jg && !status)
+		status = judge_file(c->jg, in_path, out_path, (uint32_t)si.samplerate);
 done:
 	free(ibuf);
 	free(obuf);
@@ -1311,6 +1346,11 @@ int cmd_render(int argc, char **argv, const char *argv0)
 			st = EXIT_USAGE;
 			goto out;
 		}
+		if (judge_wanted(&o.judge)) {
+			msg("--judge and --json judge dreamed files, not --from");
+			st = EXIT_USAGE;
+			goto out;
+		}
 	} else {
 		if (!isnan(o.length_s) || o.rate) {
 			msg("%s is only for --from", o.rate ? "--rate" : "--length");
@@ -1414,6 +1454,9 @@ int cmd_render(int argc, char **argv, const char *argv0)
 	if ((st = make_params(&c)))
 		goto out;
 	describe_objective(&c);
+	if (judge_wanted(&o.judge) &&
+	    (st = judge_new(&c.jg, &o.judge, c.m, c.model_path, &c.p.obj, o.quiet)))
+		goto out;
 	c.tty = !o.quiet && isatty(2);
 	cli_catch_signals(on_signal, CLI_SIG_RESTART | CLI_SIG_HUP);
 	if (o.out_dir && (st = ensure_dir(o.out_dir)))
@@ -1426,6 +1469,8 @@ int cmd_render(int argc, char **argv, const char *argv0)
 		for (int i = 0; i < n_in; i++) {
 			const char *outp = o.out_dir ? outs[i] : o.pos[1];
 			int r = render_file(&c, o.pos[i], outp);
+			if (c.jg && r && r < 128)
+				judge_skip_file(c.jg, o.pos[i], "not judged: rendering failed (see the messages)");
 			if (r > 128) {
 				worst = r;
 				break;
@@ -1436,6 +1481,11 @@ int cmd_render(int argc, char **argv, const char *argv0)
 				printf("\n");
 		}
 		st = worst;
+		if (c.jg && worst < 128) {
+			int jst = judge_finish(c.jg);
+			if (jst > st)
+				st = jst;
+		}
 		if (n_in > 1 && worst && worst < 128)
 			msg("some files were not rendered (see above)");
 	}
@@ -1444,6 +1494,7 @@ out:
 		for (int i = 0; i < n_in; i++)
 			free(outs[i]);
 	free(outs);
+	judge_free(c.jg);
 	onr_model_free(c.m);
 	free(o.pos);
 	return st;

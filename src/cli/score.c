@@ -55,6 +55,38 @@ static void usage(FILE *f)
 	        ONR_TRAIN_MAX_THREADS);
 }
 
+int score_windows(onr_trainer *t, uint32_t K, const float *x, const size_t *off, size_t nw,
+                  double *mean, float *probs)
+{
+	const float *xs[CHUNK];
+	float *scratch = NULL;
+	if (!probs) {
+		scratch = malloc((size_t)CHUNK * K * sizeof *scratch);
+		if (!scratch)
+			return ONR_ENOMEM;
+	}
+	for (uint32_t k = 0; k < K; k++)
+		mean[k] = 0.0;
+	for (size_t w = 0; w < nw; w += CHUNK) {
+		uint32_t c = (uint32_t)(nw - w < CHUNK ? nw - w : CHUNK);
+		for (uint32_t j = 0; j < c; j++)
+			xs[j] = x + off[w + j];
+		float *p = probs ? probs + w * K : scratch;
+		int e = onr_trainer_eval(t, xs, c, p);
+		if (e) {
+			free(scratch);
+			return e;
+		}
+		for (uint32_t j = 0; j < c; j++)
+			for (uint32_t k = 0; k < K; k++)
+				mean[k] += p[(size_t)j * K + k];
+	}
+	for (uint32_t k = 0; k < K && nw; k++)
+		mean[k] /= (double)nw;
+	free(scratch);
+	return 0;
+}
+
 typedef struct {
 	uint32_t k;
 	float p;
@@ -155,13 +187,11 @@ int cmd_score(int argc, char **argv, const char *argv0)
 	cli_catch_signals(on_signal, 0);
 
 	int status = EXIT_OK;
-	float *probs = malloc((size_t)CHUNK * K * sizeof *probs);
 	double *mean = malloc(K * sizeof *mean);
 	cp *order = malloc(K * sizeof *order);
-	const float **xs = malloc(CHUNK * sizeof *xs);
 	size_t *off = NULL;
 	cli_buf out = {0};
-	if (!probs || !mean || !order || !xs) {
+	if (!mean || !order) {
 		msg("out of memory");
 		status = EXIT_FAIL;
 		goto done;
@@ -183,21 +213,12 @@ int cmd_score(int argc, char **argv, const char *argv0)
 			snprintf(err, sizeof err, "out of memory");
 			bad = 1;
 		}
-		for (uint32_t k = 0; k < K; k++)
-			mean[k] = 0.0;
-		for (size_t w = 0; !bad && w < nw; w += CHUNK) {
-			uint32_t c = (uint32_t)(nw - w < CHUNK ? nw - w : CHUNK);
-			for (uint32_t j = 0; j < c; j++)
-				xs[j] = x + off[w + j];
-			int e = onr_trainer_eval(t, xs, c, probs);
+		if (!bad) {
+			int e = score_windows(t, K, x, off, nw, mean, NULL);
 			if (e) {
 				snprintf(err, sizeof err, "the model failed on it: %s", onr_strerror(e));
 				bad = 1;
-				break;
 			}
-			for (uint32_t j = 0; j < c; j++)
-				for (uint32_t k = 0; k < K; k++)
-					mean[k] += probs[(size_t)j * K + k];
 		}
 		free(x);
 		if (bad) {
@@ -213,7 +234,7 @@ int cmd_score(int argc, char **argv, const char *argv0)
 		} else {
 			for (uint32_t k = 0; k < K; k++) {
 				order[k].k = k;
-				order[k].p = (float)(mean[k] / (double)nw);
+				order[k].p = (float)mean[k];
 			}
 			qsort(order, K, sizeof *order, cmp_cp);
 			uint32_t show = top && top < K ? top : K;
@@ -224,7 +245,7 @@ int cmd_score(int argc, char **argv, const char *argv0)
 				cli_json_str(&out, m->class_names[order[0].k]);
 				cli_printf(&out, ", \"probability\": %.6g", (double)order[0].p);
 				if (m->kind == ONR_KIND_BINARY)
-					cli_printf(&out, ", \"interestingness\": %.6g", mean[1] / (double)nw);
+					cli_printf(&out, ", \"interestingness\": %.6g", mean[1]);
 				cli_printf(&out, ", \"classes\": [");
 				for (uint32_t j = 0; j < show; j++) {
 					cli_printf(&out, "%s{\"name\": ", j ? ", " : "");
@@ -238,7 +259,7 @@ int cmd_score(int argc, char **argv, const char *argv0)
 				           nw == 1 ? "" : "s");
 				if (m->kind == ONR_KIND_BINARY)
 					cli_printf(&out, "  interestingness %.3f  (probability of '%s')\n",
-					           mean[1] / (double)nw, m->class_names[1]);
+					           mean[1], m->class_names[1]);
 				int wn = 5;
 				for (uint32_t j = 0; j < show; j++) {
 					int l = (int)strlen(m->class_names[order[j].k]);
@@ -271,10 +292,8 @@ int cmd_score(int argc, char **argv, const char *argv0)
 done:
 	free(out.s);
 	free(off);
-	free(xs);
 	free(order);
 	free(mean);
-	free(probs);
 	onr_trainer_free(t);
 	onr_model_free(m);
 	free(files);
