@@ -7,6 +7,11 @@
 #   make install    PREFIX, BINDIR, LV2DIR, DESTDIR honoured
 #   make deps       install the Debian packages the project needs (as root)
 
+# The release, in one place: `oneiro version` prints it and the plugins carry
+# it as lv2:minorVersion / lv2:microVersion (LV2: an even minor version is a
+# release, an odd one a development snapshot).
+VERSION = 0.2.0
+
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
@@ -123,7 +128,7 @@ $(BUNDLE)/CREDITS.md: models/data/CREDITS.md
 $(BUNDLE)/oneiro.ttl: tools/gen-ttl.sh $(DEFAULT_MODEL) $(CLI)
 	@mkdir -p $(BUNDLE)
 	$(CLI) inspect --class-names $(DEFAULT_MODEL) > $(BUILD)/classes.txt
-	sh tools/gen-ttl.sh $(BUILD)/classes.txt > $@.tmp && mv $@.tmp $@
+	sh tools/gen-ttl.sh $(BUILD)/classes.txt $(VERSION) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -144,7 +149,8 @@ $(CORE_LIB): $(CORE_OBJ)
 
 $(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) -DONR_DATADIR='"$(DATADIR)"' $(CFLAGS) $(WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) -DONR_DATADIR='"$(DATADIR)"' -DONEIRO_VERSION='"$(VERSION)"' $(CFLAGS) $(WARN) -c $< -o $@
+$(BUILD)/cli/oneiro.o: Makefile
 
 $(CLI): $(CLI_SRC:src/%.c=$(BUILD)/%.o) $(CORE_LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)

@@ -175,4 +175,71 @@ while IFS= read -r line; do
 done <"$tmp/ports.out"
 [ "$n_ok" -gt 0 ] || bad "the port checks found nothing to check"
 
+# ---------------------------------------------------------------- 4. version, maintainer
+# Each plugin carries lv2:minorVersion and lv2:microVersion, the same as
+# `oneiro version` prints (both come from the Makefile's VERSION), with an
+# even minor version (LV2: a release); its lv2:project has a doap:maintainer
+# with a foaf:name and a foaf:mbox or foaf:homepage (what lv2lint asks).
+oneiro=${ONEIRO_BIN:-build/oneiro}
+cli_version=$("$oneiro" version 2>/dev/null | awk '$1 == "oneiro" { print $2; exit }')
+case $cli_version in
+[0-9]*.[0-9]*.[0-9]*) ok ;;
+*) bad "'$oneiro version' printed no MAJOR.MINOR.MICRO version ('$cli_version')" ;;
+esac
+cli_minor=${cli_version#*.}
+cli_micro=${cli_minor#*.}
+cli_minor=${cli_minor%%.*}
+LV2NS="http://lv2plug.in/ns/lv2core#"
+DOAP="http://usefulinc.com/ns/doap#"
+FOAF="http://xmlns.com/foaf/0.1/"
+# the object of subject $1 (a URI, or a blank node _:x) and predicate $2, as
+# written in N-Triples (a literal without quotes and datatype)
+obj() {
+	case $1 in
+	_:*) subj=$1 ;;
+	*) subj="<$1>" ;;
+	esac
+	awk -v s="$subj" -v p="<$2>" '$1 == s && $2 == p {
+		o = $3
+		if (o ~ /^"/) {
+			o = substr($0, index($0, p) + length(p))
+			match(o, /"[^"]*"/)
+			o = substr(o, RSTART + 1, RLENGTH - 2)
+		}
+		print o; exit }' "$tmp"/*.nt
+}
+for uri in urn:oneiro:dream urn:oneiro:dream-mono; do
+	minor=$(obj "$uri" "${LV2NS}minorVersion")
+	micro=$(obj "$uri" "${LV2NS}microVersion")
+	if [ -z "$minor" ] || [ -z "$micro" ]; then
+		bad "$uri: lv2:minorVersion '$minor' / lv2:microVersion '$micro' missing"
+	elif [ "$minor" != "$((cli_minor + 0))" ] || [ "$micro" != "$((cli_micro + 0))" ]; then
+		bad "$uri: version x.$minor.$micro, but '$oneiro version' says $cli_version"
+	else
+		ok
+	fi
+	case $minor in
+	'') ;;
+	*[02468]) ok ;;
+	*) bad "$uri: lv2:minorVersion $minor is odd (LV2: a development version)" ;;
+	esac
+	project=$(obj "$uri" "${LV2NS}project")
+	project=${project#<}
+	project=${project%>}
+	who=$(obj "$project" "${DOAP}maintainer")
+	who=${who#<}
+	who=${who%>}
+	[ -n "$project" ] && [ -n "$who" ] || {
+		bad "$uri: no doap:maintainer on its lv2:project '$project'"
+		continue
+	}
+	name=$(obj "$who" "${FOAF}name")
+	reach=$(obj "$who" "${FOAF}mbox")$(obj "$who" "${FOAF}homepage")
+	if [ -n "$name" ] && [ -n "$reach" ]; then
+		ok
+	else
+		bad "$uri: the maintainer <$who> lacks foaf:name ('$name') or foaf:mbox/homepage"
+	fi
+done
+
 finish

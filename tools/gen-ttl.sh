@@ -1,11 +1,37 @@
 #!/bin/sh
-# gen-ttl.sh MODEL_CLASSES_FILE > oneiro.ttl
+# gen-ttl.sh MODEL_CLASSES_FILE VERSION > oneiro.ttl
 # Writes the plugin description of both variants (stereo and mono) from one
 # list of ports, numbering them as src/lv2/oneiro_lv2.c's port enum does.
 # MODEL_CLASSES_FILE holds the bundled default model's class names, one a
-# line: they become the scale points of the "target class" port.
+# line: they become the scale points of the "target class" port. VERSION
+# (MAJOR.MINOR.MICRO, the Makefile's, which `oneiro version` prints) gives
+# lv2:minorVersion and lv2:microVersion; the major version is the URI's.
 set -e
 classes="$1"
+version="$2"
+case $version in
+[0-9]*.[0-9]*.[0-9]*) ;;
+*)
+	echo "gen-ttl.sh: VERSION '$version' is not MAJOR.MINOR.MICRO" >&2
+	exit 1
+	;;
+esac
+rest=${version#*.}
+minor=${rest%%.*}
+micro=${rest#*.}
+case $minor$micro in
+*[!0-9]*)
+	echo "gen-ttl.sh: VERSION '$version' is not MAJOR.MINOR.MICRO" >&2
+	exit 1
+	;;
+esac
+minor=$((minor + 0))
+micro=$((micro + 0))
+
+# who answers for the plugins: the project's maintainer (hosts and lv2lint
+# find it through each plugin's lv2:project)
+maintainer_name="oneiro developers"
+maintainer_mbox="mailto:maintainers@users.noreply.b-seed-36ba68da.example"
 cat <<'EOF'
 @prefix atom:  <http://lv2plug.in/ns/ext/atom#> .
 @prefix bufsz: <http://lv2plug.in/ns/ext/buf-size#> .
@@ -282,6 +308,8 @@ plugin() { # plugin URI NAME CHANNELS
 	doap:license <https://spdx.org/licenses/GPL-3.0-or-later> ;
 	rdfs:comment "Neural DeepDream for sound: nudges the audio, by a few bounded gradient-ascent steps, toward what chosen layers of a raw-audio network respond to." ;
 	lv2:project <urn:oneiro> ;
+	lv2:minorVersion $minor ;
+	lv2:microVersion $micro ;
 	lv2:requiredFeature urid:map , work:schedule ;
 	lv2:optionalFeature lv2:hardRTCapable , log:log , opts:options , state:threadSafeRestore ;
 	opts:supportedOption bufsz:maxBlockLength , bufsz:nominalBlockLength ;
@@ -316,12 +344,17 @@ EOF
 	printf ' .\n'
 }
 
-cat <<'EOF'
+cat <<EOF
 
 <urn:oneiro>
 	a doap:Project ;
 	doap:name "oneiro" ;
-	doap:maintainer [ foaf:name "oneiro developers" ] .
+	doap:maintainer <urn:oneiro#maintainers> .
+
+<urn:oneiro#maintainers>
+	a foaf:Person ;
+	foaf:name "$maintainer_name" ;
+	foaf:mbox <$maintainer_mbox> .
 EOF
 plugin "urn:oneiro:dream" "oneiro dream" 2
 plugin "urn:oneiro:dream-mono" "oneiro dream (mono)" 1

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VERSION "0.1.0"
+#ifndef ONEIRO_VERSION /* the Makefile's VERSION, also the plugins' version */
+#error "ONEIRO_VERSION is not defined: build with make (it passes the Makefile's VERSION)"
+#endif
 
 static void usage(FILE *f)
 {
@@ -234,7 +236,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("oneiro %s (kernels: %s)\n", VERSION, onr_kernel_isa());
+		printf("oneiro %s (kernels: %s)\n", ONEIRO_VERSION, onr_kernel_isa());
 		return 0;
 	}
 	if (!strcmp(cmd, "inspect"))
