@@ -102,6 +102,18 @@ def arch_small():
     return ops
 
 
+def arch_logmel():
+    L = onm.op
+    return [
+        # the magnitude front end: 400-sample frames (not a power of two)
+        # every 160, 40 mel bands 20..7600 Hz, ln(power + 1e-4)
+        L(onm.LOGMEL, 400, 160, 40, 20, 7600, f=1e-4),
+        L(onm.CONV, 40, 16, 3, 1, 1), L(onm.LRELU, f=0.01), L(onm.MAXPOOL, 2, 2),
+        L(onm.CONV, 16, 24, 3, 1, 1), L(onm.RELU),
+        L(onm.GMEAN), L(onm.DENSE, 24, 12), L(onm.LRELU, f=0.01), L(onm.DENSE, 12, 5),
+    ]
+
+
 def arch_exotic():
     L = onm.op
     return [
@@ -125,6 +137,8 @@ def blocks(ops):
     out = []
     for i, o in enumerate(ops):
         t = o["type"]
+        if t == onm.LOGMEL:
+            continue   # the front end is no block
         if t in (onm.CONV, onm.GMEAN) or (t == onm.DENSE and ops[i - 1]["type"] != onm.GMEAN):
             out.append([i, i, i])
         if t in (onm.CONV, onm.DENSE):
@@ -170,9 +184,12 @@ def input_scale(norm, norm_value, x):
 
 
 # ---------------------------------------------------------------- computations
+SR = [16000]   # the sample rate of the case being made (the log-mel op needs it)
+
+
 def forward_acts(ops, params, xs):
     acts = []
-    onm.torch_forward(ops, params, xs.reshape(1, 1, -1), F, acts=acts)
+    onm.torch_forward(ops, params, xs.reshape(1, 1, -1), F, acts=acts, sample_rate=SR[0])
     return [a[0] for a in acts]   # drop the batch dimension
 
 
@@ -202,7 +219,7 @@ def objective_grad(ops, blks, params, x, scale, spec):
 
 def train_grads(ops, params, x, scale, label):
     ps = [p.detach().clone().requires_grad_(True) for p in params]
-    logits = onm.torch_forward(ops, ps, (x * scale).reshape(1, 1, -1), F)
+    logits = onm.torch_forward(ops, ps, (x * scale).reshape(1, 1, -1), F, sample_rate=SR[0])
     loss = F.cross_entropy(logits, torch.tensor([label]))
     grads = torch.autograd.grad(loss, ps)
     return loss.detach(), torch.cat([g.flatten() for g in grads])
@@ -284,6 +301,7 @@ class Golden:
 
 def make_case(outdir, name, ops, seed, n, sr, freqs, norm, norm_value, label, objectives,
               silence=None):
+    SR[0] = sr
     class_names = ["class%d" % i for i in range(ops[-1]["b"])]
     params = torch_params(ops, seed)
     blks = blocks(ops)
@@ -365,6 +383,16 @@ def objectives_exotic(ops, blks, params, xs):
     ]
 
 
+def objectives_logmel(ops, blks, params, xs):
+    return [
+        ("layers_post", layers(0, b0=0.6, b1=1.2)),
+        ("layers_pre", layers(1, b0=1.0, b1=0.5)),
+        ("filter", filter_obj(ops, blks, params, xs, 1, 0)),
+        ("filter_pre", filter_obj(ops, blks, params, xs, 0, 1)),
+        ("class", class_obj(ops, params, xs)),
+    ]
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "golden")
@@ -375,6 +403,9 @@ def main():
     make_case(outdir, "exotic", arch_exotic(), seed=777, n=3001, sr=22050,
               freqs=(97.0, 2711.3), norm=2, norm_value=0.25, label=0,
               objectives=objectives_exotic, silence=(1200, 1260))
+    make_case(outdir, "logmel", arch_logmel(), seed=4242, n=4000, sr=16000,
+              freqs=(330.0, 2093.0), norm=2, norm_value=0.1, label=2,
+              objectives=objectives_logmel)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ import zlib
 import numpy as np
 
 MAGIC = b"ONRMODEL"
-VERSION = 1
-CONV, RELU, LRELU, MAXPOOL, GMEAN, DENSE = 1, 2, 3, 4, 5, 6
+VERSION = 1          # files without a log-mel front end
+VERSION_LOGMEL = 2   # files with one
+CONV, RELU, LRELU, MAXPOOL, GMEAN, DENSE, LOGMEL = 1, 2, 3, 4, 5, 6, 7
 
 
 def op(type_, a=0, b=0, c=0, d=0, e=0, f=0.0):
@@ -49,7 +50,8 @@ def write(path, ops, params, sample_rate, window, class_names, kind=None,
     body += meta_b + b"\0" * (-len(meta_b) % 4)
     body += blob
     size = 8 + 4 + 4 + len(body) + 4
-    head = MAGIC + struct.pack("<II", VERSION, size)
+    version = VERSION_LOGMEL if ops[0]["type"] == LOGMEL else VERSION
+    head = MAGIC + struct.pack("<II", version, size)
     data = head + body
     data += struct.pack("<I", zlib.crc32(data) & 0xFFFFFFFF)
     with open(path, "wb") as f:
@@ -63,7 +65,7 @@ def read(path):
     if data[:8] != MAGIC:
         raise ValueError("bad magic")
     version, size = struct.unpack_from("<II", data, 8)
-    if version != VERSION or size != len(data):
+    if version not in (VERSION, VERSION_LOGMEL) or size != len(data):
         raise ValueError("bad version or size")
     if struct.unpack_from("<I", data, size - 4)[0] != zlib.crc32(data[:-4]) & 0xFFFFFFFF:
         raise ValueError("bad checksum")
@@ -93,14 +95,48 @@ def read(path):
                 class_names=names, ops=ops, meta=meta, params=params)
 
 
-def torch_forward(ops, params, x, F, stop=None, acts=None):
+def mel_filterbank(n_mels, n_fft, sample_rate, fmin, fmax):
+    """(n_mels, n_fft/2+1) HTK-mel triangles without area normalisation, from
+    the format document's definition, in float64."""
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+
+    def hz(m):
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+
+    pts = hz(np.linspace(mel(fmin), mel(fmax), n_mels + 2))
+    f = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+    up = (f[None, :] - pts[:-2, None]) / (pts[1:-1, None] - pts[:-2, None])
+    down = (pts[2:, None] - f[None, :]) / (pts[2:, None] - pts[1:-1, None])
+    return np.maximum(0.0, np.minimum(up, down))
+
+
+def torch_logmel(o, x, sample_rate):
+    """The LOGMEL op on x (B, 1, N) with torch.stft: (B, channels, frames)."""
+    import torch
+    n_fft, hop, n_mels = o["a"], o["b"], o["c"]
+    win = torch.hann_window(n_fft, periodic=True, dtype=x.dtype)
+    X = torch.stft(x.reshape(x.shape[0], -1), n_fft, hop_length=hop, win_length=n_fft,
+                   window=win, center=False, return_complex=True)
+    P = X.real ** 2 + X.imag ** 2                       # (B, nb, T)
+    if n_mels:
+        fmax = o["e"] if o["e"] else sample_rate / 2
+        fb = torch.tensor(mel_filterbank(n_mels, n_fft, sample_rate, o["d"], fmax), dtype=x.dtype)
+        P = torch.matmul(fb, P)
+    return torch.log(P + torch.tensor(o["f"], dtype=torch.float32).to(x.dtype))
+
+
+def torch_forward(ops, params, x, F, stop=None, acts=None, sample_rate=None):
     """Runs ops on x (B, 1, N) with torch.nn.functional F; acts (a list) gets
-    every op's output. Stops after op index `stop` if given."""
+    every op's output. Stops after op index `stop` if given. sample_rate is
+    needed by a log-mel front end."""
     h = x
     k = 0
     for i, o in enumerate(ops):
         t = o["type"]
-        if t == CONV:
+        if t == LOGMEL:
+            h = torch_logmel(o, h, sample_rate)
+        elif t == CONV:
             h = F.conv1d(h, params[k], params[k + 1], stride=o["d"], padding=o["e"])
             k += 2
         elif t == RELU:

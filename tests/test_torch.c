@@ -553,9 +553,10 @@ static void check_sensitivity(onr_net *net, const gcase *c)
 	CHECK(m2 != NULL, "sensitivity: cannot clone the model");
 	if (!m2 || !rg || label < 0)
 		goto out;
-	const onr_op *o0 = &m2->ops[0];
+	uint32_t first = m2->ops[0].type == ONR_OP_LOGMEL; /* the first conv */
+	const onr_op *o0 = &m2->ops[first];
 	for (size_t k = 0; k < (size_t)o0->a * o0->b * o0->c; k++)
-		m2->params[m2->param_off[0] + k] *= 1.001f;
+		m2->params[m2->param_off[first] + k] *= 1.001f;
 	st = onr_net_new(&n2, m2, c->n, ONR_NET_TRAIN);
 	CHECK(st == ONR_OK, "sensitivity: onr_net_new: %s", onr_strerror(st));
 	if (st)
@@ -747,7 +748,7 @@ int main(int argc, char **argv)
 			dir = argv[i];
 		}
 	}
-	static const char *const cases[] = {"small", "exotic"};
+	static const char *const cases[] = {"small", "exotic", "logmel"};
 	worst all_ref, all_opt;
 	worst_init(&all_ref);
 	worst_init(&all_opt);
