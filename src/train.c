@@ -260,6 +260,33 @@ static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
 	}
 }
 
+/* an RBJ low-pass biquad at f (cycles per sample) with quality q, in place */
+static void aug_lowpass2(float *y, uint32_t W, double f, double q)
+{
+	double w = 2.0 * M_PI * f, al = sin(w) / (2.0 * q), c = cos(w);
+	double a0 = 1.0 + al;
+	double b0 = (1.0 - c) / (2.0 * a0), b1 = (1.0 - c) / a0, b2 = b0;
+	double a1 = -2.0 * c / a0, a2 = (1.0 - al) / a0;
+	double x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0;
+	for (uint32_t n = 0; n < W; n++) {
+		double x0 = y[n], o = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+		x2 = x1;
+		x1 = x0;
+		y2 = y1;
+		y1 = o;
+		y[n] = (float)o;
+	}
+}
+
+/* an 8th-order Butterworth low-pass at f (cycles per sample), in place: four
+ * biquads with the poles' quality factors, 48 dB per octave */
+static void aug_lowpass8(float *y, uint32_t W, double f)
+{
+	static const double q[4] = {0.50979558, 0.60134489, 0.89997622, 2.56291545};
+	for (int k = 0; k < 4; k++)
+		aug_lowpass2(y, W, f, q[k]);
+}
+
 void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint64_t *state)
 {
 	if (W == 0)
@@ -301,5 +328,13 @@ void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint6
 		float v = y[n];
 		y[n] = pol * (v + a * prev) + noise * (float)(2.0 * onr_uniform01(state) - 1.0);
 		prev = v;
+	}
+	/* band limit, last (the noise too), so that "no top band" is no class cue:
+	 * drawn after everything else, so a window without it is what it was */
+	if (onr_uniform01(state) < ONR_AUG_LOWPASS_P) {
+		double fc = exp(log(ONR_AUG_LOWPASS_LO) +
+		                (log(ONR_AUG_LOWPASS_HI) - log(ONR_AUG_LOWPASS_LO)) * onr_uniform01(state));
+		if (fc < 0.45 * rate)
+			aug_lowpass8(y, W, fc / rate);
 	}
 }

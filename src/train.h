@@ -58,9 +58,17 @@ uint64_t onr_trainer_steps(const onr_trainer *t);
  *  - colour: two peaking filters at random centres (80 Hz to 0.4 rate), gains
  *    of -9 to +9 dB and Q 0.5 to 2, then a first-order tilt
  *    y[n] = x[n] + a x[n-1], a in [-0.7, 0.7];
- *  - a random polarity, and white noise 20 to 50 dB below the window's RMS.
+ *  - a random polarity, and white noise 20 to 50 dB below the window's RMS;
+ *  - band limit: with probability ONR_AUG_LOWPASS_P, last, an 8th-order
+ *    Butterworth low-pass (48 dB per octave) at a random cutoff of
+ *    ONR_AUG_LOWPASS_LO to _HI Hz (log-uniform; none when the cutoff is above
+ *    0.45 rate), on every class, so that a class recorded band-limited (the
+ *    8 kHz spoken digits, telephone speech) is not learnt as "no top band".
  * *state is a seed that advances: the same seed, the same variations. x and y
  * must not overlap. */
+#define ONR_AUG_LOWPASS_P 0.25
+#define ONR_AUG_LOWPASS_LO 3000.0
+#define ONR_AUG_LOWPASS_HI 7000.0
 void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint64_t *state);
 
 #ifdef __cplusplus

@@ -1,7 +1,8 @@
 /* test_augment.c -- the training augmentation (onr_augment_window) that
  * `oneiro train --augment` applies: seeded and repeatable, silent in for
  * silent out, always finite, and varying what it claims to vary: pitch
- * within 0.8 to 1.25 times, and colour. */
+ * within 0.8 to 1.25 times, colour, and a band limit on some windows that
+ * really removes the top band (as an 8 kHz recording has none). */
 #include "check.h"
 #include "train.h"
 
@@ -56,6 +57,24 @@ static double brightness(const float *v)
 	return d / (e + 1e-300);
 }
 
+/* mean power (dB) of a Hann-windowed stretch of v (len samples from `at`)
+ * at the frequencies lo, lo + step, ... <= hi Hz */
+static double band_db(const float *v, int at, int len, double lo, double hi, double step)
+{
+	double sum = 0.0;
+	int k = 0;
+	for (double f = lo; f <= hi; f += step, k++) {
+		double w = 2.0 * M_PI * f / RATE, re = 0.0, im = 0.0;
+		for (int n = 0; n < len; n++) {
+			double h = 0.5 - 0.5 * cos(2.0 * M_PI * n / len), s = v[at + n] * h;
+			re += s * cos(w * n);
+			im -= s * sin(w * n);
+		}
+		sum += re * re + im * im;
+	}
+	return 10.0 * log10(sum / k + 1e-300);
+}
+
 int main(void)
 {
 	uint64_t lcg = 99;
@@ -91,6 +110,39 @@ int main(void)
 	CHECK(lmin > -15.0 && lmax < 15.0, "level change %.1f to %.1f dB, beyond +-15 dB", lmin, lmax);
 	CHECK(bmax / bmin > 2.0, "brightness varies only %.2fx over 200 draws: no colour change",
 	      bmax / bmin);
+
+	/* band limit: some windows lose their top band (7.6-7.95 kHz more than
+	 * 40 dB under 0.5-2 kHz, where white noise in has them level): about a
+	 * quarter, as ONR_AUG_LOWPASS_P says;
+	 * the low band stays; such a window is repeatable from its seed */
+	{
+		int dull = 0, bright = 0, low_kept = 1, same = 1;
+		double deepest = 0.0, in_low = band_db(x, 6144, 4096, 500.0, 2000.0, 250.0);
+		uint64_t sd = 11;
+		for (int k = 0; k < 200; k++) {
+			uint64_t before = sd;
+			onr_augment_window(y, x, W, RATE, &sd);
+			double lo = band_db(y, 6144, 4096, 500.0, 2000.0, 250.0);
+			double r = band_db(y, 6144, 4096, 7600.0, 7950.0, 50.0) - lo;
+			if (r < -40.0) {
+				dull++;
+				deepest = fmin(deepest, r);
+				low_kept &= fabs(lo - in_low) < 20.0;
+				uint64_t again = before;
+				onr_augment_window(y2, x, W, RATE, &again);
+				same &= !memcmp(y, y2, sizeof y) && again == sd;
+			} else if (r > -20.0) {
+				bright++;
+			}
+		}
+		CHECK(dull >= 25 && dull <= 80, "%d of 200 windows lost their top band (expected about 50)",
+		      dull);
+		CHECK(bright >= 120, "only %d of 200 windows kept their top band", bright);
+		CHECK(deepest < -55.0, "the top band went down by %.0f dB at most: no steep low-pass",
+		      -deepest);
+		CHECK(low_kept, "a band-limited window lost its low band too");
+		CHECK(same, "a band-limited window was not repeatable from its seed");
+	}
 
 	/* silence stays silence: the noise follows the window's level */
 	memset(x, 0, sizeof x);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Build oneiro's training datasets from Debian packages.
 
-usage: /usr/bin/python3 models/data/build.py [OUT] [--only NAME[,NAME]] [--jobs N]
+usage: /usr/bin/python3 models/data/build.py [OUT] [--only NAME[,NAME]] [--jobs N] [--real DIR]
 
 OUT defaults to build/data. Writes OUT/<dataset>/<dataset>.csv with columns
 path,label,split,source (path relative to the CSV) and the WAV clips (16 kHz,
@@ -9,6 +9,10 @@ mono, 16 bit) under OUT/<dataset>/<split>/<label>/. Work in progress lives in
 OUT/_work (a pool of clips plus one manifest per unit of work); finished units
 are skipped on the next run, so the build is idempotent and resumable.
 Packages are installed by build.sh, not here.
+
+The real recordings (real.py) come from --real DIR, else $ONEIRO_REAL_DATA,
+else ../shared/data/real beside the repository when it exists; without them
+the datasets are built from Debian packages only (and the log says so).
 """
 
 import argparse
@@ -19,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common as C  # noqa: E402
+import real as R  # noqa: E402
 
 
 def main():
@@ -26,7 +31,14 @@ def main():
     ap.add_argument("out", nargs="?", default="build/data")
     ap.add_argument("--only", default="sound-categories,styles,interestingness")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--real", default=None,
+                    help="the real-recordings folder (default: $%s, else ../shared/data/real "
+                         "beside the repository, if there)" % R.ENV)
     a = ap.parse_args()
+    R.ROOT, note, fatal = R.find_root(a.real)
+    C.log(note)
+    if fatal:
+        sys.exit(2)
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     only = a.only.split(",")

@@ -1,8 +1,10 @@
 """interestingness: binary, "1" interesting vs "0" dull.
 
 1 = real material taken from the two other datasets (recorded speech, drums,
-    environmental sounds, rendered instruments and accompaniment styles),
-    hard-linked, keeping their split (so their held-out sources stay held out).
+    environmental sounds, rendered instruments and accompaniment styles; and
+    the real recordings of sound-categories, a capped share balanced over
+    their sources), hard-linked, keeping their split (so their held-out
+    sources stay held out).
 0 = dull material generated here with numpy and fixed seeds: steady tones,
     mains hum, stationary noise, near-silence, heavily clipped signals.
     Each generator variant is one source; validation holds out whole variants
@@ -21,6 +23,7 @@ DATASET = "interestingness"
 LABELS = ["0", "1"]
 QUOTA = {"train": 1200, "val": 400}   # per label
 STYLES_SHARE = 0.2                    # of the positives; the rest: the 8 sound categories
+REAL_SHARE = 0.25                     # of the positives: real recordings (when there)
 
 DULL_SOURCES = {
     "train": ["tone-sine", "tone-square", "tone-saw", "tone-chord", "hum-50hz", "noise-white",
@@ -166,27 +169,39 @@ def select(out, results, csv_rows):
                                   "int-dull-" + split)
     # positives: every 1.024 s window of the clip must carry sound (>= -50 dBFS)
     for split in ("train", "val"):
-        n_sty = int(round(QUOTA[split] * STYLES_SHARE))
-        parts = []
         sc = csv_rows.get("sound-categories", [])
         st = csv_rows.get("styles", [])
+        sc_real = [r for r in sc if r["source"].startswith("real:")]
+        sc = [r for r in sc if not r["source"].startswith("real:")]
+        n_sty = int(round(QUOTA[split] * STYLES_SHARE))
+        n_real = int(round(QUOTA[split] * REAL_SHARE)) if sc_real else 0
+        n_sc = QUOTA[split] - n_sty - n_real
+        parts = []
         labels = sorted({r["label"] for r in sc})
-        per = {lab: (QUOTA[split] - n_sty) // max(1, len(labels)) for lab in labels}
-        for k, lab in enumerate(labels[: (QUOTA[split] - n_sty) % max(1, len(labels))]):
+        per = {lab: n_sc // max(1, len(labels)) for lab in labels}
+        for k, lab in enumerate(labels[: n_sc % max(1, len(labels))]):
             per[lab] += 1
-        for ds, rows, quotas in (("sound-categories", sc, per), ("styles", st, {"*": n_sty})):
+        # the real share: a round robin over (real source, class), e.g.
+        # berklee/env_fx, fsdd/speech, weresax/winds, so that neither the
+        # large Berklee library nor one class dominates it
+        for ds, rows, quotas, group in (("sound-categories", sc, per, None),
+                                        ("styles", st, {"*": n_sty}, None),
+                                        ("sound-categories", sc_real, {"*": n_real}, "real")):
             for lab, q in sorted(quotas.items()):
                 cand = []
                 for r in rows:
                     if r["split"] != split or (lab != "*" and r["label"] != lab):
                         continue
                     rel = os.path.join(ds, r["path"])
+                    g = ("%s:real:%s/%s" % (ds, r["source"].split(":")[1], r["label"])
+                         if group == "real" else "%s:%s" % (ds, r["source"]))
                     cand.append({"pool": rel, "label": "1", "split": split,
                                  "source": "%s:%s" % (ds, r["source"]), "dur": r["dur"],
-                                 "group": "%s:%s" % (ds, r["source"])})
+                                 "group": g})
                 # take twice what is needed in a seeded order, drop the quiet ones
-                cand = C.balanced_pick(cand, 2 * q, "int-pos-%s-%s-%s" % (ds, lab, split))
+                tag = "%s-%s-%s" % (ds, group or lab, split)
+                cand = C.balanced_pick(cand, 2 * q, "int-pos-" + tag)
                 ok = [c for c in cand if _min_window_db(os.path.join(out, c["pool"])) >= -50.0]
-                parts += C.balanced_pick(ok, q, "int-pos2-%s-%s-%s" % (ds, lab, split))
+                parts += C.balanced_pick(ok, q, "int-pos2-" + tag)
         picked += parts
     return picked

@@ -11,6 +11,7 @@ import numpy as np
 
 import common as C
 import gm
+import real
 
 DATASET = "sound-categories"
 LABELS = ["keys", "guitar_bass", "strings", "winds", "synth", "drums", "speech", "env_fx"]
@@ -404,6 +405,9 @@ def units():
           if "audio-channel" not in f and "audio-test-signal" not in f]
     add("env-freedesktop", u_files, files=fd, label="env_fx", split="val",
         source="sound-theme-freedesktop", max_chunks=2)
+
+    # real recordings (../shared/data/real, when there): see real.py
+    U += real.units(DATASET)
     return U
 
 
@@ -413,14 +417,20 @@ def select(results):
     for label in LABELS:
         for split in ("train", "val"):
             rr = [r for r in rows if r["label"] == label and r["split"] == split]
+            # real recordings first, balanced and capped per real source (real.py)
+            p_real = real.pick([r for r in rr if real.is_real(r)], QUOTA[split], split,
+                               "sel-%s-%s-real" % (label, split))
+            picked += p_real
+            quota = QUOTA[split] - len(p_real)
+            rr = [r for r in rr if not real.is_real(r)]
             if label == "env_fx":
                 # recorded effects first; GM fx renders fill up to GM_FX_QUOTA
                 gm_src = set(SOURCE_NAME.values())
                 rec = [r for r in rr if r["source"] not in gm_src]
                 gmr = [r for r in rr if r["source"] in gm_src]
-                p_gm = C.balanced_pick(gmr, min(GM_FX_QUOTA[split], QUOTA[split]), "sel-%s-%s-gm" % (label, split))
-                p_rec = C.balanced_pick(rec, QUOTA[split] - len(p_gm), "sel-%s-%s" % (label, split))
+                p_gm = C.balanced_pick(gmr, min(GM_FX_QUOTA[split], quota), "sel-%s-%s-gm" % (label, split))
+                p_rec = C.balanced_pick(rec, quota - len(p_gm), "sel-%s-%s" % (label, split))
                 picked += p_rec + p_gm
             else:
-                picked += C.balanced_pick(rr, QUOTA[split], "sel-%s-%s" % (label, split))
+                picked += C.balanced_pick(rr, quota, "sel-%s-%s" % (label, split))
     return picked
