@@ -54,6 +54,7 @@
 #include <lv2/worker/worker.h>
 #include <sndfile.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1878,6 +1879,90 @@ static void test_reactivate(void)
 	host_free(h);
 }
 
+/* e: the dream thread lives from activate() to deactivate(): an instance a
+ * host only instantiates (a plugin scan, lv2lint's forked run-time checks,
+ * which wait for every thread of the child) owns none, and deactivate()
+ * joins it. Threads counted in /proc/self/task. */
+static int count_threads(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)getpid());
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* the thread count once it settles at `want` (a joined thread may linger in
+ * /proc a moment), or what it is after 2 s */
+static int threads_settle(int want)
+{
+	int n = count_threads();
+	for (int i = 0; i < 200 && n != want; i++) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+		n = count_threads();
+	}
+	return n;
+}
+
+static void test_thread_lifetime(void)
+{
+	const double rate = 48000;
+	int t0 = count_threads();
+	if (t0 < 1) {
+		printf("  e: thread lifetime skipped (no /proc/self/task)\n");
+		return;
+	}
+	Host *h = host_new(URI_STEREO, rate, 4096, 0); /* instantiated and activated */
+	CHECK(h != NULL, "e: threads: instantiate");
+	if (!h)
+		return;
+	int t_active = threads_settle(t0 + 1);
+	CHECK(t_active == t0 + 1, "e: threads: %d with the plugin active, %d before (one dream "
+	                          "thread expected)", t_active, t0);
+	lilv_instance_deactivate(h->inst);
+	int t_inactive = threads_settle(t0);
+	CHECK(t_inactive == t0, "e: threads: %d after deactivate(), %d before", t_inactive, t0);
+	/* a second instance, instantiated only (as a scan does), then freed */
+	LilvInstance *scan = lilv_plugin_instantiate(h->plugin, rate, h->features);
+	CHECK(scan != NULL, "e: threads: instantiate without activate");
+	int t_scan = count_threads();
+	CHECK(t_scan == t0, "e: threads: instantiate() alone started %d thread(s)", t_scan - t0);
+	if (scan)
+		lilv_instance_free(scan);
+	/* activated again: the thread is back and dreams (FFTs outside run()) */
+	lilv_instance_activate(h->inst);
+	Loop lp;
+	loop_init(&lp, rate, 3.0);
+	RunStats rs = {0};
+	unsigned long fft_out0 = atomic_load(&rt_total[RT_FFT]) - atomic_load(&rt_in_run[RT_FFT]);
+	run_loop(h, &lp, (size_t)(3.0 * rate), 256, &rs);
+	unsigned long fft_out = 0;
+	for (int i = 0; i < 200 && !TEST_ASAN && !fft_out; i++) {
+		fft_out = atomic_load(&rt_total[RT_FFT]) - atomic_load(&rt_in_run[RT_FFT]) - fft_out0;
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK(threads_settle(t0 + 1) == t0 + 1, "e: threads: none again after activate()");
+	CHECK(TEST_ASAN || fft_out > 0, "e: threads: after reactivation no window was dreamed "
+	                                "outside run() (no dream thread at work)");
+	CHECK(rs.nonfinite == 0, "e: threads: %d non-finite samples", rs.nonfinite);
+	printf("  e: threads: %d before, %d active, %d inactive, %d instantiated only; after "
+	       "reactivation the dream thread ran %lu FFTs\n",
+	       t0, t_active, t_inactive, t_scan, fft_out);
+	loop_free(&lp);
+	host_free(h); /* deactivates again */
+	CHECK(threads_settle(t0) == t0, "e: threads: %d left after freeing, %d before",
+	      count_threads(), t0);
+}
+
 /* ================================================================ f: state */
 static const void *get_port_value(const char *sym, void *ud, uint32_t *size, uint32_t *type)
 {
@@ -2587,6 +2672,7 @@ int main(int argc, char **argv)
 	TIMED(test_swaps(1));
 	TIMED(test_teardown_pending());
 	TIMED(test_reactivate());
+	TIMED(test_thread_lifetime());
 	TIMED(test_state());
 	TIMED(test_restore_sizes());
 	TIMED(test_nonfinite(1));

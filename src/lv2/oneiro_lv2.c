@@ -5,9 +5,10 @@
  *            logs (except at Trace) or touches files;
  *   worker   work(), the host's LV2 worker: loads models, builds engines,
  *            frees what run() retired;
- *   dream    a thread the plugin owns: runs the windows run() hands it;
- *   main     instantiate, activate, cleanup, state save/restore (the host's
- *            non-real-time threads).
+ *   dream    a thread the plugin owns from activate() to deactivate(): runs
+ *            the windows run() hands it;
+ *   main     instantiate, activate, deactivate, cleanup, state save/restore
+ *            (the host's non-real-time threads).
  * Hand-offs between them are lock-free: a pending "rig" (model + engine) in
  * an atomic pointer, a semaphore post to wake the dream thread, and worker
  * messages.
@@ -417,23 +418,43 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 	onr_dream_params_default(&self->params, self->rig->model);
 	atomic_store(&self->live, self->rig->eng);
 	self->fade_len = (uint32_t)(XFADE_SECONDS * rate);
+	/* the dream thread starts in activate(): an instance a host only
+	 * inspects (a scan, lv2lint's forked checks) owns no thread */
+	return self;
+}
+
+/* main thread (activate): starts the dream thread */
+static void dream_thread_start(Plugin *self)
+{
+	if (self->thread_ok)
+		return;
+	while (sem_trywait(&self->sem) == 0) {
+		/* wake-ups meant for the last thread */
+	}
+	atomic_store(&self->quit, 0);
 	if (pthread_create(&self->thread, NULL, dream_main, self) == 0)
 		self->thread_ok = 1;
 	else
 		lv2_log_warning(&self->logger, "oneiro: no dream thread: every window is computed "
 		                               "in the audio thread\n");
-	return self;
+}
+
+/* main thread (deactivate, cleanup): stops and joins the dream thread */
+static void dream_thread_stop(Plugin *self)
+{
+	if (!self->thread_ok)
+		return;
+	atomic_store(&self->quit, 1);
+	sem_post(&self->sem);
+	pthread_join(self->thread, NULL);
+	self->thread_ok = 0;
 }
 
 /* main thread */
 static void cleanup(LV2_Handle h)
 {
 	Plugin *self = h;
-	if (self->thread_ok) {
-		atomic_store(&self->quit, 1);
-		sem_post(&self->sem);
-		pthread_join(self->thread, NULL);
-	}
+	dream_thread_stop(self); /* a host that never deactivated */
 	atomic_store(&self->live, NULL);
 	atomic_store(&self->live_old, NULL);
 	free_retired(self);
@@ -483,6 +504,14 @@ static void activate(LV2_Handle h)
 	self->fading = NULL;
 	self->since_activate = 0;
 	self->send_path = 1;
+	dream_thread_start(self);
+}
+
+/* main thread: the dream thread ends; windows it had not done are dropped
+ * by the reset of the next activate() */
+static void deactivate(LV2_Handle h)
+{
+	dream_thread_stop(h);
 }
 
 static float port_value(const Plugin *self, port_index p, float def)
@@ -960,8 +989,9 @@ static const void *extension_data(const char *uri)
 }
 
 static const LV2_Descriptor descriptors[] = {
-	{ONEIRO_URI, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
-	{ONEIRO_MONO_URI, instantiate, connect_port, activate, run, NULL, cleanup, extension_data},
+	{ONEIRO_URI, instantiate, connect_port, activate, run, deactivate, cleanup, extension_data},
+	{ONEIRO_MONO_URI, instantiate, connect_port, activate, run, deactivate, cleanup,
+	 extension_data},
 };
 
 LV2_SYMBOL_EXPORT const LV2_Descriptor *lv2_descriptor(uint32_t index)
