@@ -6,7 +6,8 @@
 # mono and stereo, WAV, FLAC, OGG and AIFF. Checks: a tiny model learns clearly
 # better than chance (window and file accuracy on held-out files), the same
 # command twice gives the same model bits, the report and its picture, the
-# metadata, CSV / folder / UrbanSound8K datasets, --binary, --layers, bad
+# metadata (no path of this machine), accuracy per held-out source,
+# CSV / folder / UrbanSound8K datasets, --binary, --layers, bad
 # datasets (exit status, a message naming the file and line, no model and
 # no temporary file left), score --json, Ctrl-C.
 # Run from the repository root after `make all`. Needs sox, fluidsynth with
@@ -140,7 +141,41 @@ check "MODEL.report.png is a PNG" png_ok "$T/m/csv.report.png"
 check "split given by the CSV, 27 training and 9 validation files" \
 	sh -c "grep -q \"given by the CSV's 'split' column\" '$T/m/csv.report.txt' &&
 	       grep -q 'training 27 files.*validation 9 files' '$T/m/csv.report.txt'"
+# accuracy per source: one row per held-out source with its files and
+# windows (here one source per class: the class's validation counts) and
+# as many files right as the report's file list says
+per_source_ok() {
+	"$PY" - "$T/m/csv.report.txt" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+cls = {}
+for m in re.finditer(r'^ +\d+ (\w+) +(\d+) +(\d+) +(\d+) +(\d+)$', t, re.M):
+    cls[m.group(1)] = (int(m.group(4)), int(m.group(5)))
+ok = {}
+for m in re.finditer(r'^  (ok|WRONG) +(\w+) -> (\w+) ', t, re.M):
+    ok[m.group(2)] = ok.get(m.group(2), 0) + (m.group(1) == 'ok')
+sec = t.split('\nper source (validation set; 3 with files there):\n')
+assert len(sec) == 2, 'no per-source table'
+rows = {}
+for line in sec[1].split('\n')[1:4]:
+    w = line.split()
+    assert len(w) == 8, line
+    rows[w[0]] = (w[1], int(w[2]), float(w[3]), int(w[5]), float(w[6]))
+assert sorted(rows) == ['gen-piano', 'gen-speech', 'gen-tone'], rows
+for src, (c, files, fpct, wins, wpct) in rows.items():
+    assert src == 'gen-' + c, (src, c)
+    assert (files, wins) == cls[c], (src, files, wins, cls[c])
+    assert abs(fpct - 100.0 * ok[c] / files) < 0.06, (src, fpct, ok[c])
+EOF
+}
+check "the report: accuracy per source, with each held-out source's files, windows and files right" per_source_ok
+check "the report names the dataset from its folder, not by this machine's path" \
+	sh -c "grep -q '^dataset: *data/list.csv (CSV)' '$T/m/csv.report.txt' && ! grep -q '$T' '$T/m/csv.report.txt'"
 "$B" inspect "$T/m/csv.onm" >"$T/inspect" 2>"$T/err"
+check "the metadata names no path of this machine (dataset, command)" \
+	sh -c "grep -q '^dataset: data/list.csv' '$T/inspect' &&
+	       grep -q '^command: oneiro train .* data/list.csv m/csv.onm$' '$T/inspect' &&
+	       ! grep -E '^(dataset|command): ' '$T/inspect' | grep -q '$T'"
 meta_ok() {
 	for k in "dataset: " "class 0: piano (train 9 files" "split: " "architecture: tiny" \
 		"epochs: " "best epoch: " "val accuracy: windows" "date: 2023-11-14T22:13:20Z" \

@@ -3,7 +3,7 @@
  * the core's trainer (train.h: mini-batch Adam over threads, deterministic),
  * keeps the parameters of the epoch with the lowest validation loss, and
  * writes the model (atomically) with a report beside it (trainreport.h). */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _XOPEN_SOURCE 700 /* strndup */
 #include "train_cmd.h"
 
 #include "audiofile.h"
@@ -158,8 +158,10 @@ static void usage(FILE *f)
 	        "  --augment           vary each training window on the fly (seeded): a random\n"
 	        "                      speed of 0.8 to 1.25 (pitch and formants), two random\n"
 	        "                      peaking filters (+-9 dB), a first-order tilt, a random\n"
-	        "                      polarity, and noise 20 to 50 dB below its level; helps a\n"
-	        "                      model carry over to other recordings or renderers\n"
+	        "                      polarity, noise 20 to 50 dB below its level, and for a\n"
+	        "                      quarter of the windows a steep low-pass at 3 to 7 kHz\n"
+	        "                      (so that a band-limited class is not learnt as \"dull\");\n"
+	        "                      helps a model carry over to other recordings or renderers\n"
 	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
 	        "                      (default 8; 0 = never stop early)\n"
 	        "  --select CRITERION  which epoch to keep, and what --patience watches: loss\n"
@@ -644,6 +646,45 @@ static void shell_quote(cli_buf *b, const char *s)
 	cli_printf(b, "'");
 }
 
+/* How reports and metadata name a dataset (or model) path: as given when
+ * it is relative and stays inside the working folder; otherwise its last
+ * two components ("sound-categories/sound-categories.csv", the path
+ * relative to the data root), never an absolute path of this machine. */
+static char *display_name(const char *path)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	int inside = path[0] != '/' && strncmp(path, "../", 3) && strcmp(path, "..") &&
+	             !strstr(path, "/../");
+	if (inside)
+		return strndup(path, n);
+	size_t a = n, slashes = 0;
+	while (a > 0) {
+		if (path[a - 1] == '/' && ++slashes == 2)
+			break;
+		a--;
+	}
+	return strndup(path + a, n - a);
+}
+
+/* Paths under the dataset's folder, as the report shows them: the folder's
+ * prefix `from` (n_from bytes) replaced by `to` (n_to bytes). */
+typedef struct {
+	const char *from;
+	size_t n_from;
+	const char *to;
+	size_t n_to;
+} path_map;
+
+static void shown_path(cli_buf *b, const char *path, const path_map *m)
+{
+	if (m->from && m->n_from && !strncmp(path, m->from, m->n_from))
+		cli_printf(b, "%.*s%s", (int)m->n_to, m->to, path + m->n_from);
+	else
+		cli_printf(b, "%s", path);
+}
+
 static void format_date(char *buf, size_t len)
 {
 	time_t t = time(NULL);
@@ -720,7 +761,10 @@ int cmd_train(int argc, char **argv)
 	char *p_txt = NULL, *p_png = NULL, *p_svg = NULL;
 	cli_buf meta = {0}, rep = {0}, cmd = {0}, arch = {0}, settings = {0}, flist = {0};
 	char err[4096];
-	char *ds_abs = NULL;
+	char *ds_name = NULL, *model_name = NULL;   /* the dataset and model as reports name them */
+	path_map pmap = {NULL, 0, NULL, 0};
+	size_t *src_n = NULL;                       /* (4, n_groups) per-source counts */
+	const char **src_cls = NULL;                /* (n_groups) */
 	cli_progress pg = {0};
 	pg.on = !o.quiet && isatty(2);
 
@@ -759,7 +803,13 @@ int cmd_train(int argc, char **argv)
 	cli_printf(&cmd, "oneiro");
 	for (int i = 0; i < argc; i++) {
 		cli_printf(&cmd, " ");
-		shell_quote(&cmd, argv[i]);
+		if (!strcmp(argv[i], o.dataset) || !strcmp(argv[i], o.model)) { /* no path of this machine */
+			char *d = display_name(argv[i]);
+			shell_quote(&cmd, d ? d : "?");
+			free(d);
+		} else {
+			shell_quote(&cmd, argv[i]);
+		}
 	}
 
 	/* ---- the dataset (no audio yet) */
@@ -777,7 +827,24 @@ int cmd_train(int argc, char **argv)
 	else if (o.val_fraction_given)
 		msg("note: the dataset gives its split (%s); --val-fraction is not used", ds.split_desc);
 	uint32_t K = ds.n_classes;
-	ds_abs = realpath(o.dataset, NULL);
+	ds_name = display_name(o.dataset);
+	model_name = display_name(o.model);
+	{ /* the files' paths begin with the dataset's folder: shown from its name */
+		struct stat sb;
+		int dir = !stat(o.dataset, &sb) && S_ISDIR(sb.st_mode);
+		const char *a = strrchr(o.dataset, '/'), *b = ds_name ? strrchr(ds_name, '/') : NULL;
+		if (dir) {
+			pmap.from = o.dataset;
+			pmap.n_from = strlen(o.dataset);
+			pmap.to = ds_name ? ds_name : "";
+			pmap.n_to = strlen(pmap.to);
+		} else if (a) {
+			pmap.from = o.dataset;
+			pmap.n_from = (size_t)(a - o.dataset) + 1;
+			pmap.to = ds_name ? ds_name : "";
+			pmap.n_to = b ? (size_t)(b - pmap.to) + 1 : 0;
+		}
+	}
 
 	/* ---- the model */
 	onr_op ops[ONR_MAX_OPS];
@@ -1169,6 +1236,58 @@ int cmd_train(int argc, char **argv)
 		evaluate(&wtr, tprobs, K, ds.n_files, &ds, fileprob, cm_win, cm_file);
 	}
 	double acc_w = tr_accuracy(cm_win, K), acc_f = tr_accuracy(cm_file, K);
+	/* per value of the grouping column (CSV `source`: a held-out renderer,
+	 * speaker, family): files and windows, and how many are right */
+	if (ds.n_groups) {
+		src_n = calloc(4 * ds.n_groups, sizeof *src_n);
+		src_cls = calloc(ds.n_groups, sizeof *src_cls);
+		if (!src_n || !src_cls) {
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
+		}
+		const winset *es = have_val ? &wva : &wtr;
+		const float *ep = have_val ? best_probs : tprobs;
+		size_t *g_files = src_n, *g_fok = src_n + ds.n_groups, *g_wins = src_n + 2 * ds.n_groups,
+		       *g_wok = src_n + 3 * ds.n_groups;
+		for (size_t i = 0; i < es->n; i++) {
+			int32_t g = ds.files[es->file[i]].group;
+			if (g < 0)
+				continue;
+			const float *p = ep + i * K;
+			uint32_t bk = 0;
+			for (uint32_t k = 1; k < K; k++)
+				if (p[k] > p[bk])
+					bk = k;
+			g_wins[g]++;
+			g_wok[g] += bk == es->y[i];
+		}
+		for (size_t i = 0; i < ds.n_files; i++) {
+			const ds_file *f = &ds.files[i];
+			if (f->group < 0 || (f->split == DS_SPLIT_VAL) != have_val)
+				continue;
+			const double *fp = fileprob + i * K;
+			double sum = 0.0;
+			uint32_t bk = 0;
+			for (uint32_t k = 0; k < K; k++) {
+				sum += fp[k];
+				if (fp[k] > fp[bk])
+					bk = k;
+			}
+			if (!(sum > 0.0))
+				continue;
+			g_files[f->group]++;
+			g_fok[f->group] += bk == f->label;
+			const char *c = ds.classes[f->label];
+			if (!src_cls[f->group])
+				src_cls[f->group] = c;
+			else if (strcmp(src_cls[f->group], c))
+				src_cls[f->group] = "(mixed)";
+		}
+		for (size_t g = 0; g < ds.n_groups; g++)
+			if (!src_cls[g])
+				src_cls[g] = "";
+	}
 	/* per file, for the report file: what the saved model says about each
 	 * evaluated file (fileprob holds the sums of its windows' probabilities) */
 	cli_printf(&flist, "\nfiles of the %s (true class -> predicted, mean probability):\n", eval_on);
@@ -1186,10 +1305,14 @@ int cmd_train(int argc, char **argv)
 		}
 		if (!(sum > 0.0))
 			continue;
-		cli_printf(&flist, "  %-5s %s -> %s %.3f  %s", bk == f->label ? "ok" : "WRONG",
-		           ds.classes[f->label], ds.classes[bk], fp[bk] / sum, f->path);
-		if (strcmp(f->where, f->path))
-			cli_printf(&flist, "  (%s)", f->where);
+		cli_printf(&flist, "  %-5s %s -> %s %.3f  ", bk == f->label ? "ok" : "WRONG",
+		           ds.classes[f->label], ds.classes[bk], fp[bk] / sum);
+		shown_path(&flist, f->path, &pmap);
+		if (strcmp(f->where, f->path)) {
+			cli_printf(&flist, "  (");
+			shown_path(&flist, f->where, &pmap);
+			cli_printf(&flist, ")");
+		}
 		cli_printf(&flist, "\n");
 	}
 
@@ -1198,7 +1321,7 @@ int cmd_train(int argc, char **argv)
 	format_date(date, sizeof date);
 	cli_printf(&meta, "trained-by: %s\n", VERSION_TAG);
 	cli_printf(&meta, "date: %s\n", date);
-	cli_printf(&meta, "dataset: %s (%s)\n", ds_abs ? ds_abs : o.dataset, ds.format);
+	cli_printf(&meta, "dataset: %s (%s)\n", ds_name ? ds_name : "?", ds.format);
 	cli_printf(&meta, "split: %s\n", ds.split_desc ? ds.split_desc : "none");
 	for (uint32_t k = 0; k < K; k++)
 		cli_printf(&meta, "class %u: %s (train %zu files %zu windows, val %zu files %zu windows)\n",
@@ -1225,7 +1348,7 @@ int cmd_train(int argc, char **argv)
 		msg("the metadata is too long (%zu bytes); written without the class list", meta.n);
 		meta.n = 0;
 		cli_printf(&meta, "trained-by: %s\ndate: %s\ndataset: %s\narchitecture: %s\nseed: %llu\n",
-		           VERSION_TAG, date, o.dataset, arch.s, (unsigned long long)o.seed);
+		           VERSION_TAG, date, ds_name ? ds_name : "?", arch.s, (unsigned long long)o.seed);
 	}
 	if (onr_model_set_meta(m, meta.s) != ONR_OK) {
 		msg("cannot store the metadata (a NUL byte?)");
@@ -1253,8 +1376,8 @@ int cmd_train(int argc, char **argv)
 		snprintf(stop_reason, sizeof stop_reason, "after all %u epochs", o.epochs);
 	tr_report R = {
 	    .select_acc = o.select_acc,
-	    .model_path = o.model,
-	    .dataset = ds_abs ? ds_abs : o.dataset,
+	    .model_path = model_name ? model_name : "?",
+	    .dataset = ds_name ? ds_name : "?",
 	    .format = ds.format,
 	    .split_desc = ds.split_desc ? ds.split_desc : "none",
 	    .arch_desc = arch.s,
@@ -1281,9 +1404,17 @@ int cmd_train(int argc, char **argv)
 	    .t_train = t_train,
 	    .examples_per_s = t_train > 0.0 ? examples / t_train : 0.0,
 	    .threads = o.threads,
+	    .src_col = ds.group_col,
+	    .n_src = src_n ? ds.n_groups : 0,
+	    .src_name = ds.groups,
+	    .src_class = src_cls,
+	    .src_files = src_n,
+	    .src_files_ok = src_n ? src_n + ds.n_groups : NULL,
+	    .src_wins = src_n ? src_n + 2 * ds.n_groups : NULL,
+	    .src_wins_ok = src_n ? src_n + 3 * ds.n_groups : NULL,
 	};
 	tr_report_text(&R, &rep);
-	cli_printf(&rep, "\nmodel written: %s\n", o.model);
+	cli_printf(&rep, "\nmodel written: %s\n", model_name ? model_name : "?");
 	if (rep.oom) {
 		msg("out of memory for the report");
 		st = EXIT_FAIL;
@@ -1342,7 +1473,10 @@ out:
 	free(cm_win);
 	free(cm_file);
 	free(hist);
-	free(ds_abs);
+	free(ds_name);
+	free(model_name);
+	free(src_n);
+	free(src_cls);
 	free(p_txt);
 	free(p_png);
 	free(p_svg);

@@ -132,6 +132,53 @@ static void metrics_text(const tr_report *r, const uint64_t *cm, const char *uni
 	}
 }
 
+/* Accuracy per value of the grouping column (a held-out source, speaker,
+ * kit...), sorted by class then name; sources with no evaluated file left
+ * out. */
+static const tr_report *g_src_sort;
+static int src_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(g_src_sort->src_class[i], g_src_sort->src_class[j]);
+	return c ? c : strcmp(g_src_sort->src_name[i], g_src_sort->src_name[j]);
+}
+
+static void source_text(const tr_report *r, cli_buf *b)
+{
+	if (!r->n_src)
+		return;
+	size_t *ord = malloc(r->n_src * sizeof *ord), n = 0;
+	if (!ord) {
+		b->oom = 1;
+		return;
+	}
+	int nw = 6, cw = 5;
+	for (size_t i = 0; i < r->n_src; i++) {
+		if (!r->src_files[i])
+			continue;
+		ord[n++] = i;
+		int l = (int)strlen(r->src_name[i]), c = (int)strlen(r->src_class[i]);
+		nw = l > nw ? (l < 60 ? l : 60) : nw;
+		cw = c > cw ? (c < 24 ? c : 24) : cw;
+	}
+	g_src_sort = r; /* the CLI is single-threaded here */
+	qsort(ord, n, sizeof *ord, src_cmp);
+	cli_printf(b, "\nper %s (%s; %zu with files there):\n", r->src_col ? r->src_col : "source",
+	           r->eval_on, n);
+	cli_printf(b, "  %-*s %-*s %7s %7s %9s %9s\n", nw, r->src_col ? r->src_col : "source", cw,
+	           "class", "files", "correct", "windows", "correct");
+	for (size_t k = 0; k < n; k++) {
+		size_t i = ord[k];
+		cli_printf(b, "  %-*.*s %-*.*s %7zu ", nw, nw, r->src_name[i], cw, cw, r->src_class[i],
+		           r->src_files[i]);
+		pct(b, ratio(r->src_files_ok[i], r->src_files[i]), 7);
+		cli_printf(b, " %9zu ", r->src_wins[i]);
+		pct(b, ratio(r->src_wins_ok[i], r->src_wins[i]), 9);
+		cli_printf(b, "\n");
+	}
+	free(ord);
+}
+
 void tr_report_text(const tr_report *r, cli_buf *b)
 {
 	uint32_t K = r->n_classes;
@@ -220,6 +267,7 @@ void tr_report_text(const tr_report *r, cli_buf *b)
 	cli_printf(b, "\nfiles (%s; a file's class: the mean of its windows' probabilities):\n",
 	           r->eval_on);
 	metrics_text(r, r->cm_file, "files", b);
+	source_text(r, b);
 }
 
 /* ---------------------------------------------------------------- picture */

@@ -36,6 +36,13 @@ typedef struct {
 	const uint64_t *cm_win, *cm_file; /* (n_classes, n_classes): true row, predicted column */
 	double t_load, t_train, examples_per_s;
 	uint32_t threads;
+	/* per value of the dataset's grouping column (CSV `source`), on the same
+	 * set as the matrices; n_src 0: no such column, no table */
+	const char *src_col;             /* the column's name */
+	size_t n_src;
+	char *const *src_name;           /* (n_src) */
+	const char *const *src_class;    /* (n_src) its files' class, or "(mixed)" */
+	const size_t *src_files, *src_files_ok, *src_wins, *src_wins_ok; /* (n_src) */
 } tr_report;
 
 /* Accuracy of a confusion matrix (NAN when empty). */
