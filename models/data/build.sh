@@ -1,13 +1,17 @@
 #!/bin/bash
-# Build oneiro's labelled training datasets from Debian 12 packages only.
+# Build oneiro's labelled training datasets from Debian 12 packages and, when
+# the folder is there, the real recordings of ../shared/data/real.
 #
 #   models/data/build.sh [OUT] [--only sound-categories,styles,interestingness] [--jobs N]
+#                              [--real DIR]   (or ONEIRO_REAL_DATA=DIR)
 #
 # OUT defaults to build/data (never committed). Installs the Debian packages it
 # needs (as root, or through sudo), then runs build.py with Debian's python3
 # (which has numpy). Idempotent: finished work under OUT/_work is reused; delete
 # OUT to start over. See models/data/README.md for what is built and why, and
-# models/data/CREDITS.md for the sources and their licences.
+# models/data/CREDITS.md for the sources and their licences. The real
+# recordings (Ogg Vorbis) are decoded by sox (libsox-fmt-base); without the
+# folder the build says so and goes on with the Debian material alone.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
