@@ -57,7 +57,7 @@ LDLIBS_CORE := $(shell $(PKG_CONFIG) --libs fftw3f samplerate 2>/dev/null) -lpth
 
 # ---------------------------------------------------------------- sources
 CORE_SRC = src/arch.c src/dream.c src/model.c src/train.c src/net.c src/layers.c src/kernels.c \
-	src/logmel.c
+	src/logmel.c src/magfilter.c
 ISAS = generic avx2 avx512
 ISA_FLAGS_generic =
 ISA_FLAGS_avx2 = -mavx2 -mfma
