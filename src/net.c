@@ -541,6 +541,29 @@ int onr_net_train_example(onr_net *net, const float *x, uint32_t n, float scale,
 	return ONR_OK;
 }
 
+int onr_net_loss_grad_x(onr_net *net, const float *x, uint32_t n, float scale, uint32_t label,
+                        float *loss, float *dx)
+{
+	const onr_model *m = net->m;
+	if (label >= m->n_classes)
+		return ONR_EINVAL;
+	uint32_t last = m->n_ops - 1;
+	int st = onr_net_forward(net, x, n, scale, last);
+	if (st)
+		return st;
+	uint8_t injected[ONR_MAX_OPS] = {0};
+	injected[last] = 1;
+	zero_grads_upto(net, last, injected);
+	float l = onr_softmax_xent(net->probs, net->dout[last], net->out[last], m->n_classes, label,
+	                           1.0f);
+	backward(net, last, 0, 1);
+	for (uint32_t k = 0; k < n; k++)
+		dx[k] = net->dxs[k] * scale;
+	if (loss)
+		*loss = l;
+	return ONR_OK;
+}
+
 float *onr_net_grads(onr_net *net)
 {
 	return net->grads;

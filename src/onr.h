@@ -226,6 +226,11 @@ void onr_net_probs(const onr_net *net, float *p);
  * in *loss (unweighted) and whether the argmax was right in *correct. */
 int onr_net_train_example(onr_net *net, const float *x, uint32_t n, float scale,
                           uint32_t label, float weight, float *loss, int *correct);
+/* The gradient of the cross-entropy loss against `label` with respect to
+ * the input x (N), the scale held fixed, overwritten into dx (N); no weight
+ * gradient is touched. For adversarial (robust) training. */
+int onr_net_loss_grad_x(onr_net *net, const float *x, uint32_t n, float scale, uint32_t label,
+                        float *loss, float *dx);
 /* The accumulated weight gradients, laid out like model->params (n_params). */
 float *onr_net_grads(onr_net *net);
 void onr_net_zero_grads(onr_net *net);

@@ -514,6 +514,66 @@ static void test_logmel_refused(void)
 	onr_model_free(m);
 }
 
+/* The loss gradient to the input (adversarial training), against finite
+ * differences of the loss, for a raw-waveform and a log-mel network. */
+static uint32_t lg_label;
+static double loss_now(void)
+{
+	float dummy[1024], l;
+	onr_net_loss_grad_x(fd_net, fd_in, fd_n, 1.5f, lg_label, &l, dummy);
+	return l;
+}
+
+static void test_loss_grad_x(void)
+{
+	onr_op raw[] = {
+		{ONR_OP_CONV, 1, 5, 10, 4, 3, 0}, {ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.1f},
+		{ONR_OP_CONV, 5, 6, 3, 1, 1, 0},  {ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.1f},
+		{ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0}, {ONR_OP_DENSE, 6, 3, 0, 0, 0, 0},
+	};
+	onr_op mel[] = {
+		{ONR_OP_LOGMEL, 64, 16, 10, 50, 7000, 1e-3f}, {ONR_OP_CONV, 10, 6, 3, 1, 1, 0},
+		{ONR_OP_LRELU, 0, 0, 0, 0, 0, 0.1f},         {ONR_OP_GMEAN, 0, 0, 0, 0, 0, 0},
+		{ONR_OP_DENSE, 6, 3, 0, 0, 0, 0},
+	};
+	const onr_op *archs[2] = {raw, mel};
+	uint32_t counts[2] = {6, 5};
+	for (int a = 0; a < 2; a++) {
+		onr_model *m;
+		char err[200];
+		if (onr_model_new(&m, archs[a], counts[a], 16000, 300, ONR_KIND_CLASSES, NULL, 3, err,
+		                  sizeof err)) {
+			CHECK(0, "loss-grad model: %s", err);
+			continue;
+		}
+		onr_model_init_params(m, 3 + a);
+		fd_n = 300;
+		fd_in = rand_vec(fd_n);
+		float *dx = malloc(fd_n * sizeof(float));
+		onr_net_new(&fd_net, m, 512, ONR_NET_TRAIN);
+		for (lg_label = 0; lg_label < 3; lg_label += 2) {
+			float l;
+			int st = onr_net_loss_grad_x(fd_net, fd_in, fd_n, 1.5f, lg_label, &l, dx);
+			CHECK(st == ONR_OK && isfinite(l), "loss-grad: %s", onr_strerror(st));
+			char what[64];
+			snprintf(what, sizeof what, "d loss / dx, %s network, label %u",
+			         a ? "log-mel" : "raw", lg_label);
+			net_fd_check(what, fd_in, fd_n, dx, loss_now);
+		}
+		float *g = onr_net_grads(fd_net);
+		double any = 0.0;
+		for (size_t k = 0; k < m->n_params; k++)
+			any += fabs(g[k]);
+		CHECK(any == 0.0, "loss-grad touched the weight gradients");
+		CHECK(onr_net_loss_grad_x(fd_net, fd_in, fd_n, 1.0f, 3, NULL, dx) == ONR_EINVAL,
+		      "a label past the classes accepted");
+		onr_net_free(fd_net);
+		onr_model_free(m);
+		free(dx);
+		free(fd_in);
+	}
+}
+
 /* A whole network with the front end: the dream gradient against finite
  * differences, every objective, both kernel sets. */
 static void test_network_logmel_fd(void)
@@ -609,5 +669,6 @@ int main(void)
 	test_logmel(48, 20, 5, 300, 6000, 1e-3f, 161); /* not a power of two; a ragged tail */
 	test_logmel_refused();
 	test_network_logmel_fd();
+	test_loss_grad_x();
 	return check_done("test_layers");
 }
