@@ -95,6 +95,21 @@
 #define URI_MODEL "urn:oneiro:dream#model"
 #define MAX_PATH_LEN 4096
 
+/* Ardour's inline display, as the plugin declares it (not in lv2-dev) */
+#define IDISP_INTERFACE "http://harrisonconsoles.com/lv2/inlinedisplay#interface"
+#define IDISP_QUEUE_DRAW "http://harrisonconsoles.com/lv2/inlinedisplay#queue_draw"
+typedef struct {
+	unsigned char *data;
+	int width, height, stride;
+} IdispSurface;
+typedef struct {
+	IdispSurface *(*render)(LV2_Handle instance, uint32_t w, uint32_t max_h);
+} IdispInterface;
+typedef struct {
+	void *handle;
+	void (*queue_draw)(void *handle);
+} IdispQueueDraw;
+
 /* ================================================================ interposition
  * Calls made on a thread while its `in_run` flag is set (only around
  * lilv_instance_run) are counted. Everything is forwarded to the next
@@ -545,8 +560,10 @@ typedef struct Host {
 	/* features */
 	LV2_Worker_Schedule sched;
 	LV2_Options_Option opts[3];
-	LV2_Feature f_map, f_unmap, f_sched, f_log, f_opts, f_bounded;
-	const LV2_Feature *features[8];
+	LV2_Feature f_map, f_unmap, f_sched, f_log, f_opts, f_bounded, f_idisp;
+	IdispQueueDraw idisp;
+	_Atomic unsigned long draws; /* queue_draw calls */
+	const LV2_Feature *features[10];
 } Host;
 
 /* audio thread (inside run) */
@@ -645,6 +662,13 @@ static void reset_control(Host *h)
 	h->control->body.pad = 0;
 }
 
+/* audio thread (inside run): Ardour's queue_draw only notes the request */
+static void host_queue_draw(void *hh)
+{
+	Host *h = hh;
+	atomic_fetch_add_explicit(&h->draws, 1, memory_order_relaxed);
+}
+
 /* Instantiates `uri` at `rate`. max_block < 0: no options feature;
  * no_worker: without work:schedule (the plugin must refuse). */
 static Host *host_new_ex(const char *uri, double rate, int32_t max_block, int threaded,
@@ -723,6 +747,9 @@ static Host *host_new_ex(const char *uri, double rate, int32_t max_block, int th
 	h->f_log = (LV2_Feature){LV2_LOG__log, &host_log};
 	h->f_opts = (LV2_Feature){LV2_OPTIONS__options, h->opts};
 	h->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
+	h->idisp.handle = h;
+	h->idisp.queue_draw = host_queue_draw;
+	h->f_idisp = (LV2_Feature){IDISP_QUEUE_DRAW, &h->idisp};
 	int k = 0;
 	h->features[k++] = &h->f_map;
 	h->features[k++] = &h->f_unmap;
@@ -733,6 +760,7 @@ static Host *host_new_ex(const char *uri, double rate, int32_t max_block, int th
 		h->features[k++] = &h->f_opts;
 		h->features[k++] = &h->f_bounded;
 	}
+	h->features[k++] = &h->f_idisp;
 	h->features[k] = NULL;
 	if (h->threaded) {
 		sem_init(&h->wsem, 0, 0);
@@ -1556,6 +1584,31 @@ static void print_rt(const char *what, const unsigned long *before)
 		fputc('\n', stderr);
 }
 
+/* A GUI thread that renders the inline display as fast as it can, at a few
+ * sizes, until told to stop. */
+typedef struct {
+	Host *h;
+	_Atomic int quit;
+	unsigned long frames, bad;
+} GuiDraw;
+
+static void *gui_main(void *arg)
+{
+	GuiDraw *g = arg;
+	const IdispInterface *di = lilv_instance_get_extension_data(g->h->inst, IDISP_INTERFACE);
+	static const uint32_t sizes[][2] = {{160, 80}, {64, 48}, {300, 120}};
+	for (unsigned long i = 0; di && !atomic_load(&g->quit); i++) {
+		uint32_t w = sizes[i % 3][0], hh = sizes[i % 3][1];
+		const IdispSurface *sf = di->render(lilv_instance_get_handle(g->h->inst), w, hh);
+		g->frames++;
+		if (!sf || !sf->data || sf->width != (int)w || sf->height != (int)hh)
+			g->bad++;
+		struct timespec ts = {0, 500000};
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 /* d: nothing inside run() allocates, locks, waits or does I/O, with the
  * dream on (live, the dream thread working), while models are swapped,
  * engines rebuilt, the plugin bypassed and re-enabled. */
@@ -1581,6 +1634,10 @@ static void test_realtime(int threaded)
 		tot_before[k] = atomic_load(&rt_total[k]);
 	unsigned long log_before = atomic_load(&log_in_run);
 	RunStats rs = {0};
+	/* meanwhile a GUI thread draws the inline display, as Ardour does */
+	GuiDraw gd = {h, 0, 0, 0};
+	pthread_t gui;
+	int gui_ok = pthread_create(&gui, NULL, gui_main, &gd) == 0;
 	const char *swaps[] = {model_b, model_default, model_c, model_b, model_bad, model_default};
 	log_quiet = 1;
 	for (int step = 0; step < 24; step++) {
@@ -1611,6 +1668,13 @@ static void test_realtime(int threaded)
 		wait_worker(h); /* as time passes in a real host */
 	}
 	log_quiet = 0;
+	if (gui_ok) {
+		atomic_store(&gd.quit, 1);
+		pthread_join(gui, NULL);
+	}
+	CHECK(gui_ok && gd.frames > 0 && gd.bad == 0,
+	      "%s: the GUI thread rendered %lu frames, %lu of them wrong", what, gd.frames, gd.bad);
+	CHECK(atomic_load(&h->draws) > 0, "%s: run() never called queue_draw", what);
 	unsigned long after[RT_N];
 	rt_snapshot(after);
 	unsigned long sum = 0;
@@ -1961,6 +2025,261 @@ static void test_thread_lifetime(void)
 	host_free(h); /* deactivates again */
 	CHECK(threads_settle(t0) == t0, "e: threads: %d left after freeing, %d before",
 	      count_threads(), t0);
+}
+
+/* ================================================================ the inline display */
+/* Runs `seconds` of a test signal (0: a 220 Hz tone, 1: white noise, 2:
+ * clicks with noise bursts, 3: a 110 Hz sawtooth) through h. */
+static void run_signal(Host *h, int kind, double seconds)
+{
+	static float ibuf[2][1024], obuf[2][1024];
+	static uint32_t seed = 12345;
+	size_t frames = (size_t)(seconds * h->rate);
+	for (size_t done = 0; done < frames; done += 1024) {
+		for (uint32_t i = 0; i < 1024; i++) {
+			double t = (double)(h->frames + i) / h->rate;
+			double noise = (double)(lcg(&seed) >> 8) / 8388608.0 - 1.0;
+			double v;
+			switch (kind) {
+			case 0:
+				v = 0.3 * sin(2 * M_PI * 220.0 * t);
+				break;
+			case 1:
+				v = 0.3 * noise;
+				break;
+			case 2: {
+				double ph = fmod(t, 0.25);
+				v = 0.6 * noise * exp(-ph * 60.0);
+				break;
+			}
+			default:
+				v = 0.3 * (2.0 * fmod(t * 110.0, 1.0) - 1.0);
+				break;
+			}
+			ibuf[0][i] = ibuf[1][i] = (float)v;
+		}
+		const float *ii[2] = {ibuf[0], ibuf[1]};
+		float *oo[2] = {obuf[0], obuf[1]};
+		host_run(h, ii, oo, 1024);
+	}
+}
+
+/* A copy of a rendered surface (w x h pixels); NULL when render failed. */
+static uint32_t *grab(const IdispInterface *di, Host *h, uint32_t w, uint32_t hh,
+                      const IdispSurface **out)
+{
+	const IdispSurface *sf = di->render(lilv_instance_get_handle(h->inst), w, hh);
+	if (out)
+		*out = sf;
+	if (!sf || !sf->data || sf->width <= 0 || sf->height <= 0 || sf->stride < 4 * sf->width)
+		return NULL;
+	uint32_t *c = malloc((size_t)sf->width * (size_t)sf->height * 4);
+	for (int y = 0; y < sf->height; y++)
+		memcpy(c + (size_t)y * (size_t)sf->width, sf->data + (size_t)y * (size_t)sf->stride,
+		       (size_t)sf->width * 4);
+	return c;
+}
+
+/* With ONEIRO_TEST_IDISP_DUMP=DIR, the pictures go to DIR/NAME.ppm to look at. */
+static void dump_ppm(const char *name, const uint32_t *img, uint32_t w, uint32_t hh)
+{
+	const char *dir = getenv("ONEIRO_TEST_IDISP_DUMP");
+	if (!dir || !*dir || !img)
+		return;
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s.ppm", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return;
+	fprintf(f, "P6\n%u %u\n255\n", w, hh);
+	for (size_t i = 0; i < (size_t)w * hh; i++) {
+		unsigned char rgb[3] = {(unsigned char)(img[i] >> 16), (unsigned char)(img[i] >> 8),
+		                        (unsigned char)img[i]};
+		fwrite(rgb, 1, 3, f);
+	}
+	fclose(f);
+}
+
+static size_t count_diff(const uint32_t *a, const uint32_t *b, size_t n)
+{
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += a[i] != b[i];
+	return d;
+}
+
+static size_t count_colours(const uint32_t *a, size_t n, uint32_t *most)
+{
+	/* distinct values among the first few hundred seen; the most common */
+	uint32_t vals[64], cnt[64];
+	size_t nv = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		while (k < nv && vals[k] != a[i])
+			k++;
+		if (k == nv && nv < 64) {
+			vals[nv] = a[i];
+			cnt[nv++] = 0;
+		}
+		if (k < nv)
+			cnt[k]++;
+	}
+	size_t best = 0;
+	for (size_t k = 1; k < nv; k++)
+		if (cnt[k] > cnt[best])
+			best = k;
+	if (most)
+		*most = nv ? vals[best] : 0;
+	return nv;
+}
+
+/* The target class's colour, as the plugin draws it (src/lv2/oneiro_lv2.c) */
+#define IDISP_TARGET 0xffff9a2eu
+
+static size_t count_value(const uint32_t *a, size_t n, uint32_t v)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += a[i] == v;
+	return c;
+}
+
+/* Ardour's inline display: render() at a few sizes returns that size (up to
+ * the largest served, 640 x 320: larger asks are clipped), draws something,
+ * marks the target class in class mode, changes when the input changes
+ * class, gives the same picture twice when nothing ran between; run() asks
+ * for redraws (queue_draw). Windows run in freewheel, so what is heard does
+ * not depend on the dream thread's timing; depth 0 keeps the dream level
+ * flat, so a change in the picture is what the model hears. */
+static void test_inline_display(void)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(h != NULL, "idisp: instantiate");
+	if (!h)
+		return;
+	const IdispInterface *di = lilv_instance_get_extension_data(h->inst, IDISP_INTERFACE);
+	CHECK(di && di->render, "idisp: no %s from extension_data", IDISP_INTERFACE);
+	if (!di || !di->render) {
+		host_free(h);
+		return;
+	}
+	/* before anything ran: a picture all the same */
+	const IdispSurface *sf;
+	uint32_t *img0 = grab(di, h, 160, 80, &sf);
+	CHECK(img0 && sf->width == 160 && sf->height == 80,
+	      "idisp: render(160, 80) before run: %s %dx%d", img0 ? "a surface" : "nothing",
+	      sf ? sf->width : 0, sf ? sf->height : 0);
+	free(img0);
+
+	host_set(h, "freewheel", 1.0f);
+	host_set(h, "depth", 0.0f);
+	host_set(h, "mode", 2.0f);
+	host_set(h, "class", 4.0f);
+	unsigned long draws0 = atomic_load(&h->draws);
+	run_signal(h, 0, 3.0);
+	int cls_a = (int)host_get(h, "heard_class");
+	CHECK(atomic_load(&h->draws) > draws0, "idisp: run() never called queue_draw");
+
+	static const uint32_t sizes[][2] = {{160, 80}, {64, 40}, {300, 150}, {24, 16},
+	                                    {640, 320}, {2000, 1000}};
+	uint32_t *a = NULL;
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		uint32_t w = sizes[i][0], hh = sizes[i][1];
+		uint32_t ew = w < 640 ? w : 640, eh = hh < 320 ? hh : 320;
+		uint32_t *img = grab(di, h, w, hh, &sf);
+		CHECK(img && sf->width == (int)ew && sf->height == (int)eh && sf->stride >= 4 * sf->width,
+		      "idisp: render(%u, %u) gave %dx%d stride %d, expected %ux%u", w, hh,
+		      sf ? sf->width : -1, sf ? sf->height : -1, sf ? sf->stride : -1, ew, eh);
+		if (!img)
+			continue;
+		size_t n = (size_t)ew * eh;
+		uint32_t bg;
+		size_t colours = count_colours(img, n, &bg);
+		size_t ink = n - count_value(img, n, bg);
+		CHECK(colours >= 3 && ink >= n / 50,
+		      "idisp: render(%u, %u): %zu colours, %zu pixels off the background", w, hh,
+		      colours, ink);
+		CHECK(count_value(img, n, IDISP_TARGET) > 0,
+		      "idisp: render(%u, %u): class mode, but the target class is not marked", w, hh);
+		int opaque = 1;
+		for (size_t k = 0; k < n; k++)
+			opaque &= (img[k] >> 24) == 0xff;
+		CHECK(opaque, "idisp: render(%u, %u): not opaque", w, hh);
+		char name[64];
+		snprintf(name, sizeof name, "tone-%ux%u", ew, eh);
+		dump_ppm(name, img, ew, eh);
+		if (i == 0)
+			a = img;
+		else
+			free(img);
+	}
+	/* nothing ran: the same picture */
+	uint32_t *a2 = grab(di, h, 160, 80, NULL);
+	CHECK(a && a2 && count_diff(a, a2, 160 * 80) == 0,
+	      "idisp: two renders with nothing run between differ");
+	free(a2);
+
+	/* another signal, another class: another picture */
+	int cls_b = cls_a, kind_b = -1;
+	for (int kind = 1; kind <= 3 && cls_b == cls_a; kind++) {
+		run_signal(h, kind, 3.0);
+		cls_b = (int)host_get(h, "heard_class");
+		kind_b = kind;
+	}
+	CHECK(cls_b != cls_a, "idisp: no test signal changed the heard class from %d", cls_a);
+	uint32_t *b = grab(di, h, 160, 80, NULL);
+	dump_ppm("other-class-160x80", b, 160, 80);
+	size_t diff = a && b ? count_diff(a, b, 160 * 80) : 0;
+	CHECK(a && b && diff > 0, "idisp: the heard class went %d -> %d but the picture stayed",
+	      cls_a, cls_b);
+	/* the bars area only (the dream level is flat at depth 0) */
+	size_t diff_bars = a && b ? count_diff(a, b, 160 * 49) : 0;
+	CHECK(diff_bars > 0, "idisp: the class bars did not change");
+	printf("  idisp: heard class %d (tone) -> %d (signal %d): %zu of %d pixels changed "
+	       "(%zu in the bars)\n",
+	       cls_a, cls_b, kind_b, diff, 160 * 80, diff_bars);
+
+	/* layers mode: no target marked */
+	host_set(h, "mode", 0.0f);
+	run_signal(h, kind_b, 0.3);
+	uint32_t *c = grab(di, h, 160, 80, NULL);
+	CHECK(c && count_value(c, 160 * 80, IDISP_TARGET) == 0,
+	      "idisp: layers mode, yet a target class is marked");
+	free(c);
+	/* the dream on: the level trace rises from the floor */
+	host_set(h, "depth", 1.0f);
+	run_signal(h, kind_b, 4.0);
+	uint32_t *d = grab(di, h, 160, 80, NULL);
+	dump_ppm("dreaming-160x80", d, 160, 80);
+	size_t diff_level = b && d ? count_diff(b + 160 * 52, d + 160 * 52, 160 * 28) : 0;
+	CHECK(diff_level > 0, "idisp: the dream is on (level %.1f dB) but its trace is flat",
+	      (double)host_get(h, "dream_level"));
+	free(d);
+
+	/* a binary model: interestingness over time */
+	char interest[PATH_MAX];
+	snprintf(interest, sizeof interest, "%s/models/interestingness.onm", repo_dir);
+	unsigned r0 = h->path_reports;
+	host_send_model(h, interest);
+	Loop lp;
+	loop_init(&lp, rate, 1.0);
+	run_until_report(h, &lp, r0, 8, NULL);
+	loop_free(&lp);
+	CHECK(same_file(h->last_path, interest), "idisp: the binary model did not load ('%s')",
+	      h->last_path);
+	run_signal(h, 2, 4.0);
+	uint32_t *e = grab(di, h, 160, 80, NULL);
+	dump_ppm("binary-160x80", e, 160, 80);
+	uint32_t bg = 0;
+	if (e)
+		count_colours(e, 160 * 80, &bg);
+	CHECK(e && count_diff(e, b, 160 * 49) > 0 && 160 * 49 - count_value(e, 160 * 49, bg) > 100,
+	      "idisp: the binary model's picture shows nothing");
+	free(e);
+	free(a);
+	free(b);
+	host_free(h);
 }
 
 /* ================================================================ f: state */
@@ -2680,6 +2999,7 @@ int main(int argc, char **argv)
 	TIMED(test_blocks_rates());
 	TIMED(test_mono());
 	TIMED(test_presets());
+	TIMED(test_inline_display());
 
 	printf("  latency (stereo, model default window):");
 	for (int i = 0; i < n_lat_seen; i++)

@@ -37,6 +37,7 @@ cat <<'EOF'
 @prefix bufsz: <http://lv2plug.in/ns/ext/buf-size#> .
 @prefix doap:  <http://usefulinc.com/ns/doap#> .
 @prefix foaf:  <http://xmlns.com/foaf/0.1/> .
+@prefix idpy:  <http://harrisonconsoles.com/lv2/inlinedisplay#> .
 @prefix log:   <http://lv2plug.in/ns/ext/log#> .
 @prefix lv2:   <http://lv2plug.in/ns/lv2core#> .
 @prefix opts:  <http://lv2plug.in/ns/ext/options#> .
@@ -49,6 +50,13 @@ cat <<'EOF'
 @prefix units: <http://lv2plug.in/ns/extensions/units#> .
 @prefix urid:  <http://lv2plug.in/ns/ext/urid#> .
 @prefix work:  <http://lv2plug.in/ns/ext/worker#> .
+
+# Ardour's inline display (a picture in the mixer strip): declared here, as
+# no installed specification describes it
+idpy:interface
+	a lv2:ExtensionData .
+idpy:queue_draw
+	a lv2:Feature .
 
 <urn:oneiro:dream#model>
 	a lv2:Parameter ;
@@ -311,9 +319,10 @@ plugin() { # plugin URI NAME CHANNELS
 	lv2:minorVersion $minor ;
 	lv2:microVersion $micro ;
 	lv2:requiredFeature urid:map , work:schedule ;
-	lv2:optionalFeature lv2:hardRTCapable , log:log , opts:options , state:threadSafeRestore ;
+	lv2:optionalFeature lv2:hardRTCapable , log:log , opts:options , state:threadSafeRestore ,
+		idpy:queue_draw ;
 	opts:supportedOption bufsz:maxBlockLength , bufsz:nominalBlockLength ;
-	lv2:extensionData work:interface , state:interface ;
+	lv2:extensionData work:interface , state:interface , idpy:interface ;
 	patch:writable <urn:oneiro:dream#model> ;
 	lv2:port
 EOF

@@ -8,7 +8,9 @@
  *   dream    a thread the plugin owns from activate() to deactivate(): runs
  *            the windows run() hands it;
  *   main     instantiate, activate, deactivate, cleanup, state save/restore
- *            (the host's non-real-time threads).
+ *            (the host's non-real-time threads);
+ *   gui      render(), Ardour's inline display: draws the latest read-outs
+ *            run() published (a triple buffer) into a surface of its own.
  * Hand-offs between them are lock-free: a pending "rig" (model + engine) in
  * an atomic pointer, a semaphore post to wake the dream thread, and worker
  * messages.
@@ -37,6 +39,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Ardour's inline display (not in lv2-dev; the ABI Ardour and its plugins
+ * use, from ardour/lv2_extensions.h): the host calls render(instance, w,
+ * max_h) from its GUI thread and shows the ARGB32 surface returned (owned by
+ * the plugin, valid until the next render or cleanup); run() may ask for a
+ * redraw with queue_draw, which is real-time safe. */
+#define LV2_INLINEDISPLAY_PREFIX "http://harrisonconsoles.com/lv2/inlinedisplay#"
+#define LV2_INLINEDISPLAY__interface LV2_INLINEDISPLAY_PREFIX "interface"
+#define LV2_INLINEDISPLAY__queue_draw LV2_INLINEDISPLAY_PREFIX "queue_draw"
+typedef struct {
+	unsigned char *data; /* (height, stride) bytes: native-endian 0xAARRGGBB, premultiplied */
+	int width, height, stride;
+} LV2_Inline_Display_Image_Surface;
+typedef struct {
+	LV2_Inline_Display_Image_Surface *(*render)(LV2_Handle instance, uint32_t w,
+	                                            uint32_t max_h);
+} LV2_Inline_Display_Interface;
+typedef struct {
+	void *handle;
+	void (*queue_draw)(void *handle);
+} LV2_Inline_Display;
 
 #define ONEIRO_URI "urn:oneiro:dream"
 #define ONEIRO_MONO_URI "urn:oneiro:dream-mono"
@@ -80,6 +103,23 @@ typedef enum {
 	P_COUNT
 } port_index;
 
+/* The inline display: the largest surface served (larger requests are
+ * clipped to it), and how many read-out steps (0.1 s each) it shows. */
+#define DISP_MAX_W 640
+#define DISP_MAX_H 320
+#define DISP_HIST 64
+#define DISP_STEP_SECONDS 0.1
+
+/* What run() hands render(): one frame of read-outs. */
+typedef struct {
+	uint32_t n_classes, best, target;
+	int binary, class_mode, valid;
+	float probs[ONR_MAX_CLASSES];      /* (n_classes) of the latest dry window */
+	char initial[ONR_MAX_CLASSES];     /* (n_classes) each class name's initial */
+	float level_db[DISP_HIST];         /* the dream's level, oldest first */
+	float heard[DISP_HIST];            /* binary: p(interesting), oldest first */
+} DispFrame;
+
 /* The window lengths of the P_WINDOW enumeration, in seconds (0: the
  * model's own). */
 static const double window_seconds[] = {0.0, 0.25, 0.5, 1.0, 2.0};
@@ -97,6 +137,7 @@ typedef struct {
 	onr_dream *eng;
 	char path[MAX_PATH];
 	uint32_t window_idx, stereo;
+	char initial[ONR_MAX_CLASSES];  /* (n_classes) for the inline display */
 } Rig;
 
 /* Worker messages. */
@@ -164,6 +205,22 @@ typedef struct {
 	_Atomic(onr_dream *) live_old;   /* the fading engine, also worked on */
 	_Atomic(onr_dream *) hazard_old;
 
+	/* the inline display: run() fills frames[disp_w] and swaps it with the
+	 * middle one (index | DISP_DIRTY); render() takes the middle one when
+	 * it is dirty into frames[disp_r]. Lock- and wait-free both ways. */
+#define DISP_DIRTY 4u
+	DispFrame frames[3];
+	uint32_t disp_w;              /* audio thread */
+	_Atomic uint32_t disp_mid;
+	uint32_t disp_r;              /* gui thread */
+	LV2_Inline_Display *queue_draw;
+	float disp_level[DISP_HIST], disp_heard[DISP_HIST]; /* rings (audio thread) */
+	uint32_t disp_pos;
+	float disp_probs[ONR_MAX_CLASSES]; /* the latest heard probabilities */
+	int disp_new;                 /* something to publish */
+	uint32_t *pixels;             /* (DISP_MAX_H, DISP_MAX_W) render's surface */
+	LV2_Inline_Display_Image_Surface surf;
+
 	/* rigs run() retired, waiting for the worker (or cleanup) to free them */
 #define N_RETIRED 16
 	Rig *retired[N_RETIRED];
@@ -213,6 +270,16 @@ static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint
 		return NULL;
 	}
 	onr_dream_set_listen(r->eng, 1);
+	for (uint32_t k = 0; k < r->model->n_classes && k < ONR_MAX_CLASSES; k++) {
+		const char *n = r->model->class_names ? r->model->class_names[k] : NULL;
+		char c = '?';
+		for (; n && *n; n++)
+			if ((*n >= 'A' && *n <= 'Z') || (*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9')) {
+				c = *n >= 'a' && *n <= 'z' ? (char)(*n - 'a' + 'A') : *n;
+				break;
+			}
+		r->initial[k] = c;
+	}
 	snprintf(r->path, sizeof r->path, "%s", path);
 	r->window_idx = window_idx;
 	r->stereo = stereo;
@@ -355,6 +422,8 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 			log = features[i]->data;
 		else if (!strcmp(features[i]->URI, LV2_OPTIONS__options))
 			options = features[i]->data;
+		else if (!strcmp(features[i]->URI, LV2_INLINEDISPLAY__queue_draw))
+			self->queue_draw = features[i]->data;
 	}
 	lv2_log_logger_init(&self->logger, self->map, log);
 	if (!self->map || !self->schedule) {
@@ -382,6 +451,12 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 	}
 	size_t blen = strlen(bundle);
 	self->bundle = malloc(blen + 1);
+	self->pixels = calloc((size_t)DISP_MAX_W * DISP_MAX_H, sizeof(uint32_t));
+	self->disp_w = 0;
+	atomic_store(&self->disp_mid, 1);
+	self->disp_r = 2;
+	for (uint32_t i = 0; i < DISP_HIST; i++)
+		self->disp_level[i] = -120.0f;
 	self->scratch[0] = calloc(self->max_block, sizeof(float));
 	self->scratch[1] = calloc(self->max_block, sizeof(float));
 	/* the input history a rebuilt engine replays to start in step */
@@ -393,7 +468,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 			return NULL;
 		}
 	}
-	if (!self->bundle || !self->scratch[0] || !self->scratch[1]) {
+	if (!self->bundle || !self->scratch[0] || !self->scratch[1] || !self->pixels) {
 		cleanup(self);
 		return NULL;
 	}
@@ -467,6 +542,7 @@ static void cleanup(LV2_Handle h)
 	free(self->hist[0]);
 	free(self->hist[1]);
 	free(self->bundle);
+	free(self->pixels);
 	sem_destroy(&self->sem);
 	pthread_mutex_destroy(&self->lock);
 	free(self);
@@ -504,6 +580,10 @@ static void activate(LV2_Handle h)
 	self->fading = NULL;
 	self->since_activate = 0;
 	self->send_path = 1;
+	for (uint32_t i = 0; i < DISP_HIST; i++) {
+		self->disp_level[i] = -120.0f;
+		self->disp_heard[i] = 0.0f;
+	}
 	dream_thread_start(self);
 }
 
@@ -660,6 +740,36 @@ static void install_pending(Plugin *self)
 	self->send_path = 1;
 }
 
+/* audio thread: hands the read-outs to render() (a copy of a few kB, no
+ * wait) and asks the host for a redraw */
+static void publish_display(Plugin *self)
+{
+	const onr_model *m = self->rig->model;
+	DispFrame *f = &self->frames[self->disp_w];
+	uint32_t n = m->n_classes < ONR_MAX_CLASSES ? m->n_classes : ONR_MAX_CLASSES;
+	f->n_classes = n;
+	f->binary = m->kind == ONR_KIND_BINARY;
+	f->class_mode = self->params.obj.mode == ONR_OBJ_CLASS;
+	f->target = self->params.obj.cls < n ? self->params.obj.cls : 0;
+	memcpy(f->probs, self->disp_probs, n * sizeof(float));
+	memcpy(f->initial, self->rig->initial, n);
+	f->best = 0;
+	for (uint32_t k = 1; k < n; k++)
+		if (f->probs[k] > f->probs[f->best])
+			f->best = k;
+	for (uint32_t i = 0; i < DISP_HIST; i++) {
+		f->level_db[i] = self->disp_level[(self->disp_pos + i) % DISP_HIST];
+		f->heard[i] = self->disp_heard[(self->disp_pos + i) % DISP_HIST];
+	}
+	f->valid = self->heard_seen != 0;
+	uint32_t old = atomic_exchange_explicit(&self->disp_mid, self->disp_w | DISP_DIRTY,
+	                                        memory_order_acq_rel);
+	self->disp_w = old & ~DISP_DIRTY;
+	self->disp_new = 0;
+	if (self->queue_draw && self->queue_draw->queue_draw)
+		self->queue_draw->queue_draw(self->queue_draw->handle);
+}
+
 /* audio thread */
 static void run(LV2_Handle h, uint32_t n)
 {
@@ -781,6 +891,8 @@ static void run(LV2_Handle h, uint32_t n)
 	if (seq != self->heard_seen) {
 		self->heard_seen = seq;
 		const onr_model *m = self->rig->model;
+		memcpy(self->disp_probs, probs, m->n_classes * sizeof(float));
+		self->disp_new = 1;
 		uint32_t best = 0;
 		for (uint32_t k = 1; k < m->n_classes; k++)
 			if (probs[k] > probs[best])
@@ -799,9 +911,17 @@ static void run(LV2_Handle h, uint32_t n)
 		self->dream_db = dd > 0.0 && ds > 0.0 ? (float)(10.0 * log10(dd / ds)) : -120.0f;
 		if (self->dream_db < -120.0f)
 			self->dream_db = -120.0f;
+		/* one step of the display's history */
+		self->disp_level[self->disp_pos] = self->dream_db;
+		self->disp_heard[self->disp_pos] =
+			self->rig->model->kind == ONR_KIND_BINARY ? self->disp_probs[1] : 0.0f;
+		self->disp_pos = (self->disp_pos + 1) % DISP_HIST;
+		self->disp_new = 1;
 	}
 	if (self->port_ptr[P_DREAM_DB])
 		*self->port_ptr[P_DREAM_DB] = self->dream_db;
+	if (self->disp_new)
+		publish_display(self);
 	(void)u;
 }
 
@@ -977,10 +1097,153 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 	return LV2_STATE_SUCCESS; /* a missing file keeps the current model */
 }
 
+/* ------------------------------------------------------------------ inline display */
+/* gui thread: a 3x5 pixel font for the class initials (A-Z, 0-9), rows top
+ * down, '1' = ink */
+static const char *glyph(char c)
+{
+	static const char *const letters[26] = {
+		"010101111101101", "110101110101110", "011100100100011", "110101101101110",
+		"111100110100111", "111100110100100", "011100101101011", "101101111101101",
+		"111010010010111", "001001001101010", "101101110101101", "100100100100111",
+		"101111111101101", "110101101101101", "010101101101010", "110101110100100",
+		"010101101110011", "110101110101101", "011100010001110", "111010010010010",
+		"101101101101111", "101101101101010", "101101111111101", "101101010101101",
+		"101101010010010", "111001010100111"};
+	static const char *const digits[10] = {
+		"111101101101111", "010110010010111", "110001010100111", "110001010001110",
+		"101101111001001", "111100110001110", "011100111101111", "111001010010010",
+		"111101111101111", "111101111001110"};
+	if (c >= 'A' && c <= 'Z')
+		return letters[c - 'A'];
+	if (c >= '0' && c <= '9')
+		return digits[c - '0'];
+	return NULL;
+}
+
+/* gui thread: fills [x0, x1) x [y0, y1) of the w x h surface */
+static void fill(uint32_t *px, uint32_t w, uint32_t h, int x0, int y0, int x1, int y1,
+                 uint32_t argb)
+{
+	if (x0 < 0)
+		x0 = 0;
+	if (y0 < 0)
+		y0 = 0;
+	if (x1 > (int)w)
+		x1 = (int)w;
+	if (y1 > (int)h)
+		y1 = (int)h;
+	for (int y = y0; y < y1; y++)
+		for (int x = x0; x < x1; x++)
+			px[(size_t)y * w + (size_t)x] = argb;
+}
+
+/* gui thread: Ardour's render(): the class probabilities of the dry input as
+ * bars (the class heard brighter, the target of class mode in orange and
+ * marked above; for a binary model, how interesting the input was over the
+ * last seconds) over the dream's level relative to the dry in the last
+ * seconds. Width w; height max_h; both at most DISP_MAX_W x DISP_MAX_H. */
+static LV2_Inline_Display_Image_Surface *render(LV2_Handle h, uint32_t w, uint32_t max_h)
+{
+	Plugin *self = h;
+	if (w > DISP_MAX_W)
+		w = DISP_MAX_W;
+	if (max_h > DISP_MAX_H)
+		max_h = DISP_MAX_H;
+	if (w < 8 || max_h < 8)
+		return NULL;
+	uint32_t H = max_h;
+	if (atomic_load_explicit(&self->disp_mid, memory_order_acquire) & DISP_DIRTY)
+		self->disp_r = atomic_exchange_explicit(&self->disp_mid, self->disp_r,
+		                                        memory_order_acq_rel) & ~DISP_DIRTY;
+	const DispFrame *f = &self->frames[self->disp_r];
+	uint32_t *px = self->pixels;
+	const uint32_t bg = 0xff181a1eu, grid = 0xff30343cu, bar = 0xff3d6f9eu,
+	               heard = 0xff8cc4f2u, target = 0xffff9a2eu, level = 0xffb77ce6u,
+	               ink = 0xffd8dde4u, interest = 0xff5fc27au;
+	fill(px, w, H, 0, 0, (int)w, (int)H, bg);
+	int split = (int)(H * 62 / 100);        /* bars above, the level below */
+	fill(px, w, H, 0, split, (int)w, split + 1, grid);
+	int top = 3, bottom = split - 1;        /* the bars' area */
+	if (f->valid && f->binary) {
+		/* interestingness over the last seconds, 0.5 as a grid line */
+		int mid = bottom - (bottom - top) / 2;
+		fill(px, w, H, 0, mid, (int)w, mid + 1, grid);
+		for (uint32_t x = 0; x < w; x++) {
+			float p = f->heard[(size_t)x * DISP_HIST / w];
+			p = p < 0.0f ? 0.0f : p > 1.0f ? 1.0f : p;
+			int y = bottom - (int)lroundf(p * (float)(bottom - top));
+			fill(px, w, H, (int)x, y, (int)x + 1, bottom, interest);
+		}
+	} else if (f->valid && f->n_classes > 0) {
+		uint32_t n = f->n_classes;
+		int label = 0;                      /* the initials' scale, 0: none */
+		int bw = (int)(w - 2) / (int)n;
+		if (bw >= 4 && bottom - top >= 16) {
+			label = (bw - 1) / 6;           /* at most half the bar wide */
+			if (label > (bottom - top) / 20)
+				label = (bottom - top) / 20;
+			label = label < 1 ? 1 : label > 4 ? 4 : label;
+		}
+		int base = bottom - (label ? 5 * label + 2 : 0);
+		for (uint32_t k = 0; k < n; k++) {
+			int x0 = 1 + (int)((uint64_t)k * (w - 2) / n);
+			int x1 = 1 + (int)((uint64_t)(k + 1) * (w - 2) / n);
+			if (x1 - x0 >= 3)
+				x1--;                       /* a gap between bars */
+			if (x1 <= x0)
+				x1 = x0 + 1;
+			float p = f->probs[k];
+			p = p < 0.0f ? 0.0f : p > 1.0f ? 1.0f : p;
+			int y = base - (int)lroundf(p * (float)(base - top - 3));
+			int is_target = f->class_mode && k == f->target;
+			uint32_t col = is_target ? target : k == f->best ? heard : bar;
+			fill(px, w, H, x0, y, x1, base, col);
+			if (is_target) /* a marker above the target's bar */
+				fill(px, w, H, x0, top - 3, x1, top - 1, target);
+			const char *g = label ? glyph(f->initial[k]) : NULL;
+			if (g) {
+				int gx = x0 + (x1 - x0 - 3 * label) / 2, gy = base + 2;
+				for (int r = 0; r < 5; r++)
+					for (int c = 0; c < 3; c++)
+						if (g[r * 3 + c] == '1')
+							fill(px, w, H, gx + c * label, gy + r * label,
+							     gx + (c + 1) * label, gy + (r + 1) * label,
+							     is_target ? target : ink);
+			}
+		}
+	}
+	/* the dream's level: -60 dB at the floor, 0 dB (as loud as the dry) at
+	 * the top, a grid line at -20 dB */
+	int ltop = split + 2, lbot = (int)H - 1;
+	if (lbot > ltop) {
+		int g20 = ltop + (lbot - ltop) / 3;
+		fill(px, w, H, 0, g20, (int)w, g20 + 1, grid);
+		for (uint32_t x = 0; x < w; x++) {
+			float db = f->level_db[(size_t)x * DISP_HIST / w];
+			float v = (db + 60.0f) / 60.0f;
+			if (!(v > 0.0f))
+				continue;
+			if (v > 1.0f)
+				v = 1.0f;
+			int y = lbot - (int)lroundf(v * (float)(lbot - ltop));
+			fill(px, w, H, (int)x, y, (int)x + 1, lbot, level);
+		}
+	}
+	self->surf.data = (unsigned char *)px;
+	self->surf.width = (int)w;
+	self->surf.height = (int)H;
+	self->surf.stride = (int)(w * sizeof(uint32_t));
+	return &self->surf;
+}
+
 static const void *extension_data(const char *uri)
 {
 	static const LV2_Worker_Interface worker = {work, work_response, NULL};
 	static const LV2_State_Interface state = {save, restore};
+	static const LV2_Inline_Display_Interface display = {render};
+	if (!strcmp(uri, LV2_INLINEDISPLAY__interface))
+		return &display;
 	if (!strcmp(uri, LV2_WORKER__interface))
 		return &worker;
 	if (!strcmp(uri, LV2_STATE__interface))
