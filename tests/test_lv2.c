@@ -2019,8 +2019,9 @@ static void test_thread_lifetime(void)
 	                                "outside run() (no dream thread at work)");
 	CHECK(rs.nonfinite == 0, "e: threads: %d non-finite samples", rs.nonfinite);
 	printf("  e: threads: %d before, %d active, %d inactive, %d instantiated only; after "
-	       "reactivation the dream thread ran %lu FFTs\n",
-	       t0, t_active, t_inactive, t_scan, fft_out);
+	       "reactivation the dream thread ran %lu FFTs%s\n",
+	       t0, t_active, t_inactive, t_scan, fft_out,
+	       TEST_ASAN ? " (not counted under a sanitizer)" : "");
 	loop_free(&lp);
 	host_free(h); /* deactivates again */
 	CHECK(threads_settle(t0) == t0, "e: threads: %d left after freeing, %d before",

@@ -104,11 +104,11 @@ typedef enum {
 } port_index;
 
 /* The inline display: the largest surface served (larger requests are
- * clipped to it), and how many read-out steps (0.1 s each) it shows. */
+ * clipped to it), and how many read-out steps it shows (one per update of
+ * the dream level port, every 0.1 s: 6.4 s). */
 #define DISP_MAX_W 640
 #define DISP_MAX_H 320
 #define DISP_HIST 64
-#define DISP_STEP_SECONDS 0.1
 
 /* What run() hands render(): one frame of read-outs. */
 typedef struct {
