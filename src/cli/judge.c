@@ -10,6 +10,7 @@
 #include <fftw3.h>
 #include <math.h>
 #include <samplerate.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,12 @@ void judge_opts_init(judge_opts *o)
 
 int judge_wanted(const judge_opts *o)
 {
-	return o->n > 0 || o->json != NULL;
+	return o->n > 0 || o->json != NULL || o->control != NULL;
 }
 
 int judge_parse_option(judge_opts *o, cli_args *a)
 {
-	static const char *const mine[] = {"--judge", "--judge-seed", "--json"};
+	static const char *const mine[] = {"--judge", "--judge-seed", "--json", "--judge-control"};
 	int is = 0;
 	for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
 		is |= !strcmp(a->name, mine[i]);
@@ -110,6 +111,12 @@ int judge_parse_option(judge_opts *o, cli_args *a)
 	} else if (!strcmp(a->name, "--judge-seed")) {
 		if (cli_parse_u64(PROG, a->name, a->arg, 0, UINT64_MAX, &o->seed))
 			return -1;
+	} else if (!strcmp(a->name, "--judge-control")) {
+		if (!*a->arg) {
+			msg("--judge-control: give a file name");
+			return -1;
+		}
+		o->control = a->arg;
 	} else {
 		if (!*a->arg) {
 			msg("--json: give a file name, or - for stdout");
@@ -146,9 +153,17 @@ static int model_setup(jmodel *jm, char *err, size_t errlen)
 }
 
 int judge_new(judge **out, const judge_opts *o, onr_model *m, const char *model_path,
-              const onr_objective *obj, int quiet)
+              const onr_objective *obj, int quiet, int n_files)
 {
 	*out = NULL;
+	if (o->control && n_files != 1) {
+		msg("--judge-control: only with one input file");
+		return EXIT_USAGE;
+	}
+	if (o->control && o->json && !strcmp(o->control, o->json)) {
+		msg("--judge-control and --json name the same file, %s", o->control);
+		return EXIT_USAGE;
+	}
 	judge *j = calloc(1, sizeof *j);
 	if (!j) {
 		msg("out of memory");
@@ -350,6 +365,39 @@ done:
 	free(acc);
 	free(pad);
 	return st;
+}
+
+/* Writes x (n samples at rate) as a mono 32-bit float WAV, atomically. */
+static int write_wav(const char *path, const float *x, size_t n, uint32_t rate, char *err,
+                     size_t errlen)
+{
+	char tmp[CLI_PATH_BUF];
+	int fd = cli_tmp_create(path, tmp, sizeof tmp);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create a file in its directory", path);
+		return -1;
+	}
+	SF_INFO si;
+	memset(&si, 0, sizeof si);
+	si.samplerate = (int)rate;
+	si.channels = 1;
+	si.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+	SNDFILE *f = sf_open_fd(fd, SFM_WRITE, &si, SF_TRUE);
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		snprintf(err, errlen, "%s: cannot write: %s", path, sf_strerror(NULL));
+		return -1;
+	}
+	sf_command(f, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+	int bad = sf_writef_float(f, x, (sf_count_t)n) != (sf_count_t)n;
+	bad |= sf_close(f) != 0;
+	if (bad || rename(tmp, path)) {
+		unlink(tmp);
+		snprintf(err, errlen, "%s: writing failed", path);
+		return -1;
+	}
+	return 0;
 }
 
 /* ================================================================ judging */
@@ -636,6 +684,8 @@ int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rat
 		sig[S_SHIFT1][i] = j->dry[i] + (i >= d1 ? delta[i - d1] : 0.0f);
 		sig[S_SHIFT2][i] = j->dry[i] + (i >= d2 ? delta[i - d2] : 0.0f);
 	}
+	if (j->o.control && write_wav(j->o.control, sig[S_CTRL], n, rate, err, sizeof err))
+		goto fail;
 	for (int k = 0; k < j->n_models; k++)
 		if (judge_model(&j->models[k], sig, k ? S_SHIFT1 : NSIG, n, rate, &r->f[k], err,
 		                sizeof err))

@@ -27,17 +27,18 @@ typedef struct {
 	int n;
 	uint64_t seed;                /* --judge-seed */
 	const char *json;             /* --json FILE, "-" for stdout, or NULL */
+	const char *control;          /* --judge-control FILE, or NULL */
 } judge_opts;
 
 /* Sets the defaults. */
 void judge_opts_init(judge_opts *o);
 
 /* When a->name (the option cli_args_next just returned) is one of judge's
- * (--judge, --judge-seed, --json), takes its value into o and returns 1,
+ * (--judge, --judge-seed, --json, --judge-control), takes its value into o and returns 1,
  * or -1 after a message when it is bad; 0 when the option is not judge's. */
 int judge_parse_option(judge_opts *o, cli_args *a);
 
-/* Nonzero when judging was asked for (--judge or --json). */
+/* Nonzero when judging was asked for (--judge, --json or --judge-control). */
 int judge_wanted(const judge_opts *o);
 
 typedef struct judge judge;
@@ -46,9 +47,10 @@ typedef struct judge judge;
  * be loaded) and prepares the dreaming model m (path for the report) with
  * objective obj as its own judge. With --json -, stdout is kept for the
  * JSON from here on and the readable report goes to stderr. quiet: no
- * readable report. Returns 0, or an exit status after a message. */
+ * readable report. n_files: the files to be dreamed (--judge-control takes
+ * one). Returns 0, or an exit status after a message. */
 int judge_new(judge **out, const judge_opts *o, onr_model *m, const char *model_path,
-              const onr_objective *obj, int quiet);
+              const onr_objective *obj, int quiet, int n_files);
 void judge_free(judge *j);
 
 /* The file being dreamed, n more samples of its mono mix: dry (the input)

@@ -175,6 +175,9 @@ static void usage(FILE *f)
 	        "  --json FILE         the judged figures as JSON, per file and their mean over the\n"
 	        "                      files; - for stdout (the readable report then goes to stderr).\n"
 	        "                      Judges the dreaming model alone when no --judge is given\n"
+	        "  --judge-control FILE\n"
+	        "                      also write the control sound, the input's mono mix plus the\n"
+	        "                      noise, as 32-bit float WAV (one IN only)\n"
 	        "\n"
 	        "The container follows OUT's extension when that names another one (.wav .flac\n"
 	        ".ogg .opus .aiff .caf .w64 .rf64 .au); a format that cannot be written falls back\n"
@@ -1455,7 +1458,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 		goto out;
 	describe_objective(&c);
 	if (judge_wanted(&o.judge) &&
-	    (st = judge_new(&c.jg, &o.judge, c.m, c.model_path, &c.p.obj, o.quiet)))
+	    (st = judge_new(&c.jg, &o.judge, c.m, c.model_path, &c.p.obj, o.quiet, n_in)))
 		goto out;
 	c.tty = !o.quiet && isatty(2);
 	cli_catch_signals(on_signal, CLI_SIG_RESTART | CLI_SIG_HUP);
