@@ -294,7 +294,7 @@ check "layer mode (no --judge): the dreaming model's distribution figures, shift
 check "--json -: stdout holds only the JSON" h json "$T/stdout.json"
 check "--json -: the readable report goes to stderr, with the mean over the files" \
 	sh -c "grep -q '^judged: ' '$T/err' && grep -q '^judged, mean over 2 files' '$T/err' &&
-		grep -q '^mean shift test: ' '$T/err'"
+		grep -q '^mean shift: .*delayed 1 ms' '$T/err'"
 check "a batch: every file and their mean" h batch "$T/stdout.json" 2
 
 # ---------------------------------------------------------------- bad input

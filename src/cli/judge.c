@@ -623,12 +623,12 @@ static int name_width(const judge *j)
 	return w > 40 ? 40 : w;
 }
 
-static void print_shift(const jmodel *own, const jfig *f)
+static void print_shift(const char *label, const jmodel *own, const jfig *f)
 {
 	double g = gain_of(own, f, S_DREAM), g1 = gain_of(own, f, S_SHIFT1),
 	       g2 = gain_of(own, f, S_SHIFT2);
 	const char *u = own->has_target ? "log-odds" : "TV from dry";
-	printf("shift test:     the dreaming model's gain (%s) %+.3f; delta delayed 1 ms %+.3f", u, g,
+	printf("%-15s the dreaming model's gain (%s) %+.3f; delta delayed 1 ms %+.3f", label, u, g,
 	       g1);
 	print_pct(g1, g);
 	printf(", 10 ms %+.3f", g2);
@@ -701,7 +701,7 @@ int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rat
 		printf(")\n");
 		for (int k = 0; k < j->n_models; k++)
 			print_model(j, &j->models[k], &r->f[k], w);
-		print_shift(&j->models[0], &r->f[0]);
+		print_shift("shift test:", &j->models[0], &r->f[0]);
 		fflush(stdout);
 	}
 	goto done;
@@ -856,8 +856,7 @@ int judge_finish(judge *j)
 			       "(%.0f %%)\n",
 			       f->tv[S_DREAM], f->tv[S_CTRL], beats[k], ok, 100.0 * beats[k] / ok);
 		}
-		printf("mean ");
-		print_shift(own, &mean[0]);
+		print_shift("mean shift:", own, &mean[0]);
 		fflush(stdout);
 	}
 	int st = 0;
