@@ -216,7 +216,7 @@ check: deps
 
 check-run: all $(TESTS) $(SAN_TESTS) $(FUZZ)
 	@sh tools/run-tests.sh $(TESTS) $(SAN_TESTS) tests/shared_ref.sh tests/test_render.sh tests/test_judge.sh \
-		tests/test_ttl.sh tests/test_jalv.sh tests/test_train.sh tests/ardour/run.sh
+		tests/test_ttl.sh tests/test_jalv.sh tests/test_train.sh tests/test_torch_bridge.sh tests/ardour/run.sh
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 BENCH = $(BUILD)/bench
