@@ -60,6 +60,9 @@ void onr_dream_params_default(onr_dream_params *p, const onr_model *m)
 	p->tilt_db = -3.0f;
 	p->smooth = 0;
 	p->mix = 1.0f;
+	p->jitter_copies = ONR_DREAM_DEFAULT_COPIES;
+	p->jitter_ms = ONR_DREAM_DEFAULT_JITTER_MS;
+	p->jitter_gain_db = ONR_DREAM_DEFAULT_JITTER_GAIN_DB;
 }
 
 static int clampf(float *v, float lo, float hi, float def)
@@ -93,6 +96,12 @@ int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m)
 	}
 	n += clampf(&p->tilt_db, -12.0f, 6.0f, def.tilt_db);
 	n += clampf(&p->mix, 0.0f, 2.0f, def.mix);
+	n += clampf(&p->jitter_ms, 0.0f, 16.0f, def.jitter_ms);
+	n += clampf(&p->jitter_gain_db, 0.0f, 6.0f, def.jitter_gain_db);
+	if (p->jitter_copies < 1 || p->jitter_copies > ONR_DREAM_MAX_COPIES) {
+		p->jitter_copies = p->jitter_copies < 1 ? 1 : ONR_DREAM_MAX_COPIES;
+		n++;
+	}
 	for (uint32_t b = 0; b < ONR_MAX_BLOCKS; b++)
 		n += clampf(&p->obj.layer_w[b], -16.0f, 16.0f, 0.0f);
 	if (onr_objective_check(m, &p->obj, NULL, 0)) {
@@ -109,6 +118,10 @@ struct onr_dreamer {
 	uint32_t W, nbins, max_iter;
 	float *x;          /* (W) the dreamed window */
 	float *g;          /* (W) gradient */
+	float *v;          /* (W) one jittered view of the window (its first
+	                      W - shift samples are used) */
+	float *gv;         /* (W) the objective's gradient for the view */
+	uint64_t seed;     /* the random views of the next run */
 	float *cond;       /* (nbins) conditioning gain per bin */
 	float *final;      /* (nbins) the delta's own band limit */
 	float *follow;     /* (W) the bound's share at each sample, 0..1 */
@@ -133,6 +146,8 @@ void onr_dreamer_free(onr_dreamer *w)
 		fftwf_destroy_plan(w->inv);
 	fftwf_free(w->x);
 	fftwf_free(w->g);
+	free(w->v);
+	free(w->gv);
 	fftwf_free(w->spec);
 	free(w->cond);
 	free(w->final);
@@ -168,6 +183,8 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	int st = onr_net_new(&w->net, m, window, 0);
 	w->x = fftwf_alloc_real(window);
 	w->g = fftwf_alloc_real(window);
+	w->v = calloc(window, sizeof(float));
+	w->gv = calloc(window, sizeof(float));
 	w->spec = fftwf_alloc_complex(w->nbins);
 	w->cond = calloc(w->nbins, sizeof(float));
 	w->final = calloc(w->nbins, sizeof(float));
@@ -176,7 +193,7 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 	w->cum = calloc(w->nbins + 1, sizeof(double));
 	w->bark_lo = calloc(w->nbins, sizeof(uint32_t));
 	w->bark_hi = calloc(w->nbins, sizeof(uint32_t));
-	if (st || !w->x || !w->g || !w->spec || !w->cond || !w->final || !w->follow || !w->mag || !w->cum || !w->bark_lo ||
+	if (st || !w->x || !w->g || !w->v || !w->gv || !w->spec || !w->cond || !w->final || !w->follow || !w->mag || !w->cum || !w->bark_lo ||
 	    !w->bark_hi) {
 		onr_dreamer_free(w);
 		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
@@ -280,6 +297,11 @@ static double condition(onr_dreamer *w, int smooth)
 	return s / w->W;
 }
 
+void onr_dreamer_seed(onr_dreamer *w, uint64_t seed)
+{
+	w->seed = seed;
+}
+
 void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs)
 {
 	float scale = onr_input_scale(w->m, x, w->W);
@@ -311,12 +333,47 @@ static void layer_energies(onr_dreamer *w, uint32_t deep, int pre, double *out)
 	}
 }
 
+/* Transformation-robust ascent: w->g <- the mean over `copies` random views
+ * of the gradient at w->x (see onr_dream_params). A view is the dry window
+ * x0 cropped at offset a plus the dream so far (x - x0) cropped at offset b,
+ * each W - shift samples long, a and b uniform in 0..shift, the sum times a
+ * gain of +-gain_db; the view's gradient goes back to the dream samples it
+ * was made of, so the views together cover the window. */
+static int jittered_gradient(onr_dreamer *w, const onr_dream_params *p, const float *x0,
+                             uint32_t shift, uint32_t copies, float scale, uint64_t *rng)
+{
+	uint32_t W = w->W, n = W - shift;
+	memset(w->g, 0, W * sizeof(float));
+	for (uint32_t c = 0; c < copies; c++) {
+		uint32_t a = (uint32_t)(onr_uniform01(rng) * (shift + 1));
+		uint32_t b = (uint32_t)(onr_uniform01(rng) * (shift + 1));
+		double u = 2.0 * onr_uniform01(rng) - 1.0;
+		float gain = p->jitter_gain_db > 0.0f ? (float)db_to_amp(u * p->jitter_gain_db) : 1.0f;
+		const float *xa = x0 + a, *xb = w->x + b, *x0b = x0 + b;
+		for (uint32_t i = 0; i < n; i++)
+			w->v[i] = xa[i] + (xb[i] - x0b[i]);
+		float J;
+		int st = onr_net_objective(w->net, &p->obj, w->v, n, scale * gain, &J, w->gv);
+		if (st)
+			return st;
+		float *gb = w->g + b;
+		for (uint32_t i = 0; i < n; i++)
+			gb[i] += w->gv[i];
+	}
+	float inv = 1.0f / (float)copies;
+	for (uint32_t i = 0; i < W; i++)
+		w->g[i] *= inv;
+	return ONR_OK;
+}
+
 int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, float *delta,
                     float bound_abs, float *before, float *after, double *layers_before,
                     double *layers_after)
 {
 	const onr_model *m = w->m;
 	uint32_t W = w->W;
+	/* this run's random views; the next run gets the next seed */
+	uint64_t rng = (w->seed++ ^ 0x6A09E667F3BCC909ull) * 0x9E3779B97F4A7C15ull;
 	memset(delta, 0, W * sizeof(float));
 	if (before)
 		*before = 0.0f;
@@ -363,14 +420,36 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	}
 	float scale = onr_input_scale(m, x0, W);
 	float step = (float)(p->depth * 0.5 * bound);
+	/* jitter: the largest shift in samples, limited so that a view stays as
+	 * long as the model's shortest input. Off: the plain ascent. */
+	uint32_t shift = 0;
+	if (p->jitter_ms > 0.0f) {
+		double s = round((double)p->jitter_ms * 1e-3 * m->sample_rate);
+		shift = s < (double)(W - m->min_len) ? (uint32_t)s : W - m->min_len;
+	}
+	int jitter = shift > 0 || p->jitter_gain_db > 0.0f;
+	uint32_t copies = p->jitter_copies < 1 ? 1 : p->jitter_copies;
+	if (copies > ONR_DREAM_MAX_COPIES)
+		copies = ONR_DREAM_MAX_COPIES;
+	if (jitter && (before || layers_before)) {
+		/* J before: of the whole window, as the plain ascent reports it */
+		float J;
+		if (onr_net_objective(w->net, &p->obj, x0, W, scale, &J, NULL) == ONR_OK) {
+			if (before)
+				*before = J;
+			if (layers_before)
+				layer_energies(w, deep, p->obj.pre, layers_before);
+		}
+	}
 	memcpy(w->x, x0, W * sizeof(float));
 	for (uint32_t k = 0; k < K; k++) {
 		float J;
 		double t0 = w->timing ? clock_s() : 0.0;
-		if (onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, w->g))
+		if (jitter ? jittered_gradient(w, p, x0, shift, copies, scale, &rng)
+		           : onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, w->g))
 			break;
 		double t1 = w->timing ? clock_s() : 0.0;
-		if (k == 0) {
+		if (k == 0 && !jitter) {
 			if (before)
 				*before = J;
 			if (layers_before)
@@ -622,6 +701,9 @@ static void run_job(onr_dream *d, djob *j)
 			memset(j->la[c], 0, sizeof j->la[c]);
 			j->skipped[c] = 0;
 		} else {
+			/* the jitter's random views follow the window's place in the
+			 * stream (and the channel), never the block sizes */
+			onr_dreamer_seed(d->dreamer, j->seq * ONR_DREAM_MAX_CHANNELS + c);
 			j->skipped[c] = onr_dreamer_run(d->dreamer, &j->p, j->x0[c], j->delta[c], -1.0f,
 			                                &j->before[c], &j->after[c], j->lb[c], j->la[c]);
 		}

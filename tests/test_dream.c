@@ -21,13 +21,18 @@
  *      AddressSanitizer, which owns malloc);
  *  10. onr_dream_new refuses bad configurations with a message naming them;
  *  11. asynchronous mode: a worker in time gives the synchronous bits, no
- *      worker gives the dry signal.
+ *      worker gives the dry signal;
+ *  12. jitter (transformation-robust ascent): off gives the plain ascent's
+ *      bits as they were before it existed; on, it is deterministic, block
+ *      size independent, keeps the bound, and its dream survives a 1 ms
+ *      shift against the dry sound better than the plain ascent's.
  *
  * The model is the "tiny" reference architecture at 16 kHz with seeded random
  * weights; the sounds are synthesised here.
  */
 #include "check.h"
 #include "dream.h"
+#include "layers.h" /* onr_kernels_force */
 #include "onr.h"
 
 #include <errno.h>
@@ -781,6 +786,10 @@ static void test_objective(void)
 		for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 			onr_dream_params p;
 			onr_dream_params_default(&p, model);
+			/* the plain ascent (J of the window itself must rise); the
+			 * jittered one is checked in test_jitter */
+			p.jitter_ms = 0.0f;
+			p.jitter_gain_db = 0.0f;
 			p.obj.mode = cases[k].mode;
 			p.obj.pre = cases[k].pre;
 			if (cases[k].wb >= 0) {
@@ -825,6 +834,8 @@ static void test_objective(void)
 		onr_dream_geometry(d, NULL, &hop, NULL);
 		onr_dream_params p;
 		onr_dream_params_default(&p, model);
+		p.jitter_ms = 0.0f; /* the plain ascent, as above */
+		p.jitter_gain_db = 0.0f;
 		uint32_t cls = 0;
 		uint32_t nwin = (n - L - WIN) / hop; /* windows starting at j * hop */
 		if (mode == 1) {
@@ -1391,8 +1402,15 @@ static void test_params(void)
 	p.mix = -5.0f;
 	p.obj.layer_w[0] = NAN;
 	p.obj.layer_w[1] = 100.0f;
+	p.jitter_ms = NAN;
+	p.jitter_gain_db = 100.0f;
+	p.jitter_copies = 0;
 	int changed = onr_dream_params_sanitize(&p, model);
-	CHECK(changed >= 8, "sanitize: %d fields changed, want at least 8", changed);
+	CHECK(changed >= 11, "sanitize: %d fields changed, want at least 11", changed);
+	CHECK(p.jitter_ms == def.jitter_ms && p.jitter_gain_db == 6.0f && p.jitter_copies == 1,
+	      "sanitize: jitter NaN ms, 100 dB, 0 copies -> %g ms, %g dB, %u copies; want the "
+	      "default %g ms, 6 dB, 1 copy",
+	      (double)p.jitter_ms, (double)p.jitter_gain_db, p.jitter_copies, (double)def.jitter_ms);
 	CHECK(p.depth == def.depth, "sanitize: NaN depth -> %g, want the default %g", (double)p.depth,
 	      (double)def.depth);
 	CHECK(p.bound_db == 12.0f, "sanitize: bound_db 1e30 -> %g, want 12", (double)p.bound_db);
@@ -1414,7 +1432,14 @@ static void test_params(void)
 	p.band_hi = 1e6f;
 	p.tilt_db = -1e9f;
 	p.bound_db = -INFINITY;
+	p.jitter_ms = 1e9f;
+	p.jitter_gain_db = -INFINITY;
+	p.jitter_copies = 1000;
 	onr_dream_params_sanitize(&p, model);
+	CHECK(p.jitter_ms == 16.0f && p.jitter_gain_db == 0.0f &&
+	          p.jitter_copies == ONR_DREAM_MAX_COPIES,
+	      "sanitize: jitter 1e9 ms, -inf dB, 1000 copies -> %g ms, %g dB, %u copies",
+	      (double)p.jitter_ms, (double)p.jitter_gain_db, p.jitter_copies);
 	CHECK(p.depth == 4.0f && p.mix == 2.0f && p.band_lo == 0.0f && p.band_hi == nyq &&
 	          p.tilt_db == -12.0f && isfinite(p.bound_db) && p.bound_db >= -60.0f &&
 	          p.bound_db <= 12.0f,
@@ -1535,6 +1560,9 @@ static void test_no_alloc(void)
 		q.band_hi = 3000.0f;
 		q.obj.mode = ONR_OBJ_CLASS;
 		q.obj.cls = 1;
+		q.jitter_copies = 3; /* several jittered views, with gains */
+		q.jitter_ms = 8.0f;
+		q.jitter_gain_db = 3.0f;
 		const float *ip[2];
 		float *op[2];
 		uint64_t s = 7;
@@ -1694,6 +1722,356 @@ static void test_async(void)
 }
 
 /* ================================================================ main */
+/* ================================================================ 12. jitter */
+static uint64_t fnv_bits(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static void jitter_off(onr_dream_params *p)
+{
+	p->jitter_copies = 1;
+	p->jitter_ms = 0.0f;
+	p->jitter_gain_db = 0.0f;
+}
+
+/* The plain ascent's bits: windows dreamed toward three objectives, and a
+ * stereo stream at 44.1 kHz; FNV-1a over every delta, J and output sample. */
+static uint64_t plain_hash(void)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	uint32_t n = (uint32_t)(1.2 * MRATE);
+	float *x = fbuf(n), *delta = fbuf(WIN);
+	synth(x, n, MRATE, 130, 0.7f);
+	onr_dreamer *w = NULL;
+	char err[256] = "";
+	int st = onr_dreamer_new(&w, model, WIN, 16, err, sizeof err);
+	CHECK(st == ONR_OK, "onr_dreamer_new: %s", err);
+	for (int k = 0; k < 3 && w; k++) {
+		onr_dream_params p;
+		onr_dream_params_default(&p, model);
+		jitter_off(&p);
+		if (k == 1) {
+			p.obj.mode = ONR_OBJ_CLASS;
+			p.obj.cls = 1;
+			p.iterations = 16;
+			p.depth = 1.0f;
+		} else if (k == 2) {
+			p.obj.mode = ONR_OBJ_FILTER;
+			p.obj.block = 1;
+			p.obj.filter = 3;
+			p.smooth = 1;
+		}
+		for (uint32_t at = 0; at + WIN <= n; at += 5000) {
+			float before = 0.0f, after = 0.0f;
+			onr_dreamer_run(w, &p, x + at, delta, -1.0f, &before, &after, NULL, NULL);
+			h = fnv_bits(h, delta, WIN * sizeof(float));
+			h = fnv_bits(h, &before, sizeof before);
+			h = fnv_bits(h, &after, sizeof after);
+		}
+	}
+	onr_dreamer_free(w);
+	free(x);
+	free(delta);
+
+	uint32_t rate = 44100, ns = (uint32_t)(0.8 * rate);
+	float *in[2] = {fbuf(ns), fbuf(ns)}, *out[2] = {fbuf(ns), fbuf(ns)};
+	synth(in[0], ns, rate, 131, 0.8f);
+	synth(in[1], ns, rate, 132, 0.8f);
+	onr_dream *d = engine(rate, 2, ONR_STEREO_INDEPENDENT, WIN, 2, 8, 0);
+	if (d) {
+		onr_dream_params p;
+		onr_dream_params_default(&p, model);
+		jitter_off(&p);
+		onr_dream_set_params(d, &p);
+		run_blocks(d, in, out, 2, ns, pat_var, sizeof pat_var / sizeof pat_var[0]);
+		h = fnv_bits(h, out[0], ns * sizeof(float));
+		h = fnv_bits(h, out[1], ns * sizeof(float));
+		onr_dream_free(d);
+	}
+	for (int c = 0; c < 2; c++) {
+		free(in[c]);
+		free(out[c]);
+	}
+	return h;
+}
+
+/* plain_hash() as the engine gave it before jitter existed (commit 0b6f5e1,
+ * its dream.c built by gcc -O2), per kernel set; other compilers may round
+ * differently, so there the check is skipped */
+static const struct {
+	const char *isa;
+	uint64_t hash;
+} plain_recorded[] = {
+	{"generic", 0x158a6e2b83d8bbccull},
+	{"avx2", 0x4d46d1cea924de3cull},
+};
+
+/* The dream's gain of J over the plain window, aligned and with the delta
+ * delayed by `shift` samples against it, summed over windows of x. */
+static void shift_gains(onr_dreamer *w, onr_net *net, const onr_dream_params *p, const float *x,
+                        const uint32_t *starts, uint32_t nstarts, uint32_t shift, double *aligned,
+                        double *shifted)
+{
+	float *delta = fbuf(WIN), *v = fbuf(WIN);
+	*aligned = *shifted = 0.0;
+	for (uint32_t s = 0; s < nstarts; s++) {
+		const float *x0 = x + starts[s];
+		float sc = onr_input_scale(model, x0, WIN), j0 = 0.0f, ja = 0.0f, js = 0.0f;
+		onr_dreamer_seed(w, s);
+		onr_dreamer_run(w, p, x0, delta, -1.0f, NULL, NULL, NULL, NULL);
+		onr_net_objective(net, &p->obj, x0, WIN, sc, &j0, NULL);
+		for (uint32_t i = 0; i < WIN; i++)
+			v[i] = x0[i] + delta[i];
+		onr_net_objective(net, &p->obj, v, WIN, sc, &ja, NULL);
+		for (uint32_t i = 0; i < WIN; i++)
+			v[i] = x0[i] + (i >= shift ? delta[i - shift] : 0.0f);
+		onr_net_objective(net, &p->obj, v, WIN, sc, &js, NULL);
+		*aligned += ja - j0;
+		*shifted += js - j0;
+	}
+	free(delta);
+	free(v);
+}
+
+static void test_jitter(void)
+{
+	/* off: the plain ascent's bits, as they were, with every kernel set
+	 * this CPU has a recorded hash for */
+	char best[32];
+	snprintf(best, sizeof best, "%s", onr_kernel_isa());
+	int compared = 0;
+	for (size_t k = 0; k < sizeof plain_recorded / sizeof plain_recorded[0]; k++) {
+		if (!onr_kernels_force(plain_recorded[k].isa))
+			continue;
+		uint64_t h = plain_hash();
+#if UNDER_ASAN || defined(__clang__)
+		printf("jitter off, %s kernels: plain ascent hash %016llx; compared with the recorded "
+		       "bits in gcc builds without sanitizers only\n",
+		       plain_recorded[k].isa, (unsigned long long)h);
+#else
+		CHECK(h == plain_recorded[k].hash,
+		      "jitter off (copies 1, 0 ms, 0 dB), %s kernels: the plain ascent's bits changed: "
+		      "hash %016llx, recorded %016llx before jitter existed",
+		      plain_recorded[k].isa, (unsigned long long)h,
+		      (unsigned long long)plain_recorded[k].hash);
+		compared++;
+#endif
+	}
+	onr_kernels_force(best);
+	printf("jitter off: the plain ascent's bits compared with the recorded ones for %d kernel "
+	       "set(s)\n",
+	       compared);
+
+	uint32_t n = (uint32_t)(2.5 * MRATE);
+	float *x = fbuf(n), *d1 = fbuf(WIN), *d2 = fbuf(WIN), *d3 = fbuf(WIN), *d4 = fbuf(WIN);
+	synth(x, n, MRATE, 140, 0.7f);
+	onr_dreamer *a = NULL, *b = NULL;
+	char err[256] = "";
+	onr_dreamer_new(&a, model, WIN, 16, err, sizeof err);
+	onr_dreamer_new(&b, model, WIN, 16, err, sizeof err);
+	CHECK(a && b, "onr_dreamer_new: %s", err);
+	if (!a || !b)
+		goto out;
+	const float *x0 = x + MRATE / 2;
+	onr_dream_params pj;
+	onr_dream_params_default(&pj, model);
+	pj.obj.mode = ONR_OBJ_CLASS;
+	pj.obj.cls = 2;
+	pj.jitter_copies = 3;
+	pj.jitter_ms = 8.0f;
+	pj.jitter_gain_db = 3.0f;
+
+	/* copies do nothing without a transformation: the same bits */
+	{
+		onr_dream_params p1 = pj, p8 = pj;
+		jitter_off(&p1);
+		jitter_off(&p8);
+		p8.jitter_copies = 8;
+		onr_dreamer_run(a, &p1, x0, d1, -1.0f, NULL, NULL, NULL, NULL);
+		onr_dreamer_run(a, &p8, x0, d2, -1.0f, NULL, NULL, NULL, NULL);
+		uint32_t bad = first_bit_diff(d1, d2, WIN);
+		CHECK(bad == WIN, "jitter 0 ms, 0 dB: 8 copies differ from 1 at sample %u", bad);
+	}
+
+	/* deterministic: the same seed, the same bits; each run moves the seed
+	 * on; another seed gives other views, so another dream */
+	onr_dreamer_seed(a, 5);
+	onr_dreamer_run(a, &pj, x0, d1, -1.0f, NULL, NULL, NULL, NULL);
+	onr_dreamer_run(a, &pj, x0, d2, -1.0f, NULL, NULL, NULL, NULL);
+	onr_dreamer_seed(b, 5);
+	onr_dreamer_run(b, &pj, x0, d3, -1.0f, NULL, NULL, NULL, NULL);
+	onr_dreamer_run(b, &pj, x0, d4, -1.0f, NULL, NULL, NULL, NULL);
+	CHECK(first_bit_diff(d1, d3, WIN) == WIN && first_bit_diff(d2, d4, WIN) == WIN,
+	      "jitter on: two dreamers seeded alike differ (first run at %u, second at %u)",
+	      first_bit_diff(d1, d3, WIN), first_bit_diff(d2, d4, WIN));
+	CHECK(first_bit_diff(d1, d2, WIN) < WIN && rel_l2(d1, d2, WIN) > 1e-3,
+	      "jitter on: seeds 5 and 6 give the same dream (rel. difference %.3g): the views are "
+	      "not random",
+	      rel_l2(d1, d2, WIN));
+	{
+		onr_dream_params p0 = pj;
+		jitter_off(&p0);
+		onr_dreamer_run(a, &p0, x0, d3, -1.0f, NULL, NULL, NULL, NULL);
+		CHECK(rel_l2(d1, d3, WIN) > 1e-2,
+		      "jitter on and off give nearly the same dream (rel. difference %.3g)",
+		      rel_l2(d1, d3, WIN));
+	}
+
+	/* the bound holds with every transformation at its widest, in a hot
+	 * window (peaks near full scale) and a quiet one */
+	{
+		float *hot = fbuf(n);
+		synth(hot, n, MRATE, 141, 0.99f);
+		static const float bounds[] = {-30.0f, -12.0f, 0.0f, 6.0f, 12.0f};
+		double worst = 0.0;
+		uint32_t over_fs = 0;
+		for (size_t k = 0; k < sizeof bounds / sizeof bounds[0]; k++)
+			for (int wb = 0; wb < 2; wb++) {
+				onr_dream_params p = pj;
+				p.obj.mode = ONR_OBJ_LAYERS;
+				p.jitter_copies = 4;
+				p.jitter_ms = 16.0f;
+				p.jitter_gain_db = 6.0f;
+				p.depth = 4.0f;
+				p.iterations = 8;
+				p.bound_db = bounds[k];
+				p.window_bound = wb;
+				const float *xs = (k & 1) ? hot + MRATE : x + MRATE / 4;
+				onr_dreamer_run(a, &p, xs, d1, -1.0f, NULL, NULL, NULL, NULL);
+				double bound = rms(xs, WIN) * pow(10.0, bounds[k] / 20.0);
+				for (uint32_t i = 0; i < WIN; i++) {
+					double r = fabs(d1[i]) / bound;
+					if (r > worst)
+						worst = r;
+					float y = xs[i] + d1[i];
+					over_fs += fabsf(y) > fmaxf(1.0f, fabsf(xs[i]));
+				}
+			}
+		CHECK(worst <= 1.0 + 1e-5 && worst > 0.1,
+		      "jitter (4 copies, 16 ms, 6 dB): |delta| reaches %.7f x the bound", worst);
+		CHECK(over_fs == 0, "jitter: %u samples of x0 + delta beyond full scale", over_fs);
+		printf("jitter bound: worst |delta| / bound %.7f (4 copies, 16 ms, +-6 dB, depth 4)\n",
+		       worst);
+		free(hot);
+	}
+
+	/* the stream with jitter on: the same bits whatever the blocks, after a
+	 * reset and in place; and not the bits of the plain ascent */
+	{
+		uint32_t rate = 48000, ns = rate, C = 2;
+		float *in[2] = {fbuf(ns), fbuf(ns)}, *ref[2] = {fbuf(ns), fbuf(ns)};
+		float *out[2] = {fbuf(ns), fbuf(ns)};
+		synth(in[0], ns, rate, 142, 0.8f);
+		synth(in[1], ns, rate, 143, 0.8f);
+		onr_dream_params p;
+		onr_dream_params_default(&p, model);
+		p.jitter_copies = 2;
+		p.jitter_ms = 8.0f;
+		p.jitter_gain_db = 2.0f;
+		onr_dream *d = engine(rate, C, ONR_STEREO_INDEPENDENT, WIN, 2, 8, 0);
+		if (d) {
+			onr_dream_set_params(d, &p);
+			run_blocks(d, in, ref, C, ns, pat_1, 1);
+			static const struct {
+				const uint32_t *p;
+				uint32_t n;
+				int in_place;
+			} runs[] = {{pat_4096, 1, 0}, {pat_var, sizeof pat_var / sizeof pat_var[0], 1}};
+			for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+				onr_dream_reset(d);
+				float **src = in;
+				if (runs[k].in_place) {
+					for (uint32_t c = 0; c < C; c++)
+						memcpy(out[c], in[c], ns * sizeof(float));
+					src = out;
+				}
+				run_blocks(d, src, out, C, ns, runs[k].p, runs[k].n);
+				for (uint32_t c = 0; c < C; c++) {
+					uint32_t bad = first_bit_diff(out[c], ref[c], ns);
+					CHECK(bad == ns,
+					      "jitter on (2 copies, 8 ms, 2 dB), 48 kHz stereo: run %zu (%s) "
+					      "differs from blocks of 1 at channel %u sample %u",
+					      k, runs[k].in_place ? "varying blocks, in place, after a reset"
+					                          : "blocks of 4096, after a reset",
+					      c, bad);
+				}
+			}
+			jitter_off(&p);
+			onr_dream_reset(d);
+			onr_dream_set_params(d, &p);
+			run_blocks(d, in, out, C, ns, pat_64, 1);
+			CHECK(rel_l2(out[0], ref[0], ns) > 1e-4,
+			      "jitter on and off give (nearly) the same stream: rel. difference %.3g",
+			      rel_l2(out[0], ref[0], ns));
+			onr_dream_free(d);
+		}
+		for (uint32_t c = 0; c < C; c++) {
+			free(in[c]);
+			free(ref[c]);
+			free(out[c]);
+		}
+	}
+
+	/* what it is for: the dream of a window, delayed 1 ms against the dry
+	 * sound, keeps more of its gain with jitter than without. The random
+	 * tiny model has little but phase-exact detail to offer, so the
+	 * jittered gain is small; what it gains survives the shift, while the
+	 * plain dream's gain is nearly all lost. Class dreams toward each
+	 * class, over 24 windows. */
+	{
+		onr_net *net = NULL;
+		onr_net_new(&net, model, WIN, 0);
+		CHECK(net != NULL, "onr_net_new");
+		uint32_t starts[24];
+		for (uint32_t s = 0; s < 24; s++)
+			starts[s] = (uint32_t)((0.05 + 0.09 * s) * MRATE);
+		double ga[2] = {0.0, 0.0}, gs[2] = {0.0, 0.0};
+		for (uint32_t cls = 0; cls < model->n_classes && net; cls++) {
+			onr_dream_params p;
+			onr_dream_params_default(&p, model);
+			p.obj.mode = ONR_OBJ_CLASS;
+			p.obj.cls = cls;
+			p.depth = 1.0f;
+			p.iterations = 16;
+			for (int on = 0; on < 2; on++) {
+				double g1, g2;
+				if (on) {
+					p.jitter_copies = 4;
+					p.jitter_ms = 4.0f;
+				} else {
+					jitter_off(&p);
+				}
+				shift_gains(a, net, &p, x, starts, 24, MRATE / 1000, &g1, &g2);
+				ga[on] += g1;
+				gs[on] += g2;
+			}
+		}
+		double r0 = gs[0] / ga[0], r1 = gs[1] / ga[1];
+		printf("shift test (class dreams, 24 windows x %u classes): plain gain %.4g, with the "
+		       "delta 1 ms late %.4g (%.0f %%); jittered (4 copies, 4 ms) %.4g, %.4g (%.0f %%)\n",
+		       model->n_classes, ga[0], gs[0], 100.0 * r0, ga[1], gs[1], 100.0 * r1);
+		CHECK(ga[0] > 0.0 && ga[1] > 0.0 && gs[1] > 0.0 && r0 < 0.15 && r1 > 0.25 && r1 > 4.0 * r0,
+		      "shift test: a 1 ms delay keeps %.0f %% of the plain dream's gain (%.4g) and %.0f "
+		      "%% of the jittered one's (%.4g); want under 15 %% and over 25 %%",
+		      100.0 * r0, ga[0], 100.0 * r1, ga[1]);
+		onr_net_free(net);
+	}
+out:
+	onr_dreamer_free(a);
+	onr_dreamer_free(b);
+	free(x);
+	free(d1);
+	free(d2);
+	free(d3);
+	free(d4);
+}
+
 int main(void)
 {
 	onr_op ops[ONR_MAX_OPS];
@@ -1722,6 +2100,7 @@ int main(void)
 		{"parameters", test_params},
 		{"allocation", test_no_alloc},
 		{"async", test_async},
+		{"jitter", test_jitter},
 	};
 	for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
 		double t0 = now_s();
