@@ -57,6 +57,8 @@ typedef struct {
 	/* NAN: not given */
 	double depth, bound_db, floor_db, band_lo, band_hi, tilt, mix, window_s, length_s;
 	long iterations;            /* -1: not given */
+	double jitter_ms, jitter_gain_db; /* NAN: not given */
+	long copies;                /* --copies; -1: not given */
 	uint32_t overlap;           /* 0: not given (2) */
 	int stereo;                 /* -1: not given (linked) */
 	uint64_t seed;
@@ -127,6 +129,16 @@ static void usage(FILE *f)
 	        "                      the sound's 10 ms envelope, so quiet moments beside loud\n"
 	        "                      ones stay quiet\n"
 	        "  --mix M             out = dry + M * dream, 0 to 2 (default 1)\n"
+	        "  --jitter-ms MS      transformation-robust dreaming: each step follows the mean\n"
+	        "                      gradient of randomly shifted views of the window (the dry\n"
+	        "                      sound and the dream each shifted by 0 to MS ms), so the\n"
+	        "                      dream survives small misalignments an ear ignores instead\n"
+	        "                      of living in phase-exact detail; 0 to 16 ms (default %g;\n"
+	        "                      0 = off). Seeded by the window's place: deterministic\n"
+	        "  --copies N          views averaged per step, 1 to %d (default %u); the dream's\n"
+	        "                      cost grows about N-fold\n"
+	        "  --jitter-gain-db DB each view also gets a random gain within +-DB dB, 0 to 6\n"
+	        "                      (default %g)\n"
 	        "\n"
 	        "windows:\n"
 	        "  --window SECONDS    dream window length (default: the model's own window);\n"
@@ -186,7 +198,9 @@ static void usage(FILE *f)
 	        "renamed when complete: a failure or Ctrl-C never leaves a partial OUT.\n"
 	        "Non-finite input samples (NaN, Inf) are taken as silence and counted.\n"
 	        "Exit status: 0 done, 1 failed, 2 bad usage, 130 interrupted.\n",
-	        ONR_DATADIR, MAX_ITERATIONS, FROM_ITERATIONS, FROM_NOISE_DB, FROM_FLOOR_DB,
+	        ONR_DATADIR, MAX_ITERATIONS, FROM_ITERATIONS, (double)ONR_DREAM_DEFAULT_JITTER_MS,
+	        ONR_DREAM_MAX_COPIES, ONR_DREAM_DEFAULT_COPIES, (double)ONR_DREAM_DEFAULT_JITTER_GAIN_DB,
+	        FROM_NOISE_DB, FROM_FLOOR_DB,
 	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, JUDGE_DEFAULT_SEED);
 }
 
@@ -214,6 +228,8 @@ static int parse_args(int argc, char **argv, ropts *o)
 	o->depth = o->bound_db = o->floor_db = o->band_lo = o->band_hi = NAN;
 	o->tilt = o->mix = o->window_s = o->length_s = NAN;
 	o->iterations = -1;
+	o->jitter_ms = o->jitter_gain_db = NAN;
+	o->copies = -1;
 	o->stereo = -1;
 	o->mode = -1;
 	o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
@@ -242,7 +258,8 @@ static int parse_args(int argc, char **argv, ropts *o)
 		static const char *const with_value[] = {
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
-			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype"};
+			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype",
+			"--jitter-ms", "--copies", "--jitter-gain-db"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -356,6 +373,16 @@ static int parse_args(int argc, char **argv, ropts *o)
 				msg("--stereo: '%s' must be linked or independent", v);
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(name, "--jitter-ms")) {
+			if (parse_number(name, v, &o->jitter_ms))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--jitter-gain-db")) {
+			if (parse_number(name, v, &o->jitter_gain_db))
+				return EXIT_USAGE;
+		} else if (!strcmp(name, "--copies")) {
+			if (cli_parse_u64(PROG, name, v, 1, ONR_DREAM_MAX_COPIES, &u))
+				return EXIT_USAGE;
+			o->copies = (long)u;
 		} else if (!strcmp(name, "--seed")) {
 			if (cli_parse_u64(PROG, name, v, 0, UINT64_MAX, &o->seed))
 				return EXIT_USAGE;
@@ -545,6 +572,20 @@ static int make_params(rctx *c)
 			return EXIT_USAGE;
 		p->mix = (float)o->mix;
 	}
+	if (!isnan(o->jitter_ms)) {
+		if (check_param(m, "--jitter-ms", o->jitter_ms, offsetof(onr_dream_params, jitter_ms),
+		                " ms", NULL))
+			return EXIT_USAGE;
+		p->jitter_ms = (float)o->jitter_ms;
+	}
+	if (!isnan(o->jitter_gain_db)) {
+		if (check_param(m, "--jitter-gain-db", o->jitter_gain_db,
+		                offsetof(onr_dream_params, jitter_gain_db), " dB", NULL))
+			return EXIT_USAGE;
+		p->jitter_gain_db = (float)o->jitter_gain_db;
+	}
+	if (o->copies > 0)
+		p->jitter_copies = (uint32_t)o->copies;
 	/* nothing should change now; if it does, the engine and this file
 	 * disagree about a range: say so rather than dream something else */
 	onr_dream_params q = *p;
@@ -675,6 +716,12 @@ static void print_dream_settings(const rctx *c)
 	       p->smooth ? (p->window_bound ? ", smoothed, bound per window" : ", smoothed")
 	                 : (p->window_bound ? ", bound per window" : ""),
 	       (double)p->mix);
+	if (p->jitter_ms > 0.0f || p->jitter_gain_db > 0.0f)
+		printf("jitter:         %u view%s per step, shifted up to %g ms, gain +-%g dB\n",
+		       p->jitter_copies, p->jitter_copies == 1 ? "" : "s", (double)p->jitter_ms,
+		       (double)p->jitter_gain_db);
+	else
+		printf("jitter:         off\n");
 	printf("windows of:     %u samples at %u Hz (%.3f s), overlap %u", W, c->m->sample_rate,
 	       (double)W / c->m->sample_rate, c->cfg.overlap);
 	if (!c->o->from)
