@@ -157,7 +157,7 @@ def train(rank, world, args):
         epoch += 1
     if rank == 0:
         # the weights are the same on every rank; one writes the file
-        ot.save_onm(ddp.module.cpu(), args.out)
+        ot.save_onm(ddp, args.out)           # unwraps DDP, writes float32 from any device
         print("wrote %s (%d windows in the dataset, %d processes)" % (args.out, len(data), world))
         if args.oneiro:
             r = subprocess.run([args.oneiro, "inspect", args.out], stdout=subprocess.PIPE,

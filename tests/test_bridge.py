@@ -17,6 +17,7 @@ Checks:
     (every layer's output, probabilities, dream objectives and their gradient
     to the input, a training gradient) made here from the PyTorch modules and
     checked by build/test_torch, with its worst relative errors printed;
+    the same check refuses a file whose mel band is 1 Hz off the module's;
     oneiro score --json's probabilities against the module's softmax;
   - a model trained a few steps in PyTorch, exported and dreamed with oneiro
     render: finite, within the bound of the input, the same bits twice;
@@ -418,6 +419,26 @@ def test_core_vs_torch():
             print("     " + ln)
 
 
+def test_core_vs_torch_can_fail():
+    """The same comparison refuses a file whose front end differs by 1 Hz
+    (fmin 31 instead of 30) from the module that made the golden records."""
+    if not os.access(TEST_TORCH, os.X_OK) or not os.path.isdir(tmp("set1")):
+        return
+    d = tmp("set1_bad")
+    os.makedirs(d)
+    for f in os.listdir(tmp("set1")):
+        with open(os.path.join(tmp("set1"), f), "rb") as src:
+            open(os.path.join(d, f), "wb").write(src.read())
+    m = ot.to_torch(os.path.join(d, "logmel.onm"))
+    lm = m.net[0]
+    m.net[0] = ot.LogMel(lm.sample_rate, lm.n_fft, lm.hop, lm.n_mels, lm.fmin + 1, lm.fmax,
+                         lm.floor)
+    ot.save_onm(m, os.path.join(d, "logmel.onm"))
+    rc, out, err = run([TEST_TORCH, d])
+    check("build/test_torch fails when the file's mel band starts 1 Hz off the module's",
+          rc != 0 and "FAIL" in out + err, out[-1500:])
+
+
 def score_json(model_path, wav):
     rc, out, err = run([ONEIRO, "score", "--json", "--model", model_path, "--window-overlap", "0",
                         "--floor-db", "-200", "--threads", "1", wav])
@@ -598,10 +619,10 @@ def test_refusals():
 def main():
     print("test_bridge: torch %s, %s, %s" % (torch.__version__, ONEIRO, TEST_TORCH))
     for t in (test_file_round_trips, test_torch_round_trips, test_refusals, test_core_vs_torch,
-              test_score, test_train_export_render):
+              test_core_vs_torch_can_fail, test_score, test_train_export_render):
         try:
             t()
-        except Exception as e:  # a crash is a failure with its reason, the rest still runs
+        except Exception:  # a crash is a failure with its reason, the rest still runs
             import traceback
             check("%s ran without an exception" % t.__name__, False,
                   traceback.format_exc()[-1500:])
