@@ -530,9 +530,11 @@ static double cpu_now(void)
 }
 
 /* Seconds of 48 kHz stereo audio dreamed per second of CPU, by the engine
- * that `oneiro render` and the plugin run, with the per-stage breakdown. */
+ * that `oneiro render` and the plugin run, with the per-stage breakdown.
+ * copies and jitter_ms: the jitter's views per step and largest shift
+ * (0 and a negative shift: the defaults). */
 static int bench_render(const char *label, const char *arch, uint32_t iterations, int independent,
-                        uint32_t overlap, double seconds)
+                        uint32_t overlap, double seconds, uint32_t copies, float jitter_ms)
 {
 	onr_op ops[ONR_MAX_OPS];
 	uint32_t nops = onr_arch_preset(arch, N_CLASSES, ops);
@@ -559,6 +561,10 @@ static int bench_render(const char *label, const char *arch, uint32_t iterations
 	onr_dream_params p;
 	onr_dream_params_default(&p, m);
 	p.iterations = iterations;
+	if (copies)
+		p.jitter_copies = copies;
+	if (jitter_ms >= 0.0f)
+		p.jitter_ms = jitter_ms;
 	onr_dream_set_params(d, &p);
 	onr_dream_set_timing(d, 1);
 	uint32_t n = (uint32_t)(seconds * 48000), block = 512;
@@ -595,11 +601,15 @@ static int bench_render(const char *label, const char *arch, uint32_t iterations
 		free(x);
 		onr_net_free(net);
 	}
-	double steps = (double)st->windows * iterations;
+	/* forward passes inside the timed steps: one per view (a view is a
+	 * little shorter than the window when jittered) */
+	int jittered = p.jitter_ms > 0.0f || p.jitter_gain_db > 0.0f;
+	double steps = (double)st->windows * iterations * (jittered ? p.jitter_copies : 1);
 	double fb = st->t_forward_backward, fwd = fwd_s * (steps + st->windows);
 	char name[96];
 	printf("bench: render_%s_audio_s_per_cpu_s %.3g x\n", label, seconds / cpu);
 	printf("bench: render_%s_realtime_factor %.3g x\n", label, seconds / wall);
+	printf("bench: render_%s_core_percent %.3g %%\n", label, 100.0 * cpu / seconds);
 	snprintf(name, sizeof name, "render_%s", label);
 	printf("bench: %s_windows %llu windows\n", name, (unsigned long long)st->windows);
 	printf("bench: %s_resample_share %.3g %%\n", name, 100.0 * st->t_resample / wall);
@@ -787,10 +797,14 @@ int main(int argc, char **argv)
 	/* the renderer: default settings, and a heavy one */
 	double secs = quick ? 5.0 : 20.0;
 	printf("note: render: 48 kHz stereo, %.0f s, small model; default = linked stereo, "
-	       "8 iterations, overlap 2; heavy = independent stereo, 32 iterations, overlap 4\n",
-	       secs);
-	failed |= bench_render("default", "small", 8, 0, 2, secs);
-	failed |= bench_render("heavy", "small", 32, 1, 4, secs);
+	       "8 iterations, overlap 2, jitter %g ms with %u view per step; nojitter = default "
+	       "without jitter; copies4 = default with 4 views per step; heavy = independent "
+	       "stereo, 32 iterations, overlap 4\n",
+	       secs, (double)ONR_DREAM_DEFAULT_JITTER_MS, ONR_DREAM_DEFAULT_COPIES);
+	failed |= bench_render("default", "small", 8, 0, 2, secs, 0, -1.0f);
+	failed |= bench_render("nojitter", "small", 8, 0, 2, secs, 1, 0.0f);
+	failed |= bench_render("copies4", "small", 8, 0, 2, secs, 4, -1.0f);
+	failed |= bench_render("heavy", "small", 32, 1, 4, secs, 0, -1.0f);
 
 	if (keep) {
 		printf("note: files kept in %s\n", dir);
