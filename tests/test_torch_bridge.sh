@@ -52,6 +52,16 @@ inspect_ok() { # FILE: oneiro inspect loads it and it has the example's front en
 check "examples/train_ddp.py: DistributedDataParallel, 2 spawned CPU processes (gloo), 4 steps" \
 	grep -q 'wrote .*2 processes' "$T/ddp.log"
 check "examples/train_ddp.py: its export loads in oneiro inspect" inspect_ok "$T/ddp.onm"
+# the engine on its log-mel front end: what Layer 2 listens for, twice
+render_twice() {
+	for k in 1 2; do
+		"$B" render --model "$T/ddp.onm" --from noise --length 1 --layer 2=1 --quiet \
+			"$T/from$k.wav" 2>"$T/err" || return 1
+	done
+	[ -s "$T/from1.wav" ] && cmp -s "$T/from1.wav" "$T/from2.wav"
+}
+check "oneiro render --from noise with the DDP-trained log-mel model: the same bits twice" \
+	render_twice
 
 # torchrun, when installed. --redirects/--tee 2: Debian's torch 1.13 under
 # Python 3.11 cannot parse their default 0 (see docs/pytorch.md).
