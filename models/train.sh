@@ -9,35 +9,48 @@
 set -e
 D=${DATA:-build/data}
 ONEIRO=${ONEIRO:-build/oneiro}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}  # the shipped models' bits are those of one thread
 bash models/data/build.sh "$D"
 
-train() { # NAME ARGS...: trains models/NAME.onm and its report
+train() { # NAME SEED ARGS...: trains models/NAME.onm and its report
 	name=$1
-	shift
+	seed=$2
+	shift 2
 	echo "== models/$name.onm"
-	"$ONEIRO" train --seed 1 --threads "$THREADS" --select accuracy --quiet "$@" "models/$name.onm"
+	"$ONEIRO" train --seed "$seed" --threads "$THREADS" --select accuracy --quiet "$@" "models/$name.onm"
 	grep -E "window accuracy|stopped|saved" "models/$name.report.txt" || true
 }
 
-# sound categories: held out by soundfont / kit / voice, see models/data/README.md.
-# Wider than "small" (32 first filters) and one block deeper: a last feature
-# sees 0.24 s of sound instead of 0.11 s.
-CATEGORIES=conv:1:32:64:16,lrelu,conv:32:32:3:1:1,lrelu,maxpool:4,conv:32:48:3:1:1,lrelu,maxpool:4
-CATEGORIES=$CATEGORIES,conv:48:64:3:1:1,lrelu,maxpool:4,conv:64:64:3:1:1,lrelu
-CATEGORIES=$CATEGORIES,gmean,dense:64:32,lrelu,dense:32:N
-train sound-categories --layers "$CATEGORIES" --window 1.024 --augment --epochs 40 --patience 10 \
+# sound categories (the default): Debian's renders and samples plus the real
+# recordings, held out by soundfont / kit / voice / real source (see
+# models/data/README.md). A log-mel front end (32 ms frames every 10 ms, 64
+# bands 30 Hz..7.8 kHz): the network hears magnitudes, not phase, so a dream
+# through it must change what a listener hears. Four conv blocks over time on
+# the bands; a last feature sees about 0.4 s.
+CATEGORIES=logmel:512:160:64:30:7800,conv:64:96:3:1:1,lrelu,maxpool:2
+CATEGORIES=$CATEGORIES,conv:96:128:3:1:1,lrelu,maxpool:2,conv:128:128:3:1:1,lrelu,maxpool:2
+CATEGORIES=$CATEGORIES,conv:128:128:3:1:1,lrelu,gmean,dense:128:64,lrelu,dense:64:N
+train sound-categories 1 --layers "$CATEGORIES" --window 1.024 --augment --epochs 24 --patience 8 \
 	"$D/sound-categories/sound-categories.csv"
+# the listener (oneiro render --judge): the same clips split by other sources
+# (models/data/resplit.py), another front end (64 ms frames every 16 ms, 80
+# bands), other kernels and depth, another seed: an independent ear
+/usr/bin/python3 models/data/resplit.py "$D/sound-categories/sound-categories.csv" \
+	"$D/sound-categories/listener.csv"
+LISTENER=logmel:1024:256:80:40:8000,conv:80:64:5:1:2,lrelu,maxpool:2
+LISTENER=$LISTENER,conv:64:96:5:1:2,lrelu,maxpool:2,conv:96:128:3:1:1,lrelu,gmean,dense:128:N
+train listener 7 --layers "$LISTENER" --window 1.024 --augment --epochs 20 --patience 8 \
+	"$D/sound-categories/listener.csv"
 # accompaniment styles rendered from mma grooves (held out by groove file): two
 # more blocks at 64 and 128 ms steps, so that a last feature sees about a
 # second (a beat or two) rather than 0.11 s
 STYLES=conv:1:16:64:16,lrelu,conv:16:32:3:1:1,lrelu,maxpool:4,conv:32:32:3:1:1,lrelu,maxpool:4
 STYLES=$STYLES,conv:32:64:3:1:1,lrelu,maxpool:4,conv:64:64:5:1:2,lrelu,maxpool:2
 STYLES=$STYLES,conv:64:64:5:1:2,lrelu,gmean,dense:64:32,lrelu,dense:32:N
-train styles --layers "$STYLES" --window 2.048 --augment --epochs 40 --patience 10 \
+train styles 1 --layers "$STYLES" --window 2.048 --augment --epochs 40 --patience 10 \
 	"$D/styles/styles.csv"
 # interestingness: recorded material (1) against generated dull material (0)
-train interestingness --arch small --window 1.024 --binary 1 --augment --epochs 30 \
+train interestingness 1 --arch small --window 1.024 --binary 1 --augment --epochs 30 \
 	--patience 6 "$D/interestingness/interestingness.csv"
 
 cp models/sound-categories.onm models/default.onm

@@ -19,6 +19,8 @@ struct onr_trainer {
 	onr_train_config cfg;
 	uint32_t threads;
 	onr_net *net[ONR_TRAIN_MAX_THREADS];
+	float *adv[ONR_TRAIN_MAX_THREADS];  /* (window) an attacked example */
+	float *advg[ONR_TRAIN_MAX_THREADS]; /* (window) its loss gradient */
 	float *mom, *vel;          /* (n_params) Adam moments */
 	float *grad;               /* (n_params) the summed gradient */
 	uint64_t steps;
@@ -28,8 +30,11 @@ void onr_trainer_free(onr_trainer *t)
 {
 	if (!t)
 		return;
-	for (uint32_t i = 0; i < ONR_TRAIN_MAX_THREADS; i++)
+	for (uint32_t i = 0; i < ONR_TRAIN_MAX_THREADS; i++) {
 		onr_net_free(t->net[i]);
+		free(t->adv[i]);
+		free(t->advg[i]);
+	}
 	free(t->mom);
 	free(t->vel);
 	free(t->grad);
@@ -44,6 +49,10 @@ int onr_trainer_new(onr_trainer **out, onr_model *m, const onr_train_config *cfg
 	if (threads > ONR_TRAIN_MAX_THREADS)
 		return onr_fail(err, errlen, ONR_EINVAL, "%u threads (1 to %d)", threads,
 		            ONR_TRAIN_MAX_THREADS);
+	if (!(cfg->robust_db >= -60.0f && cfg->robust_db <= 0.0f) || cfg->robust_steps > 16)
+		return onr_fail(err, errlen, ONR_EINVAL,
+		            "robust training at %g dB with %u steps (-60 to 0 dB, 0 to 16 steps)",
+		            (double)cfg->robust_db, cfg->robust_steps);
 	if (cfg->window < m->min_len || cfg->window > ONR_MAX_WINDOW)
 		return onr_fail(err, errlen, ONR_EINVAL, "a window of %u samples (the model needs %u)",
 		            cfg->window, m->min_len);
@@ -64,8 +73,13 @@ int onr_trainer_new(onr_trainer **out, onr_model *m, const onr_train_config *cfg
 	t->vel = calloc(np, sizeof(float));
 	t->grad = calloc(np, sizeof(float));
 	int bad = !t->mom || !t->vel || !t->grad;
-	for (uint32_t i = 0; i < threads && !bad; i++)
+	for (uint32_t i = 0; i < threads && !bad; i++) {
 		bad = onr_net_new(&t->net[i], m, cfg->window, ONR_NET_TRAIN) != ONR_OK;
+		/* the attack's buffers, also for a robust evaluation later */
+		t->adv[i] = calloc(cfg->window, sizeof(float));
+		t->advg[i] = calloc(cfg->window, sizeof(float));
+		bad |= !t->adv[i] || !t->advg[i];
+	}
 	if (bad) {
 		onr_trainer_free(t);
 		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for %u training workspaces",
@@ -94,12 +108,44 @@ typedef struct {
 	const uint32_t *labels;
 	const float *weights;
 	float *probs;              /* eval: (n, n_classes) for this slice */
+	float *adv, *advg;         /* this thread's attack buffers */
+	float robust_db;           /* 0: no attack */
 	uint32_t lo, hi;
 	float wscale;              /* 1 / sum of weights of the batch */
 	double loss;
 	uint32_t correct;
 	int status;
 } slice;
+
+/* Projected gradient ascent on the loss of x (W) with label y, within
+ * |x' - x| <= eps per sample (eps = RMS(x) 10^(db/20)) and [-1, 1]; signed
+ * steps of 2.5 eps / steps (the usual L-infinity attack). Writes x' to s->adv
+ * and returns it. Deterministic: no random start. */
+static const float *attack(slice *s, const float *x, uint32_t y, float scale)
+{
+	onr_trainer *t = s->t;
+	uint32_t W = t->cfg.window;
+	uint32_t steps = t->cfg.robust_steps ? t->cfg.robust_steps : 3;
+	double ss = 0.0;
+	for (uint32_t i = 0; i < W; i++)
+		ss += (double)x[i] * x[i];
+	float eps = (float)(sqrt(ss / W) * pow(10.0, s->robust_db / 20.0));
+	float *a = s->adv, *g = s->advg;
+	memcpy(a, x, W * sizeof(float));
+	if (!(eps > 0.0f))
+		return a;
+	float alpha = 2.5f * eps / (float)steps;
+	for (uint32_t k = 0; k < steps; k++) {
+		if (onr_net_loss_grad_x(s->net, a, W, scale, y, NULL, g))
+			break;
+		for (uint32_t i = 0; i < W; i++) {
+			float v = a[i] + (g[i] > 0.0f ? alpha : g[i] < 0.0f ? -alpha : 0.0f);
+			float lo = fmaxf(x[i] - eps, -1.0f), hi = fminf(x[i] + eps, 1.0f);
+			a[i] = v < lo ? lo : (v > hi ? hi : v);
+		}
+	}
+	return a;
+}
 
 static void *train_slice(void *arg)
 {
@@ -112,7 +158,9 @@ static void *train_slice(void *arg)
 		float l;
 		int ok;
 		float scale = onr_input_scale(m, s->x[i], W);
-		s->status = onr_net_train_example(s->net, s->x[i], W, scale, s->labels[i], w, &l, &ok);
+		/* the attack keeps the clean window's normalisation, as the dream does */
+		const float *xi = s->robust_db != 0.0f ? attack(s, s->x[i], s->labels[i], scale) : s->x[i];
+		s->status = onr_net_train_example(s->net, xi, W, scale, s->labels[i], w, &l, &ok);
 		if (s->status)
 			return NULL;
 		s->loss += l;
@@ -128,7 +176,8 @@ static void *eval_slice(void *arg)
 	uint32_t W = s->t->cfg.window;
 	for (uint32_t i = s->lo; i < s->hi; i++) {
 		float scale = onr_input_scale(m, s->x[i], W);
-		s->status = onr_net_forward(s->net, s->x[i], W, scale, UINT32_MAX);
+		const float *xi = s->robust_db != 0.0f ? attack(s, s->x[i], s->labels[i], scale) : s->x[i];
+		s->status = onr_net_forward(s->net, xi, W, scale, UINT32_MAX);
 		if (s->status)
 			return NULL;
 		onr_net_probs(s->net, s->probs + (size_t)i * m->n_classes);
@@ -146,6 +195,8 @@ static int run_slices(onr_trainer *t, slice *sl, uint32_t n, void *(*fn)(void *)
 	for (uint32_t i = 0; i < k; i++) {
 		sl[i].t = t;
 		sl[i].net = t->net[i];
+		sl[i].adv = t->adv[i];
+		sl[i].advg = t->advg[i];
 		sl[i].lo = (uint32_t)((uint64_t)n * i / k);
 		sl[i].hi = (uint32_t)((uint64_t)n * (i + 1) / k);
 	}
@@ -185,6 +236,7 @@ int onr_trainer_step(onr_trainer *t, const float *const *x, const uint32_t *labe
 		sl[i].labels = labels;
 		sl[i].weights = weights;
 		sl[i].wscale = (float)(1.0 / wsum);
+		sl[i].robust_db = t->cfg.robust_db;
 	}
 	int k = run_slices(t, sl, n, train_slice);
 	if (k < 0)
@@ -235,6 +287,30 @@ int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *p
 	for (uint32_t i = 0; i < ONR_TRAIN_MAX_THREADS; i++) {
 		sl[i].x = x;
 		sl[i].probs = probs;
+	}
+	int k = run_slices(t, sl, n, eval_slice);
+	return k < 0 ? k : ONR_OK;
+}
+
+int onr_trainer_eval_robust(onr_trainer *t, const float *const *x, const uint32_t *labels,
+                            uint32_t n, float db, float *probs)
+{
+	if (n == 0)
+		return ONR_OK;
+	if (t->cfg.robust_db != 0.0f)
+		db = t->cfg.robust_db;
+	if (!(db >= -60.0f && db < 0.0f))
+		return ONR_EINVAL;
+	for (uint32_t i = 0; i < n; i++)
+		if (labels[i] >= t->m->n_classes)
+			return ONR_EINVAL;
+	slice sl[ONR_TRAIN_MAX_THREADS];
+	memset(sl, 0, sizeof sl);
+	for (uint32_t i = 0; i < ONR_TRAIN_MAX_THREADS; i++) {
+		sl[i].x = x;
+		sl[i].labels = labels;
+		sl[i].probs = probs;
+		sl[i].robust_db = db;
 	}
 	int k = run_slices(t, sl, n, eval_slice);
 	return k < 0 ? k : ONR_OK;

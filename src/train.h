@@ -17,6 +17,14 @@ typedef struct {
 	float weight_decay;        /* decoupled (AdamW), per step times lr */
 	uint32_t threads;          /* 1..ONR_TRAIN_MAX_THREADS (0 = 1) */
 	uint32_t window;           /* samples per example */
+	float robust_db;           /* 0: off. Otherwise adversarial training: each
+	                              example is first pushed toward a wrong answer
+	                              by robust_steps steps of projected gradient
+	                              ascent on its loss, within |x' - x| <= the
+	                              window's RMS times 10^(robust_db / 20) per
+	                              sample (the dream's kind of bound) and
+	                              [-1, 1], and the step trains on x'. -60..0 */
+	uint32_t robust_steps;     /* ascent steps (0 = 3), at most 16 */
 } onr_train_config;
 
 typedef struct onr_trainer onr_trainer;
@@ -40,6 +48,12 @@ int onr_trainer_step(onr_trainer *t, const float *const *x, const uint32_t *labe
 /* Class probabilities of n examples into probs (n x n_classes), using the
  * threads. */
 int onr_trainer_eval(onr_trainer *t, const float *const *x, uint32_t n, float *probs);
+
+/* The same, each example first attacked as robust training does (robust_db,
+ * robust_steps of the config; with robust_db = db when cfg's is 0): the
+ * robust accuracy. */
+int onr_trainer_eval_robust(onr_trainer *t, const float *const *x, const uint32_t *labels,
+                            uint32_t n, float db, float *probs);
 
 /* Re-reads the model's parameters after the caller changed them (e.g. put
  * back the best epoch's): the workspaces keep repacked copies. */

@@ -244,6 +244,30 @@ check "--augment twice: byte-identical models; not the model trained without it"
 check "--augment is recorded in the report" \
 	grep -q "augmented (speed, EQ, tilt, polarity, noise)" "$T/m/g.report.txt"
 
+# --robust: learns from attacked windows, reports the accuracy under the
+# attack, the same bits twice; silly bounds refused
+"$B" train $TRAIN --robust -20 --robust-steps 2 --val-fraction 0.25 "$D" "$T/m/r.onm" \
+	>/dev/null 2>"$T/err"
+mv "$T/m/r.onm" "$T/m/r1.onm"
+"$B" train $TRAIN --robust -20 --robust-steps 2 --val-fraction 0.25 "$D" "$T/m/r.onm" \
+	>/dev/null 2>"$T/err"
+wa=$(acc "$T/m/r.report.txt" window)
+ra=$(sed -n 's/.*robust window accuracy *\([0-9.]*\) %.*/\1/p' "$T/m/r.report.txt" | head -n 1)
+echo "     (--robust -20: validation accuracy windows $wa %, under the attack ${ra:-?} %)"
+check "--robust: validation window accuracy $wa % > 60 %" above "$wa" 60
+check "--robust: the report gives the accuracy under the attack, and the setting" \
+	sh -c "[ -n '$ra' ] && grep -q 'robust (trained on windows attacked by 2 steps' '$T/m/r.report.txt'"
+check "--robust: the model's metadata records the robust accuracy" \
+	sh -c "'$B' inspect '$T/m/r.onm' | grep -q 'robust accuracy: windows'"
+check "--robust twice: byte-identical models; not the plain model" \
+	sh -c "cmp -s '$T/m/r.onm' '$T/m/r1.onm' && ! cmp -s '$T/m/r.onm' '$T/m/a.onm'"
+for v in 0 3 -61 x; do
+	"$B" train $TRAIN --robust "$v" "$D" "$T/m/rbad.onm" >/dev/null 2>"$T/err"
+	s=$?
+	check "--robust $v: refused with a usage error naming --robust, no model" \
+		sh -c "[ $s -eq 2 ] && grep -q -- '--robust' '$T/err' && [ ! -e '$T/m/rbad.onm' ]"
+done
+
 # whole sources held out when the CSV has a source column and no split:
 # sources of 3 files each; the report lists the validation files
 {

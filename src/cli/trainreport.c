@@ -262,6 +262,12 @@ void tr_report_text(const tr_report *r, cli_buf *b)
 		}
 		pct(b, ratio(most, all), 7);
 	}
+	if (r->robust_db != 0.0) {
+		cli_printf(b, "\n  robust window accuracy ");
+		pct(b, r->robust_acc, 7);
+		cli_printf(b, "  (each window attacked: %u steps of projected gradient ascent on its "
+		           "loss within %g dB of its RMS)", r->robust_steps, r->robust_db);
+	}
 	cli_printf(b, "\n\nwindows (%s):\n", r->eval_on);
 	metrics_text(r, r->cm_win, "windows", b);
 	cli_printf(b, "\nfiles (%s; a file's class: the mean of its windows' probabilities):\n",

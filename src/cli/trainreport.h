@@ -36,6 +36,10 @@ typedef struct {
 	const uint64_t *cm_win, *cm_file; /* (n_classes, n_classes): true row, predicted column */
 	double t_load, t_train, examples_per_s;
 	uint32_t threads;
+	/* --robust: the attack and the window accuracy under it, on the same set
+	 * (robust_db 0: not trained robustly, no line) */
+	double robust_db, robust_acc;
+	uint32_t robust_steps;
 	/* per value of the dataset's grouping column (CSV `source`), on the same
 	 * set as the matrices; n_src 0: no such column, no table */
 	const char *src_col;             /* the column's name */
