@@ -3,6 +3,8 @@
  * measure the resamplers); everything else allocates nothing. */
 #include "util.h"
 #include "dream.h"
+#include "logmel.h"    /* onr_fftw_lock */
+#include "magfilter.h"
 
 #include <fftw3.h>
 #include <sched.h>
@@ -98,6 +100,10 @@ int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m)
 	n += clampf(&p->mix, 0.0f, 2.0f, def.mix);
 	n += clampf(&p->jitter_ms, 0.0f, 16.0f, def.jitter_ms);
 	n += clampf(&p->jitter_gain_db, 0.0f, 6.0f, def.jitter_gain_db);
+	if (p->form > ONR_DREAM_MAGNITUDE) {
+		p->form = def.form;
+		n++;
+	}
 	if (p->jitter_copies < 1 || p->jitter_copies > ONR_DREAM_MAX_COPIES) {
 		p->jitter_copies = p->jitter_copies < 1 ? 1 : ONR_DREAM_MAX_COPIES;
 		n++;
@@ -131,6 +137,12 @@ struct onr_dreamer {
 	fftwf_complex *spec; /* (nbins) */
 	fftwf_plan fwd, inv;
 	float key_lo, key_hi, key_tilt; /* what cond was computed for */
+	/* the magnitude form (ONR_DREAM_MAGNITUDE); mf.W = 0 when the window is
+	 * too short for it */
+	onr_magfilter mf;
+	float *G, *dG, *Gs;  /* (mf.T, mf.nb) gains, their gradient, smoothing scratch */
+	float *condm;        /* (mf.nb) band and tilt per filter bin */
+	float mkey_lo, mkey_hi, mkey_tilt;
 	double t_fb, t_cond;
 	int timing;
 };
@@ -140,10 +152,17 @@ void onr_dreamer_free(onr_dreamer *w)
 	if (!w)
 		return;
 	onr_net_free(w->net);
+	onr_fftw_lock();
 	if (w->fwd)
 		fftwf_destroy_plan(w->fwd);
 	if (w->inv)
 		fftwf_destroy_plan(w->inv);
+	onr_fftw_unlock();
+	onr_magfilter_free(&w->mf);
+	free(w->G);
+	free(w->dG);
+	free(w->Gs);
+	free(w->condm);
 	fftwf_free(w->x);
 	fftwf_free(w->g);
 	free(w->v);
@@ -199,14 +218,33 @@ int onr_dreamer_new(onr_dreamer **out, const onr_model *m, uint32_t window,
 		return onr_fail(err, errlen, ONR_ENOMEM, "out of memory for a window of %u samples",
 		            window);
 	}
-	/* FFTW's planner is not thread-safe: callers create engines from one
-	 * thread at a time (the plugin does it on its worker). ESTIMATE plans
-	 * are deterministic and quick to make. */
+	/* FFTW's planner is not thread-safe: the core's planning is serialised
+	 * (engines may be made on several threads, e.g. render --jobs). ESTIMATE
+	 * plans are deterministic and quick to make. */
+	onr_fftw_lock();
 	w->fwd = fftwf_plan_dft_r2c_1d((int)window, w->g, w->spec, FFTW_ESTIMATE);
 	w->inv = fftwf_plan_dft_c2r_1d((int)window, w->spec, w->g, FFTW_ESTIMATE);
-	if (!w->fwd || !w->inv) {
+	onr_fftw_unlock();
+	/* the magnitude form's filter: 16 ms frames at 16 kHz, shorter when
+	 * the window is */
+	uint32_t mframe = window < ONR_DREAM_MAG_FRAME ? window & ~3u : ONR_DREAM_MAG_FRAME;
+	if (mframe >= 8) {
+		if (onr_magfilter_new(&w->mf, window, mframe) != ONR_OK)
+			st = ONR_ENOMEM;
+		size_t ng = (size_t)w->mf.T * w->mf.nb;
+		w->G = calloc(ng ? ng : 1, sizeof(float));
+		w->dG = calloc(ng ? ng : 1, sizeof(float));
+		w->Gs = calloc(ng ? ng : 1, sizeof(float));
+		w->condm = calloc(w->mf.nb ? w->mf.nb : 1, sizeof(float));
+		if (!w->G || !w->dG || !w->Gs || !w->condm)
+			st = ONR_ENOMEM;
+	}
+	w->mkey_lo = w->mkey_hi = w->mkey_tilt = NAN;
+	if (st || !w->fwd || !w->inv) {
 		onr_dreamer_free(w);
-		return onr_fail(err, errlen, ONR_ENOMEM, "cannot plan an FFT of %u samples", window);
+		return onr_fail(err, errlen, ONR_ENOMEM,
+		                "out of memory, or cannot plan an FFT, for a window of %u samples",
+		                window);
 	}
 	double hz_per_bin = (double)m->sample_rate / window;
 	uint32_t lo = 0, hi = 0;
@@ -366,6 +404,104 @@ static int jittered_gradient(onr_dreamer *w, const onr_dream_params *p, const fl
 	return ONR_OK;
 }
 
+/* The magnitude form's band and tilt per filter bin, as update_conditioning
+ * gives the additive form's. */
+static void update_mag_conditioning(onr_dreamer *w, const onr_dream_params *p)
+{
+	if (p->band_lo == w->mkey_lo && p->band_hi == w->mkey_hi && p->tilt_db == w->mkey_tilt)
+		return;
+	w->condm[0] = 0.0f; /* the DC bin's gain stays 1 */
+	for (uint32_t k = 1; k < w->mf.nb; k++) {
+		double f = onr_magfilter_bin_hz(&w->mf, k, w->m->sample_rate);
+		double gain = band_gain(f, p->band_lo, p->band_hi);
+		gain *= pow(10.0, p->tilt_db * log2(f / 1000.0) / 20.0);
+		w->condm[k] = (float)gain;
+	}
+	w->mkey_lo = p->band_lo;
+	w->mkey_hi = p->band_hi;
+	w->mkey_tilt = p->tilt_db;
+}
+
+/* dG <- its [1 2 1] / 4 blur over neighbouring bins and over neighbouring
+ * frames (edges repeated): a gain surface that varies smoothly, so the
+ * filter does not flicker bin by bin. Returns mean |dG| afterwards. */
+static double smooth_gains(onr_dreamer *w)
+{
+	uint32_t T = w->mf.T, nb = w->mf.nb;
+	float *d = w->dG, *s = w->Gs;
+	for (uint32_t t = 0; t < T; t++) {
+		const float *r = d + (size_t)t * nb;
+		float *o = s + (size_t)t * nb;
+		for (uint32_t k = 0; k < nb; k++) {
+			float l = r[k ? k - 1 : 0], h = r[k + 1 < nb ? k + 1 : k];
+			o[k] = 0.25f * l + 0.5f * r[k] + 0.25f * h;
+		}
+	}
+	double sum = 0.0;
+	for (uint32_t t = 0; t < T; t++) {
+		const float *a = s + (size_t)(t ? t - 1 : 0) * nb, *c = s + (size_t)t * nb;
+		const float *b = s + (size_t)(t + 1 < T ? t + 1 : t) * nb;
+		float *o = d + (size_t)t * nb;
+		for (uint32_t k = 0; k < nb; k++) {
+			o[k] = 0.25f * a[k] + 0.5f * c[k] + 0.25f * b[k];
+			sum += fabsf(o[k]);
+		}
+	}
+	return sum / ((double)T * nb);
+}
+
+/* The magnitude form of onr_dreamer_run's ascent: gains G per bin and frame
+ * within 1 +- b, x = x(G); leaves the dreamed window in w->x. */
+static void magnitude_ascent(onr_dreamer *w, const onr_dream_params *p, const float *x0,
+                             uint32_t K, float scale, int jitter, uint32_t shift,
+                             uint32_t copies, uint64_t *rng, float *before,
+                             double *layers_before, uint32_t deep)
+{
+	onr_magfilter *mf = &w->mf;
+	size_t ng = (size_t)mf->T * mf->nb;
+	double b = fmin(db_to_amp(p->bound_db), 1.0);
+	float lo = (float)(1.0 - b), hi = (float)(1.0 + b);
+	update_mag_conditioning(w, p);
+	onr_magfilter_analyse(mf, x0);
+	for (size_t i = 0; i < ng; i++)
+		w->G[i] = 1.0f;
+	memcpy(w->x, x0, w->W * sizeof(float)); /* x(1) = x0 */
+	float step = (float)(p->depth * 0.5 * b);
+	for (uint32_t k = 0; k < K; k++) {
+		float J;
+		double t0 = w->timing ? clock_s() : 0.0;
+		if (jitter ? jittered_gradient(w, p, x0, shift, copies, scale, rng)
+		           : onr_net_objective(w->net, &p->obj, w->x, w->W, scale, &J, w->g))
+			break;
+		double t1 = w->timing ? clock_s() : 0.0;
+		if (k == 0 && !jitter) {
+			if (before)
+				*before = J;
+			if (layers_before)
+				layer_energies(w, deep, p->obj.pre, layers_before);
+		}
+		onr_magfilter_grad(mf, w->g, w->dG);
+		for (uint32_t t = 0; t < mf->T; t++) {
+			float *d = w->dG + (size_t)t * mf->nb;
+			for (uint32_t q = 0; q < mf->nb; q++)
+				d[q] *= w->condm[q];
+		}
+		double mean = smooth_gains(w);
+		if (w->timing) {
+			w->t_fb += t1 - t0;
+			w->t_cond += clock_s() - t1;
+		}
+		if (!(mean > 1e-30) || !isfinite(mean))
+			break; /* a flat objective here: stop, keep what we have */
+		float a = (float)(step / mean);
+		for (size_t i = 0; i < ng; i++) {
+			float v = w->G[i] + a * w->dG[i];
+			w->G[i] = v < lo ? lo : (v > hi ? hi : v);
+		}
+		onr_magfilter_apply(mf, w->G, w->x);
+	}
+}
+
 int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, float *delta,
                     float bound_abs, float *before, float *after, double *layers_before,
                     double *layers_after)
@@ -441,6 +577,21 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 				layer_energies(w, deep, p->obj.pre, layers_before);
 		}
 	}
+	if (p->form == ONR_DREAM_MAGNITUDE && w->mf.W) {
+		magnitude_ascent(w, p, x0, K, scale, jitter, shift, copies, &rng, before, layers_before,
+		                 deep);
+		/* the delta is the dry sound filtered: band-limited and following
+		 * its envelope already; kept within full scale (or the input's own
+		 * level) */
+		for (uint32_t i = 0; i < W; i++) {
+			float d = w->x[i] - x0[i];
+			float lo = fminf(-1.0f, x0[i]) - x0[i], hi = fmaxf(1.0f, x0[i]) - x0[i];
+			d = d < lo ? lo : (d > hi ? hi : d);
+			delta[i] = isfinite(d) ? d : 0.0f;
+			w->x[i] = x0[i] + delta[i];
+		}
+		goto measured;
+	}
 	memcpy(w->x, x0, W * sizeof(float));
 	for (uint32_t k = 0; k < K; k++) {
 		float J;
@@ -498,6 +649,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 		delta[i] = isfinite(d) ? d : 0.0f;
 		w->x[i] = x0[i] + delta[i];
 	}
+measured:
 	if (after || layers_after) {
 		float J = 0.0f;
 		onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, NULL);

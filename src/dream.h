@@ -87,7 +87,26 @@ typedef struct {
 	float jitter_ms;           /* ms, the largest shift of a view, 0..16 */
 	float jitter_gain_db;      /* dB, each view's gain is random within
 	                              +-this, 0..6 */
+	/* What the ascent moves (onr_dream_form):
+	 * ONR_DREAM_ADD: the samples (x = x0 + delta, |delta| <= the bound per
+	 * sample, following the envelope);
+	 * ONR_DREAM_MAGNITUDE: the dream is a time-varying filter on the dry
+	 * sound: one real gain per STFT bin and frame (ONR_DREAM_MAG_FRAME-sample
+	 * Hann frames at the model's rate, hop a quarter), x = ISTFT(G STFT(x0)).
+	 * The bound then holds per bin and frame: every gain stays within
+	 * 1 +- 10^(bound_db / 20) (at most 0..2), so the change of each bin is
+	 * at most bound_db relative to that bin of the dry sound; the gradient
+	 * is smoothed over neighbouring bins and frames. Partials of the dry sound
+	 * are emphasised or pushed back, nothing phase-exact is added, and
+	 * silence stays silence. */
+	uint32_t form;
 } onr_dream_params;
+
+typedef enum {
+	ONR_DREAM_ADD = 0,
+	ONR_DREAM_MAGNITUDE = 1
+} onr_dream_form;
+#define ONR_DREAM_MAG_FRAME 256
 
 #define ONR_DREAM_MAX_COPIES 8
 /* The jitter defaults (onr_dream_params_default): one view per step, shifted

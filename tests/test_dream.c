@@ -1563,16 +1563,20 @@ static void test_no_alloc(void)
 		q.jitter_copies = 3; /* several jittered views, with gains */
 		q.jitter_ms = 8.0f;
 		q.jitter_gain_db = 3.0f;
+		onr_dream_params qm = p; /* the magnitude form */
+		qm.form = ONR_DREAM_MAGNITUDE;
+		qm.depth = 1.0f;
 		const float *ip[2];
 		float *op[2];
 		uint64_t s = 7;
 		unsigned calls = 0;
 		alloc_calls = 0;
 		alloc_counting = 1;
-		for (int pass = 0; pass < 3; pass++) {
+		for (int pass = 0; pass < 4; pass++) {
 			/* default settings; others (smoothing, a band, class mode);
-			 * asynchronous with the worker run between calls */
-			onr_dream_set_params(d, pass == 1 ? &q : &p);
+			 * asynchronous with the worker run between calls; the
+			 * magnitude form */
+			onr_dream_set_params(d, pass == 1 ? &q : pass == 3 ? &qm : &p);
 			onr_dream_set_async(d, pass == 2, count_notify, NULL);
 			for (uint32_t pos = 0; pos < n; calls++) {
 				uint32_t len = (uint32_t)(rng_uni(&s) * 96.0);
@@ -2072,6 +2076,133 @@ out:
 	free(d4);
 }
 
+/* ================================================================ magnitude form */
+/* The dream as a time-varying filter: it adds no frequency the dry sound
+ * lacks, each change stays within the bound of its bin, silence stays
+ * exactly silent, it moves the objective, and the stream is as
+ * deterministic and block-size independent as the additive form. */
+static void test_magnitude(void)
+{
+	onr_dreamer *w = NULL;
+	char err[256] = "";
+	onr_dreamer_new(&w, model, WIN, 16, err, sizeof err);
+	CHECK(w != NULL, "onr_dreamer_new: %s", err);
+	if (!w)
+		return;
+	float *x = fbuf(WIN), *d1 = fbuf(WIN), *d2 = fbuf(WIN);
+	onr_dream_params p;
+	onr_dream_params_default(&p, model);
+	p.form = ONR_DREAM_MAGNITUDE;
+	p.depth = 2.0f;
+	p.iterations = 16;
+	p.jitter_ms = 0.0f; /* the objective's rise, as the plain ascent */
+	/* a 1 kHz tone in the first half, then 64 ms of digital silence */
+	for (uint32_t i = 0; i < WIN; i++)
+		x[i] = i < WIN - 1024 ? (float)(0.5 * sin(2.0 * M_PI * 1000.0 * i / MRATE)) : 0.0f;
+	float before = 0, after = 0;
+	onr_dreamer_seed(w, 1);
+	int r = onr_dreamer_run(w, &p, x, d1, -1.0f, &before, &after, NULL, NULL);
+	CHECK(r == 0 && after > before, "magnitude form: the objective does not rise (%g -> %g)",
+	      (double)before, (double)after);
+	double bound = pow(10.0, p.bound_db / 20.0), worst = 0.0, e_all = 0.0, e_off = 0.0;
+	/* each bin moves at most the bound times that bin: a steady partial
+	 * (away from where the tone stops, where 16 ms frames smear) moves
+	 * within the bound times its amplitude */
+	for (uint32_t i = 256; i < WIN - 1024 - 256; i++)
+		worst = fmax(worst, fabs(d1[i]));
+	CHECK(worst > 1e-4 && worst <= 1.02 * bound * 0.5,
+	      "magnitude form on a 0.5 tone: largest change %.4g (bound %.4g x 0.5)", worst,
+	      bound * 0.5);
+	/* nothing new: the delta's spectrum, away from the tone's end, lies at 1 kHz */
+	for (uint32_t k = 1; k < 200; k++) {
+		double f = 10.0 * k, c = 0.0, sn = 0.0;
+		const uint32_t i0 = 128, len = WIN - 1024 - 256;
+		for (uint32_t i = i0; i < i0 + len; i++) {
+			double h = 0.5 - 0.5 * cos(2.0 * M_PI * (i - i0) / len); /* Hann: no leakage */
+			c += h * d1[i] * cos(2.0 * M_PI * f * i / MRATE);
+			sn += h * d1[i] * sin(2.0 * M_PI * f * i / MRATE);
+		}
+		double e = c * c + sn * sn;
+		e_all += e;
+		if (fabs(f - 1000.0) > 150.0)
+			e_off += e;
+	}
+	CHECK(e_all > 0.0 && e_off < 1e-4 * e_all,
+	      "magnitude form: %.3g of the delta's energy lies away from the dry tone", e_off / e_all);
+	double tail = 0.0;
+	for (uint32_t i = WIN - 1024 + 256; i < WIN; i++)
+		tail = fmax(tail, fabs(d1[i]));
+	CHECK(tail == 0.0, "magnitude form: silence after the tone gets %.3g", tail);
+	/* determinism, with jitter on */
+	p.jitter_ms = 4.0f;
+	onr_dreamer_seed(w, 9);
+	onr_dreamer_run(w, &p, x, d1, -1.0f, NULL, NULL, NULL, NULL);
+	onr_dreamer_seed(w, 9);
+	onr_dreamer_run(w, &p, x, d2, -1.0f, NULL, NULL, NULL, NULL);
+	CHECK(first_bit_diff(d1, d2, WIN) == WIN, "magnitude form: the same seed, other bits");
+	/* depth 0: no change at all */
+	p.depth = 0.0f;
+	onr_dreamer_run(w, &p, x, d1, -1.0f, NULL, NULL, NULL, NULL);
+	worst = 0.0;
+	for (uint32_t i = 0; i < WIN; i++)
+		worst = fmax(worst, fabs(d1[i]));
+	CHECK(worst == 0.0, "magnitude form at depth 0 changes %.3g", worst);
+	onr_dreamer_free(w);
+	free(x), free(d1), free(d2);
+
+	/* the stream: blocks of 1 and of 4096 give the same bits, depth 0 is the
+	 * input through the latency, and the dream differs from the additive one */
+	uint32_t rate = 48000, n = 2 * rate, C = 2;
+	float *in[2] = {fbuf(n), fbuf(n)}, *o1[2] = {fbuf(n), fbuf(n)}, *o2[2] = {fbuf(n), fbuf(n)};
+	synth(in[0], n, rate, 150, 0.8f);
+	synth(in[1], n, rate, 151, 0.8f);
+	onr_dream_params q;
+	onr_dream_params_default(&q, model);
+	q.form = ONR_DREAM_MAGNITUDE;
+	onr_dream *a = engine(rate, C, ONR_STEREO_LINKED, WIN, 2, 16, 0);
+	onr_dream *b = engine(rate, C, ONR_STEREO_LINKED, WIN, 2, 16, 0);
+	if (a && b) {
+		onr_dream_set_params(a, &q);
+		onr_dream_set_params(b, &q);
+		run_blocks(a, in, o1, C, n, pat_1, 1);
+		run_blocks(b, in, o2, C, n, pat_4096, 1);
+		uint32_t bad = first_bit_diff(o1[0], o2[0], n);
+		CHECK(bad == n && first_bit_diff(o1[1], o2[1], n) == n,
+		      "magnitude form: blocks of 1 and of 4096 differ at sample %u", bad);
+		uint32_t L = onr_dream_latency(a);
+		double dsq = 0.0;
+		for (uint32_t i = L; i < n; i++) {
+			double dd = o1[0][i] - in[0][i - L];
+			dsq += dd * dd;
+		}
+		CHECK(dsq > 0.0, "magnitude form: the stream's output is the input");
+		onr_dream_reset(b);
+		q.form = ONR_DREAM_ADD;
+		onr_dream_set_params(b, &q);
+		run_blocks(b, in, o2, C, n, pat_4096, 1);
+		CHECK(first_bit_diff(o1[0], o2[0], n) < n, "the magnitude form is the additive one");
+		onr_dream_reset(b);
+		q.form = ONR_DREAM_MAGNITUDE;
+		q.depth = 0.0f;
+		onr_dream_set_params(b, &q);
+		run_blocks(b, in, o2, C, n, pat_64, 1);
+		uint32_t m0 = delayed_mismatch(in[0], o2[0], n, L), m1 = delayed_mismatch(in[1], o2[1], n, L);
+		CHECK(m0 == n && m1 == n,
+		      "magnitude form, depth 0: not the input delayed bit for bit (from %u / %u of %u)",
+		      m0, m1, n);
+	}
+	onr_dream_free(a);
+	onr_dream_free(b);
+	for (uint32_t c = 0; c < C; c++)
+		free(in[c]), free(o1[c]), free(o2[c]);
+	/* sanitize: an unknown form goes back to the default */
+	onr_dream_params bad;
+	onr_dream_params_default(&bad, model);
+	bad.form = 7;
+	CHECK(onr_dream_params_sanitize(&bad, model) >= 1 && bad.form == ONR_DREAM_ADD,
+	      "form 7 not sanitised (%u)", bad.form);
+}
+
 int main(void)
 {
 	onr_op ops[ONR_MAX_OPS];
@@ -2101,6 +2232,7 @@ int main(void)
 		{"allocation", test_no_alloc},
 		{"async", test_async},
 		{"jitter", test_jitter},
+		{"magnitude form", test_magnitude},
 	};
 	for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
 		double t0 = now_s();

@@ -64,6 +64,7 @@ typedef struct {
 	uint64_t seed;
 	uint32_t rate;              /* --from output rate; 0: the model's */
 	int pre, smooth, quiet, window_bound;
+	int form; /* -1: the default, else onr_dream_form */
 	int mode;                   /* -1: not given, else ONR_OBJ_* */
 	layer_opt layers[ONR_MAX_BLOCKS * 4];
 	int n_layers;
@@ -125,6 +126,13 @@ static void usage(FILE *f)
 	        "  --tilt DB           dB per octave around 1 kHz on the dream's spectrum; negative\n"
 	        "                      keeps it from turning into hiss, -12 to 6 (default -3)\n"
 	        "  --smooth            smooth the dream's spectrum over one critical band (default off)\n"
+	        "  --form add|magnitude\n"
+	        "                      what the dream changes: add = a bounded delta added to the\n"
+	        "                      samples; magnitude = a time-varying filter on the dry sound,\n"
+	        "                      one gain per STFT bin and 16 ms frame (at 16 kHz), each\n"
+	        "                      within 1 +- the bound (--bound-db relative to that bin of\n"
+	        "                      the dry sound): its partials are emphasised or pushed back,\n"
+	        "                      nothing phase-exact is added (default add)\n"
 	        "  --window-bound      one bound for the whole window; by default the bound follows\n"
 	        "                      the sound's 10 ms envelope, so quiet moments beside loud\n"
 	        "                      ones stay quiet\n"
@@ -232,6 +240,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 	o->copies = -1;
 	o->stereo = -1;
 	o->mode = -1;
+	o->form = -1;
 	o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
 	if (!o->pos) {
 		msg("out of memory");
@@ -259,7 +268,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
 			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype",
-			"--jitter-ms", "--copies", "--jitter-gain-db"};
+			"--jitter-ms", "--copies", "--jitter-gain-db", "--form"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -371,6 +380,15 @@ static int parse_args(int argc, char **argv, ropts *o)
 				o->stereo = ONR_STEREO_INDEPENDENT;
 			else {
 				msg("--stereo: '%s' must be linked or independent", v);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(name, "--form")) {
+			if (!strcmp(v, "add"))
+				o->form = ONR_DREAM_ADD;
+			else if (!strcmp(v, "magnitude"))
+				o->form = ONR_DREAM_MAGNITUDE;
+			else {
+				msg("--form: '%s' must be add or magnitude", v);
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(name, "--jitter-ms")) {
@@ -567,6 +585,8 @@ static int make_params(rctx *c)
 	}
 	p->smooth = o->smooth;
 	p->window_bound = o->window_bound;
+	if (o->form >= 0)
+		p->form = (uint32_t)o->form;
 	if (!isnan(o->mix)) {
 		if (check_param(m, "--mix", o->mix, offsetof(onr_dream_params, mix), "", NULL))
 			return EXIT_USAGE;
@@ -716,6 +736,10 @@ static void print_dream_settings(const rctx *c)
 	       p->smooth ? (p->window_bound ? ", smoothed, bound per window" : ", smoothed")
 	                 : (p->window_bound ? ", bound per window" : ""),
 	       (double)p->mix);
+	printf("form:           %s\n",
+	       p->form == ONR_DREAM_MAGNITUDE
+	           ? "magnitude (a time-varying filter on the dry sound: gains per STFT bin and frame)"
+	           : "add (a bounded delta added to the samples)");
 	if (p->jitter_ms > 0.0f || p->jitter_gain_db > 0.0f)
 		printf("jitter:         %u view%s per step, shifted up to %g ms, gain +-%g dB\n",
 		       p->jitter_copies, p->jitter_copies == 1 ? "" : "s", (double)p->jitter_ms,
