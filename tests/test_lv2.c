@@ -1213,6 +1213,7 @@ typedef struct {
 	float layer[8];
 	int settle; /* let the worker build the engine the ports ask for, then
 	               deactivate and activate before the input */
+	float form; /* the "form" port: 0 add, 1 magnitude */
 } RenderCase;
 
 /* The plugin in freewheel against `oneiro render` with the same settings. */
@@ -1234,6 +1235,7 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	host_set(h, "mix", rc->mix);
 	host_set(h, "stereo", rc->stereo);
 	host_set(h, "window", rc->window);
+	host_set(h, "form", rc->form);
 	char layer_sym[16];
 	for (int l = 0; l < 8; l++) {
 		snprintf(layer_sym, sizeof layer_sym, "layer%d", l + 1);
@@ -1282,6 +1284,8 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 			              (double)rc->layer[l]);
 	if (rc->stereo > 0.5f)
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --stereo independent");
+	if (rc->form > 0.5f)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --form magnitude");
 	if (rc->window > 0.5f) {
 		static const double ws[] = {0, 0.25, 0.5, 1.0, 2.0};
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --window %g", ws[(int)rc->window]);
@@ -1342,11 +1346,11 @@ static void test_render(void)
 	}
 	/* the main case: every dream setting away from its default, mix 1 */
 	RenderCase main_case = {"settings", 0.8f, 5, -9.0f, 60.0f, 6000.0f, -2.0f, 1.0f, 0, 0,
-	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0};
+	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f};
 	check_render(URI_STEREO, &main_case, 3.0);
 	/* the plugin's defaults as they are */
 	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
-	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0};
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 0.0f};
 	check_render(URI_STEREO, &defaults, 3.0);
 	/* a mix other than 1 from the start */
 	RenderCase mix = main_case;
@@ -1370,6 +1374,11 @@ static void test_render(void)
 	settled.name = "independent-0.5s-settled";
 	settled.settle = 1;
 	check_render(URI_STEREO, &settled, 3.0);
+	/* the magnitude form */
+	RenderCase mag = main_case;
+	mag.name = "magnitude";
+	mag.form = 1.0f;
+	check_render(URI_STEREO, &mag, 3.0);
 	/* mono */
 	RenderCase mono = main_case;
 	mono.name = "mono";
@@ -2755,7 +2764,7 @@ static void test_mono(void)
 	CHECK(h != NULL, "i: instantiate mono");
 	if (!h)
 		return;
-	CHECK(h->channels == 1 && h->n_ports == 33, "i: mono has %u channels, %u ports", h->channels,
+	CHECK(h->channels == 1 && h->n_ports == 34, "i: mono has %u channels, %u ports", h->channels,
 	      h->n_ports);
 	host_set(h, "freewheel", 1.0f);
 	/* the stereo-only setting must not matter */
@@ -2786,7 +2795,7 @@ static void test_ports(void)
 		if (!p)
 			continue;
 		uint32_t np = lilv_plugin_get_num_ports(p);
-		CHECK(np == (u ? 33u : 35u), "ports: %s has %u ports", uris[u], np);
+		CHECK(np == (u ? 34u : 36u), "ports: %s has %u ports", uris[u], np);
 		float mn[MAX_PORTS], mx[MAX_PORTS], df[MAX_PORTS];
 		if (np > MAX_PORTS)
 			continue;

@@ -303,6 +303,15 @@ control_ports() {
 		lv2:minimum 0 ;
 		lv2:maximum 1000000 ;
 		lv2:portProperty lv2:integer'
+	port "lv2:InputPort, lv2:ControlPort" '		lv2:symbol "form" ;
+		lv2:name "Dream form" ;
+		rdfs:comment "Add: a bounded change added to the samples. Magnitude: a time-varying filter on the dry sound (a gain per frequency bin and 16 ms frame, each within the bound): its partials are emphasised or pushed back, nothing phase-exact is added." ;
+		pg:group <urn:oneiro:dream#dream> ;
+		lv2:default 0 ;
+		lv2:minimum 0 ;
+		lv2:maximum 1 ;
+		lv2:portProperty lv2:integer , lv2:enumeration ;
+		lv2:scalePoint [ rdfs:label "Add" ; rdf:value 0 ] , [ rdfs:label "Magnitude" ; rdf:value 1 ]'
 }
 
 plugin() { # plugin URI NAME CHANNELS
@@ -313,7 +322,7 @@ plugin() { # plugin URI NAME CHANNELS
 <$1>
 	a lv2:Plugin , lv2:SpectralPlugin ;
 	doap:name "$2" ;
-	doap:license <https://spdx.org/licenses/GPL-3.0-or-later> ;
+	doap:license <https://spdx.org/licenses/GPL-2.0-or-later> ;
 	rdfs:comment "Neural DeepDream for sound: nudges the audio, by a few bounded gradient-ascent steps, toward what chosen layers of a raw-audio network respond to." ;
 	lv2:project <urn:oneiro> ;
 	lv2:minorVersion $minor ;

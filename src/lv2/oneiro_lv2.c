@@ -100,6 +100,8 @@ typedef enum {
 	P_HEARD_PROB,
 	P_DREAM_DB,
 	P_LATE,
+	P_FORM,          /* added after the read-outs, so older sessions' port
+	                    indices stay what they were */
 	P_COUNT
 } port_index;
 
@@ -612,6 +614,8 @@ static void read_params(Plugin *self, int enabled)
 	p->band_hi = fminf(port_value(self, P_BAND_HI, 8000.0f), (float)m->sample_rate / 2.0f);
 	p->tilt_db = port_value(self, P_TILT, -3.0f);
 	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
+	p->form = port_value(self, P_FORM, (float)ONR_DREAM_ADD) > 0.5f ? ONR_DREAM_MAGNITUDE
+	                                                                 : ONR_DREAM_ADD;
 	uint32_t mode = (uint32_t)port_value(self, P_MODE, 0.0f);
 	p->obj.mode = mode <= ONR_OBJ_CLASS ? mode : ONR_OBJ_LAYERS;
 	p->obj.pre = port_value(self, P_PRE, 0.0f) > 0.5f;
