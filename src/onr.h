@@ -147,7 +147,9 @@ void onr_model_block_shape(const onr_model *m, uint32_t b, int pre, uint32_t n,
 /* A short readable name of block b, e.g. "conv 1->16 k64 s16 + lrelu". */
 void onr_model_block_desc(const onr_model *m, uint32_t b, char *buf, size_t len);
 
-/* Named architectures: "tiny", "small", "wide" (the benchmark's reference
+/* Named architectures: "mel" (a log-mel front end, 64 bands, then four conv
+ * blocks of 96-128 channels over time: the shipped default's shape), and
+ * "tiny", "small", "wide" (the benchmark's reference
  * sizes: conv 1->c0 k64 s16 + lrelu; three blocks of conv k3 p1 + lrelu +
  * maxpool 4/4; global mean; dense + lrelu; dense to n_classes; tiny halves and
  * wide doubles every channel count of small). Writes up to ONR_MAX_OPS ops;

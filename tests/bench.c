@@ -534,18 +534,27 @@ static double cpu_now(void)
  * copies and jitter_ms: the jitter's views per step and largest shift
  * (0 and a negative shift: the defaults). */
 static int bench_render(const char *label, const char *arch, uint32_t iterations, int independent,
-                        uint32_t overlap, double seconds, uint32_t copies, float jitter_ms)
+                        uint32_t overlap, double seconds, uint32_t copies, float jitter_ms,
+                        uint32_t form)
 {
-	onr_op ops[ONR_MAX_OPS];
-	uint32_t nops = onr_arch_preset(arch, N_CLASSES, ops);
 	onr_model *m;
 	char err[256];
-	if (onr_model_new(&m, ops, nops, SAMPLE_RATE, N_SAMPLES, ONR_KIND_CLASSES, NULL, N_CLASSES,
-	                  err, sizeof err)) {
-		fprintf(stderr, "bench: %s\n", err);
-		return 1;
+	if (!strncmp(arch, "file:", 5)) {
+		/* a shipped model, as the plugin plays it by default */
+		if (onr_model_load_file(&m, arch + 5, err, sizeof err)) {
+			fprintf(stderr, "bench: %s\n", err);
+			return 1;
+		}
+	} else {
+		onr_op ops[ONR_MAX_OPS];
+		uint32_t nops = onr_arch_preset(arch, N_CLASSES, ops);
+		if (onr_model_new(&m, ops, nops, SAMPLE_RATE, N_SAMPLES, ONR_KIND_CLASSES, NULL,
+		                  N_CLASSES, err, sizeof err)) {
+			fprintf(stderr, "bench: %s\n", err);
+			return 1;
+		}
+		onr_model_init_params(m, 1);
 	}
-	onr_model_init_params(m, 1);
 	onr_dream_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cfg.host_rate = 48000;
@@ -565,6 +574,7 @@ static int bench_render(const char *label, const char *arch, uint32_t iterations
 		p.jitter_copies = copies;
 	if (jitter_ms >= 0.0f)
 		p.jitter_ms = jitter_ms;
+	p.form = form;
 	onr_dream_set_params(d, &p);
 	onr_dream_set_timing(d, 1);
 	uint32_t n = (uint32_t)(seconds * 48000), block = 512;
@@ -799,12 +809,19 @@ int main(int argc, char **argv)
 	printf("note: render: 48 kHz stereo, %.0f s, small model; default = linked stereo, "
 	       "8 iterations, overlap 2, jitter %g ms with %u view per step; nojitter = default "
 	       "without jitter; copies4 = default with 4 views per step; heavy = independent "
-	       "stereo, 32 iterations, overlap 4\n",
+	       "stereo, 32 iterations, overlap 4; magnitude = default in the magnitude form; shipped_default / shipped_magnitude = models/default.onm (log-mel) at the defaults, each form\n",
 	       secs, (double)ONR_DREAM_DEFAULT_JITTER_MS, ONR_DREAM_DEFAULT_COPIES);
-	failed |= bench_render("default", "small", 8, 0, 2, secs, 0, -1.0f);
-	failed |= bench_render("nojitter", "small", 8, 0, 2, secs, 1, 0.0f);
-	failed |= bench_render("copies4", "small", 8, 0, 2, secs, 4, -1.0f);
-	failed |= bench_render("heavy", "small", 32, 1, 4, secs, 0, -1.0f);
+	failed |= bench_render("default", "small", 8, 0, 2, secs, 0, -1.0f, ONR_DREAM_ADD);
+	failed |= bench_render("nojitter", "small", 8, 0, 2, secs, 1, 0.0f, ONR_DREAM_ADD);
+	failed |= bench_render("copies4", "small", 8, 0, 2, secs, 4, -1.0f, ONR_DREAM_ADD);
+	failed |= bench_render("magnitude", "small", 8, 0, 2, secs, 0, -1.0f, ONR_DREAM_MAGNITUDE);
+	failed |= bench_render("heavy", "small", 32, 1, 4, secs, 0, -1.0f, ONR_DREAM_ADD);
+	/* the shipped default model (a log-mel front end) at the plugin's
+	 * defaults, in both forms: what a user's plugin costs */
+	failed |= bench_render("shipped_default", "file:models/default.onm", 8, 0, 2, secs, 0, -1.0f,
+	                       ONR_DREAM_ADD);
+	failed |= bench_render("shipped_magnitude", "file:models/default.onm", 8, 0, 2, secs, 0,
+	                       -1.0f, ONR_DREAM_MAGNITUDE);
 
 	if (keep) {
 		printf("note: files kept in %s\n", dir);

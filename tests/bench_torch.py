@@ -137,7 +137,7 @@ def main():
         def dream_grad():
             x = x1.detach().requires_grad_(True)
             acts = []
-            onm.torch_forward(ops, params, x, F, stop=deep, acts=acts)
+            onm.torch_forward(ops, params, x, F, stop=deep, acts=acts, sample_rate=md["sample_rate"])
             J = 0
             for i, w in obj:
                 J = J + w * acts[i].pow(2).mean()
@@ -159,7 +159,7 @@ def main():
         def train_batch():
             for p in tparams:
                 p.grad = None
-            logits = onm.torch_forward(ops, tparams, xb, F)
+            logits = onm.torch_forward(ops, tparams, xb, F, sample_rate=md["sample_rate"])
             loss = F.cross_entropy(logits, labels)
             loss.backward()
             return loss

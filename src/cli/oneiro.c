@@ -138,7 +138,7 @@ static int cmd_new_model(int argc, char **argv)
 			printf("usage: oneiro new-model [options] OUT\n"
 			       "Writes an untrained (randomly initialised) model: for tests, benchmarks\n"
 			       "and as the start of training.\n"
-			       "  --arch NAME      tiny, small or wide (default small)\n"
+			       "  --arch NAME      tiny, small, wide or mel (default small)\n"
 			       "  --classes N      number of classes, 2 to %d (default 10)\n"
 			       "  --rate HZ        sample rate (default 16000)\n"
 			       "  --window N       nominal window in samples (default 16384)\n"
