@@ -106,7 +106,7 @@ $(BUILD)/pic/kernels_%.o: src/kernels_isa.c
 
 $(PLUGIN_SO): src/lv2/oneiro_lv2.c $(PIC_OBJ)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS) -fPIC -fvisibility=hidden $(WARN) -shared -Wl,-z,defs \
-		src/lv2/oneiro_lv2.c $(PIC_OBJ) -o $@ $(LDLIBS_CORE) -lpthread
+		src/lv2/oneiro_lv2.c $(PIC_OBJ) -o $@ $(LDFLAGS) $(LDLIBS_CORE) -lpthread
 
 # copied beside and renamed: a host with the old one loaded keeps its file
 $(BUNDLE)/oneiro$(LIB_EXT): $(PLUGIN_SO)
@@ -151,9 +151,16 @@ $(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -DONR_DATADIR='"$(DATADIR)"' -DONEIRO_VERSION='"$(VERSION)"' $(CFLAGS) $(WARN) -c $< -o $@
 $(BUILD)/cli/oneiro.o: Makefile
+# the program looks for its models in DATADIR: rebuilt when that changes
+# (make install PREFIX=... after a plain make)
+$(BUILD)/datadir: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+$(CLI_SRC:src/%.c=$(BUILD)/%.o): $(BUILD)/datadir
+FORCE:
 
 $(CLI): $(CLI_SRC:src/%.c=$(BUILD)/%.o) $(CORE_LIB)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -207,6 +214,28 @@ fuzz: $(FUZZ) $(BUILD)/test_model
 	$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
 		-timeout=10 $(BUILD)/fuzz/corpus
 
+# ---------------------------------------------------------------- manual pages
+# oneiro(1) and one page per command, made by help2man from the program's
+# own --help (man/help.sh) and the text in man/*.h2m
+MANDIR ?= $(PREFIX)/share/man
+HELP2MAN ?= help2man
+MAN_CMDS = inspect new-model render score train
+MANPAGES = $(BUILD)/man/oneiro.1 $(MAN_CMDS:%=$(BUILD)/man/oneiro-%.1)
+H2M = $(HELP2MAN) --no-info --no-discard-stderr --include=$(BUILD)/man/common.h2m
+$(BUILD)/man/%.h2m: man/%.h2m $(BUILD)/datadir Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@LV2DIR@|$(LV2DIR)|g' $< > $@
+$(BUILD)/man/oneiro.1: $(CLI) man/help.sh $(BUILD)/man/oneiro.h2m $(BUILD)/man/common.h2m
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install the Debian package help2man (or run 'make deps' as root)" >&2; exit 1; }
+	$(H2M) --include=$(BUILD)/man/oneiro.h2m --version-string='oneiro $(VERSION)' \
+		--output=$@ 'sh man/help.sh $(CLI)'
+$(BUILD)/man/oneiro-%.1: $(CLI) man/help.sh $(BUILD)/man/oneiro-%.h2m $(BUILD)/man/common.h2m
+	@command -v $(HELP2MAN) >/dev/null || { echo "help2man not found: install the Debian package help2man (or run 'make deps' as root)" >&2; exit 1; }
+	$(H2M) --include=$(BUILD)/man/oneiro-$*.h2m --version-string='oneiro-$* $(VERSION)' \
+		--output=$@ 'sh man/help.sh $(CLI) $*'
+man: $(MANPAGES)
+.PRECIOUS: $(BUILD)/man/%.h2m
+
 # ---------------------------------------------------------------- targets
 deps:
 	@sh tools/deps.sh
@@ -214,9 +243,9 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(TESTS) $(SAN_TESTS) $(FUZZ)
+check-run: all man $(TESTS) $(SAN_TESTS) $(FUZZ)
 	@sh tools/run-tests.sh $(TESTS) $(SAN_TESTS) tests/shared_ref.sh tests/test_render.sh tests/test_judge.sh \
-		tests/test_ttl.sh tests/test_jalv.sh tests/test_train.sh tests/test_torch_bridge.sh tests/ardour/run.sh
+		tests/test_ttl.sh tests/test_jalv.sh tests/test_train.sh tests/test_torch_bridge.sh tests/ardour/run.sh tests/test_man.sh tests/test_install.sh
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 BENCH = $(BUILD)/bench
@@ -234,21 +263,30 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@sh tools/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(LV2DIR)/oneiro.lv2
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(LV2DIR)/oneiro.lv2 \
+		$(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/oneiro
 	for f in $(wildcard models/*.onm); do install -m 644 $$f $(DESTDIR)$(DATADIR)/models/; done
+	install -m 644 models/data/CREDITS.md $(DESTDIR)$(DATADIR)/models/
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(BUNDLE)/*.ttl $(BUNDLE)/default.onm $(BUNDLE)/CREDITS.md $(DESTDIR)$(LV2DIR)/oneiro.lv2/
 	install -m 755 $(BUNDLE)/oneiro$(LIB_EXT) $(DESTDIR)$(LV2DIR)/oneiro.lv2/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/oneiro
+	rm -f $(DESTDIR)$(BINDIR)/oneiro $(MANPAGES:$(BUILD)/man/%=$(DESTDIR)$(MANDIR)/man1/%)
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LV2DIR)/oneiro.lv2
+
+# the Debian packages (debian/), built by dpkg-buildpackage from a copy of the
+# tree (its clean step never touches this build/); .deb files in DEBDIR
+DEBDIR ?= $(BUILD)/deb
+deb:
+	sh tools/deb.sh $(DEBDIR)
 
 clean:
 	rm -rf $(BUILD) $(BUNDLE_FILES)
 
-.PHONY: all deps check check-run bench fuzz run models install uninstall clean
+.PHONY: all deps check check-run bench fuzz run models install uninstall clean man deb FORCE
 .PRECIOUS: $(BUILD)/tests/%.o $(BUILD)/san/%.o $(BUILD)/san/tests/%.o
 
 %.d: ;
