@@ -533,26 +533,33 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	if (deep == UINT32_MAX || bound <= 0.0 || K == 0 || p->depth <= 0.0f)
 		return 1; /* nothing to dream: delta stays 0 */
 	update_conditioning(w, p);
-	/* how much of the bound each sample gets: its 10 ms RMS envelope over the
-	 * window's RMS, at most 1 (or all of it, for one bound per window) */
+	/* how much of the bound each sample gets: the sound's RMS envelope over
+	 * the 10 ms before it and 0.25 ms after (it looks back, not ahead, so the
+	 * dream does not reach before an onset: no pre-echo), over the window's
+	 * RMS, at most 1 (or all of it, for one bound per window). The magnitude
+	 * form keeps the envelope unclipped (env_share) for its own limit. */
 	float *fol = w->follow;
-	if (p->window_bound || bound_abs >= 0.0f) {
+	int follow_env = !(p->window_bound || bound_abs >= 0.0f);
+	if (!follow_env) {
 		for (uint32_t i = 0; i < W; i++)
 			fol[i] = 1.0f;
 	} else {
-		uint32_t h = m->sample_rate / 200; /* +-5 ms */
+		uint32_t back = m->sample_rate / 100, ahead = m->sample_rate / 4000;
 		double acc = 0.0;
 		uint32_t lo = 0, hi = 0;          /* the sum covers [lo, hi) */
 		for (uint32_t i = 0; i < W; i++) {
-			uint32_t want_hi = i + h + 1 < W ? i + h + 1 : W;
-			uint32_t want_lo = i > h ? i - h : 0;
+			uint32_t want_hi = i + ahead + 1 < W ? i + ahead + 1 : W;
+			uint32_t want_lo = i > back ? i - back : 0;
 			for (; hi < want_hi; hi++)
 				acc += (double)x0[hi] * x0[hi];
 			for (; lo < want_lo; lo++)
 				acc -= (double)x0[lo] * x0[lo];
 			double env = sqrt(fmax(acc, 0.0) / (double)(hi - lo));
-			fol[i] = (float)fmin(1.0, env / rms);
+			fol[i] = (float)(env / rms);
 		}
+		if (p->form != ONR_DREAM_MAGNITUDE || !w->mf.W)
+			for (uint32_t i = 0; i < W; i++)
+				fol[i] = fminf(1.0f, fol[i]);
 	}
 	float scale = onr_input_scale(m, x0, W);
 	float step = (float)(p->depth * 0.5 * bound);
@@ -580,11 +587,29 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	if (p->form == ONR_DREAM_MAGNITUDE && w->mf.W) {
 		magnitude_ascent(w, p, x0, K, scale, jitter, shift, copies, &rng, before, layers_before,
 		                 deep);
-		/* the delta is the dry sound filtered: band-limited and following
-		 * its envelope already; kept within full scale (or the input's own
-		 * level) */
+		/* the delta is the dry sound filtered, so it follows its envelope
+		 * already; but it reaches up to the model's Nyquist frequency,
+		 * where the upsampler's filter rings (before onsets too), so it is
+		 * band-limited as the additive form's is; and a 16 ms frame spreads
+		 * a gain on an onset to the silence before it, so each sample's
+		 * change is also held within twice the bound of the envelope
+		 * looking back (no pre-echo), and within full scale (or the input's
+		 * own level) */
+		double b = fmin(db_to_amp(p->bound_db), 1.0);
+		for (uint32_t i = 0; i < W; i++)
+			w->g[i] = w->x[i] - x0[i];
+		fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
+		for (uint32_t k = 0; k < w->nbins; k++) {
+			w->spec[k][0] *= w->final[k];
+			w->spec[k][1] *= w->final[k];
+		}
+		fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
 		for (uint32_t i = 0; i < W; i++) {
-			float d = w->x[i] - x0[i];
+			float d = w->g[i];
+			if (follow_env) {
+				float lim = (float)(2.0 * b * rms) * fol[i];
+				d = d < -lim ? -lim : (d > lim ? lim : d);
+			}
 			float lo = fminf(-1.0f, x0[i]) - x0[i], hi = fmaxf(1.0f, x0[i]) - x0[i];
 			d = d < lo ? lo : (d > hi ? hi : d);
 			delta[i] = isfinite(d) ? d : 0.0f;

@@ -1806,14 +1806,17 @@ static uint64_t plain_hash(void)
 }
 
 /* plain_hash() as the engine gave it before jitter existed (commit 0b6f5e1,
- * its dream.c built by gcc -O2), per kernel set; other compilers may round
- * differently, so there the check is skipped */
+ * its dream.c built by gcc -O2), per kernel set, with one deliberate change
+ * since: the bound's envelope looks back 10 ms and ahead 0.25 ms instead of
+ * +-5 ms, so that the dream does not reach before an onset (pre-echo; the
+ * hashes were recorded again then, with jitter off as before). Other
+ * compilers may round differently, so there the check is skipped */
 static const struct {
 	const char *isa;
 	uint64_t hash;
 } plain_recorded[] = {
-	{"generic", 0x158a6e2b83d8bbccull},
-	{"avx2", 0x4d46d1cea924de3cull},
+	{"generic", 0xd86b8c43733f0d0full},
+	{"avx2", 0x22574a6e229f5ebbull},
 };
 
 /* The dream's gain of J over the plain window, aligned and with the delta
@@ -2132,7 +2135,7 @@ static void test_magnitude(void)
 	double tail = 0.0;
 	for (uint32_t i = WIN - 1024 + 256; i < WIN; i++)
 		tail = fmax(tail, fabs(d1[i]));
-	CHECK(tail == 0.0, "magnitude form: silence after the tone gets %.3g", tail);
+	CHECK(tail < 1e-6, "magnitude form: silence after the tone gets %.3g", tail);
 	/* determinism, with jitter on */
 	p.jitter_ms = 4.0f;
 	onr_dreamer_seed(w, 9);
@@ -2203,6 +2206,74 @@ static void test_magnitude(void)
 	      "form 7 not sanitised (%u)", bad.form);
 }
 
+/* ================================================================ pre-echo */
+/* Plucked notes and a click after silence, at 48 kHz through the stream,
+ * both forms: at the defaults the dream's delta in the 10 ms before each
+ * onset stays 40 dB below the onset's peak (deeper, with a bound of -6 dB:
+ * 35 dB; what is left is the upsampler's smear of the onset's first
+ * samples). */
+static void test_preecho(void)
+{
+	const uint32_t rate = 48000, n = 4 * rate;
+	static const double at[4] = {0.5, 1.3, 2.1, 2.9}, f0[4] = {220, 330, 440, 0};
+	float *in[1] = {fbuf(n)}, *out[1] = {fbuf(n)};
+	for (int k = 0; k < 4; k++) {
+		uint32_t i0 = (uint32_t)(at[k] * rate);
+		if (!f0[k]) {
+			in[0][i0] = 0.5f; /* a click */
+			continue;
+		}
+		for (uint32_t i = 0; i < (uint32_t)(0.3 * rate); i++) {
+			double t = (double)i / rate, v = 0.0;
+			for (int h = 1; h <= 7; h++)
+				v += sin(2.0 * M_PI * f0[k] * h * t) / h * exp(-t * (8.0 + 2.0 * h));
+			double fade = fmin(1.0, (0.3 - t) / 0.02);
+			in[0][i0 + i] = (float)(0.3 * v * fade);
+		}
+	}
+	for (int form = 0; form < 2; form++)
+		for (int deep = 0; deep < 2; deep++) {
+			onr_dream *d = engine(rate, 1, ONR_STEREO_LINKED, WIN, 2, 16, 0);
+			if (!d)
+				continue;
+			onr_dream_params p;
+			onr_dream_params_default(&p, model);
+			p.form = form ? ONR_DREAM_MAGNITUDE : ONR_DREAM_ADD;
+			if (deep) {
+				p.depth = 2.0f;
+				p.iterations = 16;
+				p.bound_db = -6.0f;
+			}
+			onr_dream_set_params(d, &p);
+			run_blocks(d, in, out, 1, n, pat_var, sizeof pat_var / sizeof pat_var[0]);
+			uint32_t L = onr_dream_latency(d);
+			double worst = -400.0, changed = 0.0;
+			for (int k = 0; k < 4; k++) {
+				uint32_t i0 = (uint32_t)(at[k] * rate), pre = rate / 100;
+				double peak = 0.0, e = 0.0;
+				for (uint32_t i = i0; i < i0 + rate / 20; i++)
+					peak = fmax(peak, fabs(in[0][i]));
+				for (uint32_t i = i0 - pre; i < i0; i++) {
+					double dd = out[0][i + L] - in[0][i];
+					e += dd * dd;
+				}
+				worst = fmax(worst, 10.0 * log10(e / pre + 1e-30) - 20.0 * log10(peak));
+				for (uint32_t i = i0; i < i0 + rate / 10; i++)
+					changed += fabs(out[0][i + L] - in[0][i]);
+			}
+			CHECK(worst <= (deep ? -35.0 : -40.0) && changed > 0.0,
+			      "pre-echo, %s form%s: the delta in the 10 ms before an onset is %.1f dB re "
+			      "its peak (at most %d); changed after the onsets %.3g",
+			      form ? "magnitude" : "add", deep ? ", deep" : "", worst, deep ? -35 : -40,
+			      changed);
+			printf("pre-echo, %s form%s: worst 10 ms before an onset %.1f dB re its peak\n",
+			       form ? "magnitude" : "add", deep ? ", deep" : "", worst);
+			onr_dream_free(d);
+		}
+	free(in[0]);
+	free(out[0]);
+}
+
 int main(void)
 {
 	onr_op ops[ONR_MAX_OPS];
@@ -2233,6 +2304,7 @@ int main(void)
 		{"async", test_async},
 		{"jitter", test_jitter},
 		{"magnitude form", test_magnitude},
+		{"pre-echo", test_preecho},
 	};
 	for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
 		double t0 = now_s();
