@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # oneiro -- neural "DeepDream" for sound: LV2 plugin, trainer, renderer.
 #
 #   make            build everything (the core library and the oneiro program)

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """train_ddp.py -- train an oneiro model with PyTorch DistributedDataParallel,
 export it as a .onm file and check that oneiro loads it. docs/pytorch.md
 explains each part; this is the smallest version that really runs.

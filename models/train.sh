@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # models/train.sh -- rebuilds the shipped models from Debian packages:
 #   1. the datasets (models/data/build.sh, into build/data; installs packages)
 #   2. oneiro train for each model, with fixed seeds (the same data, seed and

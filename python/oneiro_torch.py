@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """oneiro_torch -- the supported bridge between PyTorch and oneiro's model files.
 
     import oneiro_torch as ot

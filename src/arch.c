@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* arch.c -- named reference architectures. Any thread. */
 #include "onr.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dream.c -- the dream engine (see dream.h). onr_dream_new and the _free
  * functions run on a non-real-time thread (they allocate, plan FFTs and
  * measure the resamplers); everything else allocates nothing. */

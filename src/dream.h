@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dream.h -- the dream engine: bounded gradient-ascent dreaming of a stream
  * of audio at any host rate, any channel count, in blocks of any size.
  *

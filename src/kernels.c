@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kernels.c -- chooses the micro-kernel set for this CPU at run time, so the
  * default build runs on any x86-64 and uses AVX2 or AVX-512 where present. */
 #include "layers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* kernels_isa.c -- the conv micro-kernels, compiled once per instruction set
  * (see the Makefile: -DONR_ISA=generic / avx2 / avx512 with matching -m flags).
  * Written with GCC vector extensions so each build uses its full vector

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layers.c -- reference layer kernels and the optimised conv1d's data
  * movement (phase split, padding, packing). Any thread; no allocation. */
 #include "layers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* layers.h -- the layer kernels of the core (internal header).
  *
  * Every layer has a forward, a backward to its input and (where it has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* logmel.c -- the log-mel spectrogram front end (see logmel.h). Init and free
  * on any non-real-time thread; forward and backward allocate nothing. */
 #include "logmel.h"

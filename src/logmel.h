@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* logmel.h -- the magnitude front end: a log-mel (or log-power) spectrogram
  * layer with its exact gradient back to the waveform (internal header).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* magfilter.c -- the magnitude dream's STFT filter (see magfilter.h). New and
  * free on a non-real-time thread; analyse, apply and grad allocate nothing.
  *

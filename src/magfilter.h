@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* magfilter.h -- the magnitude dream's parametrisation: a time-varying
  * filter on a window of dry sound, one real gain per STFT bin and frame
  * (internal header).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* model.c -- the model: architecture validation, the .onm file format
  * (docs/model-format.md), parameter init. Any thread; never prints. */
 #include "util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* net.c -- the workspace: forward, backward, the dream objective, one
  * training example. Everything is allocated in onr_net_new; the other calls
  * allocate nothing, so they may run on a real-time thread's helper. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* onr.h -- the oneiro core: models, the network, the dream objective.
  *
  * The core knows nothing of LV2 or audio files. It never prints, never exits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* train.c -- the trainer (see train.h). Runs on the caller's thread plus
  * worker threads started for each step; allocates only in onr_trainer_new. */
 #include "util.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* train.h -- mini-batch training of a model: Adam, several threads,
  * deterministic for a given seed and thread count. Core: no files, no
  * printing. */

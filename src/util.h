@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* util.h -- small helpers shared by the core's files (internal). */
 #ifndef ONR_UTIL_H
 #define ONR_UTIL_H

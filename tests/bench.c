@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench.c -- `make bench`: the dream step and the training step of the three
  * reference architectures (onr_arch_preset "tiny", "small", "wide"), timed in
  * C and, on the same architecture and the same weights, in PyTorch on the CPU

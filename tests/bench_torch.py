@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench_torch.py -- the PyTorch side of `make bench` (run by build/bench).
 
 For each model given (a group of --name, --model, --grad, --train-grad,

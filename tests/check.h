@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* check.h -- the tests' tiny harness: CHECK counts and reports, and
  * check_done() prints "N passed, N failed" and gives the exit status. */
 #ifndef ONR_CHECK_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # checks.sh -- sourced by the shell tests: ok/bad/check count results into
 # $pass and $fail and print them; bad shows the start of $T/err.
 pass=${pass:-0}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fuzz_model.c -- libFuzzer target for the model file loader.
  *
  * Each input is loaded as it is, then "repaired" (file_size set to the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make_golden.py -- writes the PyTorch golden files that tests/test_torch.c
 checks the whole network against, so the test itself needs no PyTorch.
 

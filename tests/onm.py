@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """onm.py -- a Python reader/writer of oneiro's model files (docs/model-format.md),
 written from the format document, independent of src/model.c. Used by the
 golden-file generator and the PyTorch side of the benchmark."""

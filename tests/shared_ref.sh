@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shared_ref.sh -- checks the core against the shared PyTorch reference,
 # ../shared/reference/dream_ref.py (relative to the repository root, which
 # must be the current directory).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_augment.c -- the training augmentation (onr_augment_window) that
  * `oneiro train --augment` applies: seeded and repeatable, silent in for
  * silent out, always finite, and varying what it claims to vary: pitch

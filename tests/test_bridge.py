@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test_bridge.py -- python/oneiro_torch.py, the PyTorch <-> .onm bridge,
 against the C core. Run by tests/test_torch_bridge.sh from the repository
 root with Debian's Python (torch, numpy):

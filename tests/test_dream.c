@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_dream.c -- the dream engine (src/dream.h), as a user of the plugin or
  * of `oneiro render` would notice it:
  *

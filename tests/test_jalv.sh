@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_jalv.sh -- a real host: jalv loads the plugin from the built bundle and
 # runs it headless under a private JACK server with the dummy driver (no
 # sound card, no real-time privileges), with a click track on its inputs;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_judge.sh -- `oneiro render --judge`: the control really has the
 # delta's spectrogram (STFT magnitudes per frame) and level, and white noise
 # at the same level does not pass that check; the figures are deterministic

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_layers.c -- every backward kernel against finite differences, the
  * optimised conv against the reference one for many shapes under every
  * kernel set this CPU runs, and the whole network's dream gradient against

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_lv2.c -- the plugin in a real LV2 host: lilv loads the built bundle
  * (plugin.lv2, found through build/lv2) by URI and this file plays the host:
  * urid:map/unmap, work:schedule (a queue drained between run() calls, or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_magfilter.c -- the magnitude dream's STFT filter: unity gains give the
  * dry window back, the gradient against finite differences, a gain on some
  * bins changes those partials and leaves the others, and nothing outside

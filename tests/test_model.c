@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_model.c -- the model file (docs/model-format.md): what is saved loads
  * back as the same model, computing the same outputs bit for bit; every
  * damaged or hostile file is refused, with a message saying what is wrong;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_render.sh -- `oneiro render` end to end: identity at depth 0, format
 # preservation, a bounded dream, determinism, clean failures (exit status,
 # message, no OUT and no temporary file left), --out-dir, --from noise,

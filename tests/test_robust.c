@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_robust.c -- adversarial ("robust") training on a small problem: it
  * raises the accuracy under the attack it trains against, keeps clean
  * accuracy, and is deterministic for a seed and thread count. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_torch.c -- the whole network against PyTorch.
  *
  * tests/make_golden.py (run once with PyTorch; its outputs are committed in

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_torch_bridge.sh -- the PyTorch bridge (python/oneiro_torch.py) against
 # the C core: tests/test_bridge.py (round trips of the shipped models and of
 # PyTorch modules, the core's forward, dream gradients, training gradients

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_train.sh -- `oneiro train` and `oneiro score` end to end, on a small
 # dataset generated here: 3 classes x 12 short files with variations of
 # pitch, level and length -- sine tones (sox), one-note piano renders of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_ttl.sh -- the bundle's Turtle: every file parses (sordi), validates
 # against the installed LV2 specifications (sord_validate), and describes
 # sane ports: control inputs have a default within [minimum, maximum],

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """demo-sound.py OUT.wav -- writes a 6 s stereo 44.1 kHz test sound (plucked
 chords, a bass line, noise-burst drums) for `make run`. Standard library only."""
 import math

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What `make run` does: dream a generated test sound with the bundled default
 # model, and show what changed.
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the Debian 12 packages oneiro needs, when run as root; otherwise
 # says which are missing. Waits for another process's dpkg lock.
 set -e

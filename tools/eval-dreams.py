@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """eval-dreams.py -- how an independent listener hears the dream, for several
 dream settings side by side (issue 9's measurement, in a repeatable form).
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # gen-ttl.sh MODEL_CLASSES_FILE VERSION > oneiro.ttl
 # Writes the plugin description of both variants (stereo and mono) from one
 # list of ports, numbering them as src/lv2/oneiro_lv2.c's port enum does.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs each test program given; each prints its own checks. Sums the
 # results into one closing line: "N passed, N failed".
 pass=0

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Build oneiro's training datasets from Debian packages.
 
 usage: /usr/bin/python3 models/data/build.py [OUT] [--only NAME[,NAME]] [--jobs N] [--real DIR]

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build oneiro's labelled training datasets from Debian 12 packages and, when
 # the folder is there, the real recordings of ../shared/data/real.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared helpers for the dataset builders: audio I/O through sox, renderers
 (fluidsynth, timidity), clip post-processing, per-unit manifests (which make
 the build idempotent), balanced selection, CSV output and summaries.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """General MIDI program -> class map, playable ranges, and the note/drum event
 plans that are written to one MIDI file per program and cut into clips.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """interestingness: binary, "1" interesting vs "0" dull.
 
 1 = real material taken from the two other datasets (recorded speech, drums,

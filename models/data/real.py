@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Real recordings (the folder `../shared/data/real`, or --real DIR, or the
 environment variable ONEIRO_REAL_DATA): the reviewed mapping of its files to
 the sound-categories classes, which files are held out for validation, and

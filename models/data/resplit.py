@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """resplit.py IN.csv OUT.csv [SEED] -- the same clips with another split by
 source, for the listener model (oneiro render --judge): per class, whole
 sources chosen by a seeded hash are held out until about a fifth of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A tiny Standard MIDI File (format 0) writer.
 
 Events are given in seconds; the file uses 960 ticks per quarter note at

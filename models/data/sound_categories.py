@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """sound-categories: 8 classes keys, guitar_bass, strings, winds, synth, drums,
 speech, env_fx. Validation holds out whole sources (renderers, kits, voices,
 languages, packages); see README.md for the table."""

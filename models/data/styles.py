@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """styles: accompaniment-style families rendered from MMA grooves.
 
 MMA (Musical MIDI Accompaniment) turns a chord chart into a MIDI

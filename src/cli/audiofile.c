@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audiofile.c -- see audiofile.h. */
 #include "audiofile.h"
 

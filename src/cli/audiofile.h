@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* audiofile.h -- libsndfile helpers for the oneiro CLI: format names and
  * file extensions, exact sample scaling, text tags, whether two names are
  * the same file. (Temporary files beside a target: cli_tmp_create of

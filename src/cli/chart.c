@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chart.c -- see chart.h. */
 #include "chart.h"
 

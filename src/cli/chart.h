@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chart.h -- a small drawing surface for the training report's pictures:
  * filled rectangles, outlines, lines (solid or dashed, 1 to 4 pixels) and
  * text, recorded as a list and written either as a PNG (rasterised with the

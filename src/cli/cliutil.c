@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cliutil.c -- see cliutil.h. */
 #include "cliutil.h"
 #include "util.h"

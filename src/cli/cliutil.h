@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cliutil.h -- small helpers shared by the oneiro subcommands: messages,
  * command-line options and numbers, the default model lookup, signals, a
  * seeded PRNG, a monotonic clock, a growing string, temporary files beside

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dataset.c -- labelled audio datasets (see dataset.h). */
 #include "dataset.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* dataset.h -- labelled audio datasets for `oneiro train`, and the audio
  * reading and windowing that `oneiro score` shares with it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* font.c -- see font.h. */
 #include "font.h"
 

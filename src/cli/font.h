@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* font.h -- 8-bit pictures (one palette index a pixel) and text on them in
  * a 5x7 bitmap font: capitals, digits and punctuation; lower case is drawn
  * as upper case, anything else as '?'. Used by the spectrogram plots of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* judge.c -- `oneiro render --judge`: how judge models, and the dreaming
  * model itself, hear each dreamed file against its dry sound and a
  * phase-randomised control, and the shift test. See judge.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* judge.h -- `oneiro render --judge`: after a file is dreamed, how other
  * models ("judges", and the dreaming model itself) hear the dreamed sound
  * next to the dry sound and a control, and how much of the dreaming model's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* oneiro -- the command-line tool. The only code of the project that prints
  * and exits. Subcommands: inspect, new-model, render, train, score. */
 #include "cliutil.h"

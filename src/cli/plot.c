@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plot.c -- spectrogram plots of a render (see plot.h). */
 #include "plot.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* plot.h -- spectrograms of a render for `oneiro render --plot`: the dry
  * sound, the dreamed sound and their difference, side by side, on a
  * log-frequency axis from 30 Hz to Nyquist, in dBFS with one fixed colour

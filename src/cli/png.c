@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* png.c -- see png.h. Deflate (RFC 1951) with the fixed Huffman codes and a
  * greedy LZ77 matcher over hash chains: plots have large flat areas that
  * this squeezes well, with no dependency beyond the core's CRC-32. */

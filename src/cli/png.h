@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* png.h -- a minimal PNG writer for the oneiro CLI's plots: 8-bit indexed
  * (palette) images, zlib stream with one fixed-Huffman deflate block and a
  * small LZ77 matcher (no zlib dependency), CRC-32 and Adler-32. */

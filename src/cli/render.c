@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* render.c -- `oneiro render`: dreams audio files offline through the dream
  * engine (dream.h), sample-aligned with the input, written atomically; or,
  * with --from, audiates what a layer, filter or class listens for by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* render.h -- `oneiro render`: offline rendering of dreamed stems. */
 #ifndef ONEIRO_RENDER_H
 #define ONEIRO_RENDER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* score.c -- `oneiro score`: a model's class probabilities (or
  * interestingness) for whole sound files, the mean over each file's
  * windows, cut and read exactly as `oneiro train` cuts them. */

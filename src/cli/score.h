@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* score.h -- `oneiro score`: what a model hears in sound files; and the
  * window scoring it shares with `oneiro render --judge`. */
 #ifndef ONEIRO_SCORE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* train_cmd.c -- `oneiro train`: reads a labelled dataset (dataset.h), cuts
  * every file into overlapping windows held in memory, trains a model with
  * the core's trainer (train.h: mini-batch Adam over threads, deterministic),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* train_cmd.h -- `oneiro train`: trains a model on a labelled dataset. */
 #ifndef ONEIRO_TRAIN_CMD_H
 #define ONEIRO_TRAIN_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* trainreport.c -- see trainreport.h. */
 #include "trainreport.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* trainreport.h -- the report of `oneiro train`: text (confusion matrices,
  * per-class precision and recall, for binary models also specificity and
  * negative predictive value, the epoch table) and a picture (training

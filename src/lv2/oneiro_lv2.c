@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* oneiro_lv2.c -- the LV2 plugin: glue between a host and the dream engine.
  *
  * Threads (each function says which it runs on):

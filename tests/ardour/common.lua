@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- common.lua -- shared by the Ardour session scripts of tests/ardour/run.sh.
 -- Loaded with dofile() by ardour7-lua (luasession); settings come from the
 -- environment that run.sh sets.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tests/ardour/run.sh -- oneiro in a real Ardour session, headless.
 #
 # Run from the repository root after `make all`:  sh tests/ardour/run.sh

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- step.lua -- one step of tests/ardour/run.sh in one ardour7-lua process:
 -- ONEIRO_STEP names it. Each step that exports does exactly one export:
 -- Ardour 7.3 crashes now and then on a second export in the same process

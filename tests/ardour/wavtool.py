@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """wavtool.py -- helpers of the Ardour session test (standard library only).
 
   wavtool.py make OUT.wav

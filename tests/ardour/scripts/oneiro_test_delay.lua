@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 ardour {
 	["type"]    = "dsp",
 	name        = "oneiro test: latent delay",
