@@ -11,6 +11,7 @@
 # touches this tree's build/ or plugin.lv2/. The copy is made in a temporary
 # directory and removed afterwards; with --keep DIR it is DIR/oneiro-VERSION
 # and stays, built (tests/test_install.sh then runs `make install` in it).
+# One job unless DEB_JOBS says otherwise (a number, or auto: one per core).
 set -eu
 
 keep=""
@@ -63,8 +64,9 @@ else
 	rm -f "$src"/plugin.lv2/*.ttl "$src"/plugin.lv2/*.so "$src"/plugin.lv2/*.onm
 fi
 
-echo "deb: dpkg-buildpackage -us -uc -b in $src"
-(cd "$src" && dpkg-buildpackage -us -uc -b)
+jobs=${DEB_JOBS:-1}
+echo "deb: dpkg-buildpackage -us -uc -b -j$jobs in $src"
+(cd "$src" && dpkg-buildpackage -us -uc -b -j"$jobs")
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
