@@ -22,7 +22,8 @@ DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 OPT ?= -O2
-CFLAGS ?= $(OPT) -g
+# the build directory is mapped to . in debug info, so nothing installed names it
+CFLAGS ?= $(OPT) -g -ffile-prefix-map=$(CURDIR)=.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
 CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CFLAGS_PKG) $(CPPFLAGS)
 FUZZ_SECONDS ?= 60
