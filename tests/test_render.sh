@@ -3,7 +3,8 @@
 # test_render.sh -- `oneiro render` end to end: identity at depth 0, format
 # preservation, a bounded dream, determinism, clean failures (exit status,
 # message, no OUT and no temporary file left), --out-dir, --from noise,
-# --plot (PNG and SVG), non-finite input, Ctrl-C.
+# --plot (PNG and SVG), non-finite input, Ctrl-C, --jobs (a batch on
+# several threads: the same bytes as one after another, per-file failures).
 # Run from the repository root after `make all`. Test inputs are made with
 # Python's standard library only.
 B=${ONEIRO:-build/oneiro}
@@ -294,6 +295,85 @@ batch_ok() {
 }
 check "--out-dir with two inputs writes both, named after them" batch_ok
 
+# --jobs: six short files of different rates, channels and encodings
+mkdir "$T/jin"
+h gen16 "$T/jin/a.wav" 16000 1 0.4 && h gen16 "$T/jin/b.wav" 44100 2 0.6 &&
+	h genf "$T/jin/c.wav" 48000 1 0.5 && h genf "$T/jin/d.wav" 22050 2 0.3 &&
+	h gen16 "$T/jin/e.wav" 8000 1 0.7 && h genf "$T/jin/f.wav" 32000 1 0.45 ||
+	bad "cannot make the --jobs inputs"
+"$B" render $M --jobs 1 --out-dir "$T/j1" "$T"/jin/*.wav >"$T/sum1" 2>"$T/err"
+st1=$?
+"$B" render $M --jobs 3 --out-dir "$T/j3" "$T"/jin/*.wav >"$T/sum3" 2>"$T/err"
+st3=$?
+jobs_same() {
+	[ $st1 -eq 0 ] && [ $st3 -eq 0 ] || { echo "     exit $st1 (--jobs 1), $st3 (--jobs 3)"; return 1; }
+	for f in a b c d e f; do
+		cmp -s "$T/j1/$f.wav" "$T/j3/$f.wav" || { echo "     $f.wav differs"; return 1; }
+	done
+	only "$T/j3" "a.wav b.wav c.wav d.wav e.wav f.wav "
+}
+check "--jobs 3 gives the same bytes as --jobs 1 for every file of a batch of six" jobs_same
+# the summaries: each whole, in input order (the times aside, the same text)
+jobs_summaries() {
+	grep '^render: ' "$T/sum3" | sed 's|.*/jin/\([a-f]\)\.wav -> .*|\1|' | tr -d '\n' |
+		grep -qx abcdef || return 1
+	grep -v '^time: ' "$T/sum1" | sed "s|$T/j1/|OUT/|" >"$T/s1"
+	grep -v '^time: ' "$T/sum3" | sed "s|$T/j3/|OUT/|" >"$T/s3"
+	cmp -s "$T/s1" "$T/s3"
+}
+check "--jobs 3: every file's summary whole, in input order, as with --jobs 1" jobs_summaries
+
+# a batch with a corrupt and a missing input among good ones
+cp "$T/jin/a.wav" "$T/jin/b.wav" "$T/jin/c.wav" "$T/in/"
+printf 'RIFF\377\377\377\377WAVEjunkjunk' >"$T/in/corrupt.wav"
+"$B" render $M --jobs 3 --out-dir "$T/jb" "$T/in/a.wav" "$T/in/text.wav" "$T/in/b.wav" \
+	"$T/in/corrupt.wav" "$T/in/gone.wav" "$T/in/c.wav" >"$T/sum" 2>"$T/err"
+st=$?
+jobs_fail() {
+	[ $st -eq 1 ] || { echo "     exit $st, expected 1"; return 1; }
+	for f in text.wav corrupt.wav gone.wav; do
+		grep -q "$f" "$T/err" || { echo "     $f not named"; return 1; }
+	done
+	grep -q "3 of 6 files were not rendered" "$T/err" || return 1
+	for f in a b c; do
+		cmp -s "$T/jb/$f.wav" "$T/j1/$f.wav" || { echo "     $f.wav missing or differs"; return 1; }
+	done
+	only "$T/jb" "a.wav b.wav c.wav "
+}
+check "--jobs 3 with bad inputs: the good ones rendered, the bad named, exit 1, nothing left for them" \
+	jobs_fail
+# --judge with --jobs: the same figures, per file and their mean, in input order
+for j in 1 3; do
+	"$B" render $M --class class1 --jobs $j --json "$T/judge$j.json" --out-dir "$T/jj" \
+		"$T/in/a.wav" "$T/in/text.wav" "$T/in/b.wav" "$T/in/c.wav" >"$T/jsum$j" 2>"$T/err"
+	eval "jst$j=\$?"
+done
+jobs_judged() {
+	[ "$jst1" -eq 1 ] && [ "$jst3" -eq 1 ] || { echo "     exit $jst1, $jst3, expected 1"; return 1; }
+	cmp -s "$T/judge1.json" "$T/judge3.json" || { echo "     the JSON differs"; return 1; }
+	grep -q '"file": ".*text.wav", "error"' "$T/judge3.json" &&
+		grep -q '^judged, mean over 3 files' "$T/jsum3"
+}
+check "--judge with --jobs 3: the same JSON as --jobs 1 (files in input order, the failed one listed)" \
+	jobs_judged
+
+# Ctrl-C during a parallel batch: every file in flight abandoned, nothing left
+cp "$T/in/long.wav" "$T/in/long2.wav"
+"$B" render $M --iterations 4096 --quiet --jobs 2 --out-dir "$T/ji" "$T/in/long.wav" \
+	"$T/in/long2.wav" "$T/in/a.wav" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+st=$?
+if [ $st -eq 130 ] && grep -q "interrupted" "$T/err" && only "$T/ji" ""; then
+	ok "Ctrl-C during --jobs 2: exit 130, no output, no temporary file"
+else
+	bad "Ctrl-C during --jobs 2: exit $st, left: $(ls -A "$T/ji")"
+fi
+fails "--jobs 0" "--jobs: '0' is not a whole number" $M --jobs 0 --out-dir "$T/f" "$T/in/a.wav" "$T/in/b.wav"
+fails "--jobs abc" "--jobs: 'abc' is not a whole number" $M --jobs abc --out-dir "$T/f" "$T/in/a.wav"
+
 # ---------------------------------------------------------------- --from
 "$B" render $M --from noise --length 1 --seed 7 "$T/out/noise.wav" >"$T/sum" 2>"$T/err"
 check "--from noise --length 1: a 1 s file at the model's rate, not silence" \
@@ -316,7 +396,7 @@ check "--from with --plot" h png "$T/out/n.png"
 help_ok() {
 	for o in --model --layer --filter --class --pre --depth --iterations --bound-db --floor-db \
 		--band --tilt --smooth --mix --window --overlap --stereo --seed --out-dir --plot --from \
-		--length --rate --subtype --quiet; do
+		--length --rate --subtype --quiet --jobs; do
 		grep -q -- "^  $o" "$T/help" || { echo "     --help does not list $o"; return 1; }
 	done
 }

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,34 @@
 #include <time.h>
 #include <unistd.h>
 
+static void (*msg_lock)(void *), (*msg_unlock)(void *);
+static void *msg_arg;
+
+void cli_msg_set_lock(void (*lock)(void *), void (*unlock)(void *), void *arg)
+{
+	msg_lock = lock;
+	msg_unlock = unlock;
+	msg_arg = arg;
+}
+
 void cli_msg(const char *prog, const char *fmt, ...)
 {
+	void (*lock)(void *) = msg_lock, (*unlock)(void *) = msg_unlock;
+	void *arg = msg_arg;
+	if (lock)
+		lock(arg);
+	/* one message at a time, whole, whatever the thread */
+	flockfile(stderr);
 	va_list ap;
 	va_start(ap, fmt);
 	fprintf(stderr, "%s: ", prog);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+	fflush(stderr);
+	funlockfile(stderr);
+	if (unlock)
+		unlock(arg);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -358,8 +379,13 @@ int cli_tmp_create(const char *target, char *tmp, size_t len)
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return -1;
+	/* the umask can only be read by setting it: two threads doing this at
+	 * once could leave it 0 */
+	static pthread_mutex_t umask_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&umask_lock);
 	mode_t um = umask(0);
 	umask(um);
+	pthread_mutex_unlock(&umask_lock);
 	fchmod(fd, 0666 & ~um);
 	return fd;
 }

@@ -18,8 +18,13 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* "prog: message\n" on stderr, prog e.g. "oneiro render". */
+/* "prog: message\n" on stderr, prog e.g. "oneiro render"; written whole
+ * even when several threads print at once. */
 void cli_msg(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* While set, cli_msg calls lock(arg) before writing and unlock(arg) after:
+ * e.g. to take a progress display's lock and clear its line first. Set and
+ * unset it while no other thread prints; NULL, NULL, NULL unsets it. */
+void cli_msg_set_lock(void (*lock)(void *), void (*unlock)(void *), void *arg);
 
 /* ---------------------------------------------------------------- options */
 /* The arguments of a subcommand, one at a time: positional arguments (also

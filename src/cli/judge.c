@@ -5,11 +5,13 @@
 #include "judge.h"
 
 #include "dataset.h"
+#include "logmel.h" /* onr_fftw_lock */
 #include "score.h"
 #include "train.h"
 
 #include <fftw3.h>
 #include <math.h>
+#include <pthread.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -59,6 +61,7 @@ typedef struct {
 } jfig;
 
 typedef struct {
+	int used;             /* judged, or noted as not dreamed */
 	char *in, *out, *error;
 	double seconds, delta_db, ctrl_gain_db;
 	uint32_t rate;
@@ -74,11 +77,12 @@ struct judge {
 	const char *target;   /* class mode: the dreaming model's target name */
 	jmodel *models;       /* (n_models): [0] the dreaming model, then the judges */
 	int n_models;
-	float *dry, *wet;     /* (n) the file being dreamed, mono */
-	size_t n, cap;
-	jrec *recs;
-	size_t n_recs, cap_recs;
-	const char *last;     /* the file judge_file saw last */
+	jrec *recs;           /* (n_recs): one per file, in the order of the files */
+	size_t n_recs;
+	/* judge_file and judge_skip_file run on the renderers' threads: this
+	 * lock serialises them (the models' trainers and the records) */
+	pthread_mutex_t lock;
+	int have_lock;
 };
 
 /* ================================================================ options */
@@ -172,13 +176,21 @@ int judge_new(judge **out, const judge_opts *o, onr_model *m, const char *model_
 	}
 	j->o = *o;
 	j->quiet = quiet;
+	if (pthread_mutex_init(&j->lock, NULL)) {
+		free(j);
+		msg("cannot create a lock");
+		return EXIT_FAIL;
+	}
+	j->have_lock = 1;
+	j->n_recs = n_files > 0 ? (size_t)n_files : 0;
+	j->recs = calloc(j->n_recs ? j->n_recs : 1, sizeof *j->recs);
 	j->json_fd = -1;
 	j->model_path = model_path;
 	j->obj = *obj;
 	if (obj->mode == ONR_OBJ_CLASS)
 		j->target = m->class_names[obj->cls];
 	j->models = calloc((size_t)o->n + 1, sizeof *j->models);
-	if (!j->models) {
+	if (!j->models || !j->recs) {
 		msg("out of memory");
 		judge_free(j);
 		return EXIT_FAIL;
@@ -245,31 +257,38 @@ void judge_free(judge *j)
 	for (size_t i = 0; i < j->n_recs; i++)
 		rec_free(&j->recs[i]);
 	free(j->recs);
-	free(j->dry);
-	free(j->wet);
 	if (j->json_fd >= 0)
 		close(j->json_fd);
+	if (j->have_lock)
+		pthread_mutex_destroy(&j->lock);
 	free(j);
 }
 
-int judge_push(judge *j, const float *dry, const float *wet, uint32_t n)
+int judge_audio_push(judge_audio *a, const float *dry, const float *wet, uint32_t n)
 {
-	if (j->n + n > j->cap) {
-		size_t cap = (j->cap + n) * 2;
-		float *d = realloc(j->dry, cap * sizeof *d);
+	if (a->n + n > a->cap) {
+		size_t cap = (a->cap + n) * 2;
+		float *d = realloc(a->dry, cap * sizeof *d);
 		if (!d)
 			return -1;
-		j->dry = d;
-		float *w = realloc(j->wet, cap * sizeof *w);
+		a->dry = d;
+		float *w = realloc(a->wet, cap * sizeof *w);
 		if (!w)
 			return -1;
-		j->wet = w;
-		j->cap = cap;
+		a->wet = w;
+		a->cap = cap;
 	}
-	memcpy(j->dry + j->n, dry, n * sizeof *dry);
-	memcpy(j->wet + j->n, wet, n * sizeof *wet);
-	j->n += n;
+	memcpy(a->dry + a->n, dry, n * sizeof *dry);
+	memcpy(a->wet + a->n, wet, n * sizeof *wet);
+	a->n += n;
 	return 0;
+}
+
+void judge_audio_free(judge_audio *a)
+{
+	free(a->dry);
+	free(a->wet);
+	memset(a, 0, sizeof *a);
 }
 
 /* ================================================================ control */
@@ -305,8 +324,12 @@ int judge_resynth(const float *x, size_t n, uint32_t rate, uint64_t seed, int ra
 	int st = -1;
 	if (!pad || !acc || !win || !fr || !X)
 		goto done;
+	/* FFTW's planner is not thread-safe: every plan made or destroyed in
+	 * this program (the core's and ours) holds the core's FFTW lock */
+	onr_fftw_lock();
 	fwd = fftwf_plan_dft_r2c_1d((int)N, fr, X, FFTW_ESTIMATE);
 	inv = fftwf_plan_dft_c2r_1d((int)N, X, fr, FFTW_ESTIMATE);
+	onr_fftw_unlock();
 	if (!fwd || !inv)
 		goto done;
 	memcpy(pad + N, x, n * sizeof *x);
@@ -356,10 +379,12 @@ int judge_resynth(const float *x, size_t n, uint32_t rate, uint64_t seed, int ra
 		*gain = g;
 	st = 0;
 done:
+	onr_fftw_lock();
 	if (fwd)
 		fftwf_destroy_plan(fwd);
 	if (inv)
 		fftwf_destroy_plan(inv);
+	onr_fftw_unlock();
 	fftwf_free(X);
 	fftwf_free(fr);
 	free(win);
@@ -547,37 +572,36 @@ static const char *gain_measure(const jmodel *jm)
 	return jm->has_target ? "log_odds_gain" : "tv_from_dry";
 }
 
-static jrec *new_rec(judge *j, const char *in, const char *out)
+/* File idx's record (under j->lock), or NULL (out of memory, or idx out of
+ * range). */
+static jrec *new_rec(judge *j, int idx, const char *in, const char *out)
 {
-	if (j->n_recs == j->cap_recs) {
-		size_t cap = j->cap_recs ? 2 * j->cap_recs : 16;
-		jrec *r = realloc(j->recs, cap * sizeof *r);
-		if (!r)
-			return NULL;
-		j->recs = r;
-		j->cap_recs = cap;
-	}
-	jrec *r = &j->recs[j->n_recs];
+	if (idx < 0 || (size_t)idx >= j->n_recs)
+		return NULL;
+	jrec *r = &j->recs[idx];
+	rec_free(r);
 	memset(r, 0, sizeof *r);
 	r->in = strdup(in);
 	r->out = out ? strdup(out) : NULL;
 	r->f = calloc((size_t)j->n_models, sizeof *r->f);
 	if (!r->in || (out && !r->out) || !r->f) {
 		rec_free(r);
+		memset(r, 0, sizeof *r);
 		return NULL;
 	}
-	j->n_recs++;
+	r->used = 1;
 	return r;
 }
 
-void judge_skip_file(judge *j, const char *in_path, const char *why)
+void judge_skip_file(judge *j, int idx, const char *in_path, const char *why)
 {
-	j->n = 0;
-	if (in_path == j->last) /* judge_file said why */
-		return;
-	jrec *r = new_rec(j, in_path, NULL);
-	if (r)
-		r->error = strdup(why);
+	pthread_mutex_lock(&j->lock);
+	if (idx >= 0 && (size_t)idx < j->n_recs && !j->recs[idx].used) {
+		jrec *r = new_rec(j, idx, in_path, NULL);
+		if (r)
+			r->error = strdup(why);
+	}
+	pthread_mutex_unlock(&j->lock);
 }
 
 /* ================================================================ report */
@@ -586,30 +610,30 @@ static const char *short_name(const jmodel *jm)
 	return cli_base_name(jm->path);
 }
 
-static void print_pct(double part, double whole)
+static void print_pct(cli_buf *o, double part, double whole)
 {
 	if (whole > 0.0)
-		printf(" (%.0f %% kept)", 100.0 * part / whole);
+		cli_printf(o, " (%.0f %% kept)", 100.0 * part / whole);
 }
 
 /* One model's line(s); for a batch mean, ok counts and beats are given. */
-static void print_model(const judge *j, const jmodel *jm, const jfig *f, int width)
+static void print_model(cli_buf *o, const judge *j, const jmodel *jm, const jfig *f, int width)
 {
 	const onr_model *m = jm->m;
-	printf("  %-*s ", width, jm->own ? "(dreaming model)" : short_name(jm));
+	cli_printf(o, "  %-*s ", width, jm->own ? "(dreaming model)" : short_name(jm));
 	if (jm->has_target) {
-		printf("'%s' log-odds: dry %+.2f, dreamed %+.2f (%+.2f), control %+.2f (%+.2f)\n",
+		cli_printf(o, "'%s' log-odds: dry %+.2f, dreamed %+.2f (%+.2f), control %+.2f (%+.2f)\n",
 		       m->class_names[jm->target], f->lo[S_DRY], f->lo[S_DREAM],
 		       f->lo[S_DREAM] - f->lo[S_DRY], f->lo[S_CTRL], f->lo[S_CTRL] - f->lo[S_DRY]);
-		printf("  %-*s ", width, "");
+		cli_printf(o, "  %-*s ", width, "");
 	} else if (j->target) {
-		printf("has no class '%s'; ", j->target);
+		cli_printf(o, "has no class '%s'; ", j->target);
 	}
-	printf("classes moved (TV from dry): dreamed %.3f, control %.3f; top %s -> %s (control %s)\n",
+	cli_printf(o, "classes moved (TV from dry): dreamed %.3f, control %.3f; top %s -> %s (control %s)\n",
 	       f->tv[S_DREAM], f->tv[S_CTRL], m->class_names[f->top[S_DRY]],
 	       m->class_names[f->top[S_DREAM]], m->class_names[f->top[S_CTRL]]);
 	if (m->kind == ONR_KIND_BINARY)
-		printf("  %-*s interestingness: dry %.3f, dreamed %.3f, control %.3f\n", width, "",
+		cli_printf(o, "  %-*s interestingness: dry %.3f, dreamed %.3f, control %.3f\n", width, "",
 		       f->inter[S_DRY], f->inter[S_DREAM], f->inter[S_CTRL]);
 }
 
@@ -624,28 +648,29 @@ static int name_width(const judge *j)
 	return w > 40 ? 40 : w;
 }
 
-static void print_shift(const char *label, const jmodel *own, const jfig *f)
+static void print_shift(cli_buf *o, const char *label, const jmodel *own, const jfig *f)
 {
 	double g = gain_of(own, f, S_DREAM), g1 = gain_of(own, f, S_SHIFT1),
 	       g2 = gain_of(own, f, S_SHIFT2);
 	const char *u = own->has_target ? "log-odds" : "TV from dry";
-	printf("%-15s the dreaming model's gain (%s) %+.3f; delta delayed 1 ms %+.3f", label, u, g,
+	cli_printf(o, "%-15s the dreaming model's gain (%s) %+.3f; delta delayed 1 ms %+.3f", label, u, g,
 	       g1);
-	print_pct(g1, g);
-	printf(", 10 ms %+.3f", g2);
-	print_pct(g2, g);
-	printf("\n");
+	print_pct(o, g1, g);
+	cli_printf(o, ", 10 ms %+.3f", g2);
+	print_pct(o, g2, g);
+	cli_printf(o, "\n");
 }
 
-int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rate)
+int judge_file(judge *j, int idx, const judge_audio *a, const char *in_path, const char *out_path,
+               uint32_t rate, cli_buf *o)
 {
-	size_t n = j->n;
-	j->n = 0;
-	j->last = in_path;
+	pthread_mutex_lock(&j->lock);
+	size_t n = a->n;
 	char err[512];
-	jrec *r = new_rec(j, in_path, out_path);
+	jrec *r = new_rec(j, idx, in_path, out_path);
 	if (!r) {
-		msg("out of memory");
+		pthread_mutex_unlock(&j->lock);
+		msg("%s: cannot judge it: out of memory", in_path);
 		return EXIT_FAIL;
 	}
 	r->rate = rate;
@@ -664,13 +689,13 @@ int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rat
 		snprintf(err, sizeof err, "out of memory");
 		goto fail;
 	}
-	sig[S_DRY] = j->dry;
-	sig[S_DREAM] = j->wet;
+	sig[S_DRY] = a->dry;
+	sig[S_DREAM] = a->wet;
 	double sd = 0.0, sx = 0.0;
 	for (size_t i = 0; i < n; i++) {
-		delta[i] = j->wet[i] - j->dry[i];
+		delta[i] = a->wet[i] - a->dry[i];
 		sd += (double)delta[i] * delta[i];
-		sx += (double)j->dry[i] * j->dry[i];
+		sx += (double)a->dry[i] * a->dry[i];
 	}
 	r->delta_db = sd > 0.0 && sx > 0.0 ? 10.0 * log10(sd / sx) : -INFINITY;
 	double g = 1.0;
@@ -681,9 +706,9 @@ int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rat
 	r->ctrl_gain_db = 20.0 * log10(g);
 	size_t d1 = (size_t)lround(SHIFT1_S * rate), d2 = (size_t)lround(SHIFT2_S * rate);
 	for (size_t i = 0; i < n; i++) {
-		sig[S_CTRL][i] = j->dry[i] + noise[i];
-		sig[S_SHIFT1][i] = j->dry[i] + (i >= d1 ? delta[i - d1] : 0.0f);
-		sig[S_SHIFT2][i] = j->dry[i] + (i >= d2 ? delta[i - d2] : 0.0f);
+		sig[S_CTRL][i] = a->dry[i] + noise[i];
+		sig[S_SHIFT1][i] = a->dry[i] + (i >= d1 ? delta[i - d1] : 0.0f);
+		sig[S_SHIFT2][i] = a->dry[i] + (i >= d2 ? delta[i - d2] : 0.0f);
 	}
 	if (j->o.control && write_wav(j->o.control, sig[S_CTRL], n, rate, err, sizeof err))
 		goto fail;
@@ -693,17 +718,16 @@ int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rat
 			goto fail;
 	if (!j->quiet) {
 		int w = name_width(j);
-		printf("judged:         %u window%s of the dreaming model", (unsigned)r->f[0].windows,
+		cli_printf(o, "judged:         %u window%s of the dreaming model", (unsigned)r->f[0].windows,
 		       r->f[0].windows == 1 ? "" : "s");
-		printf("; control = dry + the delta's spectrogram with random phases (seed %llu",
+		cli_printf(o, "; control = dry + the delta's spectrogram with random phases (seed %llu",
 		       (unsigned long long)j->o.seed);
 		if (fabs(r->ctrl_gain_db) >= 0.005)
-			printf(", level matched by %+.2f dB", r->ctrl_gain_db);
-		printf(")\n");
+			cli_printf(o, ", level matched by %+.2f dB", r->ctrl_gain_db);
+		cli_printf(o, ")\n");
 		for (int k = 0; k < j->n_models; k++)
-			print_model(j, &j->models[k], &r->f[k], w);
-		print_shift("shift test:", &j->models[0], &r->f[0]);
-		fflush(stdout);
+			print_model(o, j, &j->models[k], &r->f[k], w);
+		print_shift(o, "shift test:", &j->models[0], &r->f[0]);
 	}
 	goto done;
 fail:
@@ -711,6 +735,7 @@ fail:
 	r->error = strdup(err);
 	st = EXIT_FAIL;
 done:
+	pthread_mutex_unlock(&j->lock);
 	free(delta);
 	free(noise);
 	for (int s = S_CTRL; s < NSIG; s++)
@@ -814,7 +839,7 @@ int judge_finish(judge *j)
 	/* the mean of every figure over the judged files */
 	for (size_t i = 0; i < j->n_recs; i++) {
 		const jrec *r = &j->recs[i];
-		if (r->error)
+		if (!r->used || r->error)
 			continue;
 		ok++;
 		for (int k = 0; k < K; k++) {
@@ -841,24 +866,28 @@ int judge_finish(judge *j)
 		}
 	const jmodel *own = &j->models[0];
 	if (!j->quiet && ok > 1) {
+		cli_buf ob = {0}, *o = &ob;
 		int w = name_width(j);
-		printf("\njudged, mean over %zu files (dream above control in how many files):\n", ok);
+		cli_printf(o, "\njudged, mean over %zu files (dream above control in how many files):\n", ok);
 		for (int k = 0; k < K; k++) {
 			const jmodel *jm = &j->models[k];
 			const jfig *f = &mean[k];
-			printf("  %-*s ", w, jm->own ? "(dreaming model)" : short_name(jm));
+			cli_printf(o, "  %-*s ", w, jm->own ? "(dreaming model)" : short_name(jm));
 			if (jm->has_target)
-				printf("'%s' log-odds gain: dreamed %+.2f, control %+.2f; ",
+				cli_printf(o, "'%s' log-odds gain: dreamed %+.2f, control %+.2f; ",
 				       jm->m->class_names[jm->target], f->lo[S_DREAM] - f->lo[S_DRY],
 				       f->lo[S_CTRL] - f->lo[S_DRY]);
 			else if (j->target)
-				printf("no class '%s'; ", j->target);
-			printf("TV from dry: dreamed %.3f, control %.3f; dream above control %zu of %zu "
+				cli_printf(o, "no class '%s'; ", j->target);
+			cli_printf(o, "TV from dry: dreamed %.3f, control %.3f; dream above control %zu of %zu "
 			       "(%.0f %%)\n",
 			       f->tv[S_DREAM], f->tv[S_CTRL], beats[k], ok, 100.0 * beats[k] / ok);
 		}
-		print_shift("mean shift:", own, &mean[0]);
+		print_shift(o, "mean shift:", own, &mean[0]);
+		if (ob.s)
+			fputs(ob.s, stdout);
 		fflush(stdout);
+		free(ob.s);
 	}
 	int st = 0;
 	if (j->o.json) {
@@ -878,9 +907,11 @@ int judge_finish(judge *j)
 			cli_json_str(&b, j->models[k].path);
 		}
 		cli_printf(&b, "],\n \"files\": [");
-		for (size_t i = 0; i < j->n_recs; i++) {
+		for (size_t i = 0, listed = 0; i < j->n_recs; i++) {
 			const jrec *r = &j->recs[i];
-			cli_printf(&b, "%s\n  {\"file\": ", i ? "," : "");
+			if (!r->used) /* not reached */
+				continue;
+			cli_printf(&b, "%s\n  {\"file\": ", listed++ ? "," : "");
 			cli_json_str(&b, r->in);
 			if (r->out) {
 				cli_printf(&b, ", \"output\": ");

@@ -49,29 +49,41 @@ typedef struct judge judge;
  * objective obj as its own judge. With --json -, stdout is kept for the
  * JSON from here on and the readable report goes to stderr. quiet: no
  * readable report. n_files: the files to be dreamed (--judge-control takes
- * one). Returns 0, or an exit status after a message. */
+ * one); they are numbered 0 to n_files - 1 in the calls below, and the
+ * JSON and the mean list them in that order, whatever order they are
+ * judged in. Returns 0, or an exit status after a message. */
 int judge_new(judge **out, const judge_opts *o, onr_model *m, const char *model_path,
               const onr_objective *obj, int quiet, int n_files);
 void judge_free(judge *j);
 
-/* The file being dreamed, n more samples of its mono mix: dry (the input)
- * and wet (the dreamed output before it is written, i.e. not quantised),
- * lined up sample for sample. */
-int judge_push(judge *j, const float *dry, const float *wet, uint32_t n);
+/* The mono mix of one file being dreamed, kept by its renderer until it is
+ * judged: dry (the input) and wet (the dreamed output before it is written,
+ * i.e. not quantised), lined up sample for sample. Zero-initialise it. */
+typedef struct {
+	float *dry, *wet; /* (n) */
+	size_t n, cap;
+} judge_audio;
+/* n more samples; 0, or -1 out of memory. */
+int judge_audio_push(judge_audio *a, const float *dry, const float *wet, uint32_t n);
+void judge_audio_free(judge_audio *a);
 
-/* Judges the file pushed since the last call (rate: its sample rate):
- * prints the readable report, keeps the figures for the JSON and the batch
- * mean. Returns 0, or EXIT_FAIL after a message (the file is then listed
- * with its error in the JSON). */
-int judge_file(judge *j, const char *in_path, const char *out_path, uint32_t rate);
+/* Judges file number idx (its audio a, rate: its sample rate): appends the
+ * readable report to report (unless quiet), keeps the figures for the JSON
+ * and the batch mean. Returns 0, or EXIT_FAIL after a message (the file is
+ * then listed with its error in the JSON).
+ * Thread-safe: renderers of several files may call it at once (and
+ * judge_skip_file); the judging itself is serialised (the judge models are
+ * shared, and each uses every core). */
+int judge_file(judge *j, int idx, const judge_audio *a, const char *in_path, const char *out_path,
+               uint32_t rate, cli_buf *report);
 
-/* Notes a file that was not dreamed (for the JSON), and drops what was
- * pushed of it. */
-void judge_skip_file(judge *j, const char *in_path, const char *why);
+/* Notes file number idx as not dreamed, with why (for the JSON), unless
+ * judge_file has already recorded it. Thread-safe. */
+void judge_skip_file(judge *j, int idx, const char *in_path, const char *why);
 
-/* After the last file: the mean over the judged files (printed when more
- * than one was judged) and the JSON (--json). 0 or EXIT_FAIL after a
- * message. */
+/* After the last file (no judge_file running): the mean over the judged
+ * files (printed when more than one was judged) and the JSON (--json).
+ * 0 or EXIT_FAIL after a message. */
 int judge_finish(judge *j);
 
 /* ---------------------------------------------------------------- pieces

@@ -14,14 +14,17 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <samplerate.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BLOCK 4096                /* frames per read / process / write */
@@ -32,11 +35,18 @@
 #define FROM_NOISE_DB (-30.0)     /* dBFS RMS of the starting noise */
 #define FROM_FLOOR_DB (-90.0)     /* dBFS RMS of the floor added to silence */
 #define FROM_LENGTH_S 4.0
+#define MAX_JOBS 256             /* --jobs */
 
 #define PROG "oneiro render"
 #define msg(...) cli_msg(PROG, __VA_ARGS__)
 
-static volatile sig_atomic_t g_signal;
+/* set by the signal handler, read by every rendering thread (lock-free,
+ * so it may be written from a handler) */
+static atomic_int g_signal;
+
+/* libsndfile keeps the error of a failed sf_open(NULL handle) in a global:
+ * opening and asking sf_strerror(NULL) is done under this lock */
+static pthread_mutex_t g_sf_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_signal(int sig)
 {
@@ -63,6 +73,7 @@ typedef struct {
 	uint32_t overlap;           /* 0: not given (2) */
 	int stereo;                 /* -1: not given (linked) */
 	uint64_t seed;
+	uint32_t jobs;              /* --jobs; 0: not given (the online CPUs) */
 	uint32_t rate;              /* --from output rate; 0: the model's */
 	int pre, smooth, quiet, window_bound;
 	int form; /* -1: the default, else onr_dream_form */
@@ -77,7 +88,10 @@ typedef struct {
 	judge_opts judge;           /* --judge, --judge-seed, --json */
 } ropts;
 
-/* What every file of a run shares once the options are checked. */
+typedef struct rbatch rbatch;
+
+/* What every file of a run shares once the options are checked; read-only
+ * while files are rendered (by one thread, or several with --jobs). */
 typedef struct {
 	const ropts *o;
 	const char *model_path;
@@ -87,6 +101,7 @@ typedef struct {
 	int tty;                    /* a progress bar */
 	char obj_desc[512];
 	judge *jg;                  /* --judge / --json, or NULL */
+	rbatch *batch;              /* files rendered by several threads, or NULL */
 } rctx;
 
 static void usage(FILE *f)
@@ -161,6 +176,16 @@ static void usage(FILE *f)
 	        "files:\n"
 	        "  --out-dir DIR       render each IN to DIR/<IN's file name> (DIR is created if\n"
 	        "                      missing; an IN that is already in DIR is refused)\n"
+	        "  --jobs N            with --out-dir and several INs: how many files are dreamed\n"
+	        "                      at once, each by its own thread and engine, 1 to %d (default:\n"
+	        "                      the number of online CPUs; 1 = one after another). Every\n"
+	        "                      output is the same, bit for bit, whatever N. One progress\n"
+	        "                      line for the batch (files done, overall fraction, the files\n"
+	        "                      in flight); each file's summary is printed whole, in input\n"
+	        "                      order. A file that fails is named and the others go on\n"
+	        "                      (exit status 1; no output is left for it). With --judge the\n"
+	        "                      files are dreamed in parallel and judged one at a time (each\n"
+	        "                      judge uses every core): the same figures as with --jobs 1\n"
 	        "  --subtype NAME      output encoding: pcm8 pcm16 pcm24 pcm32 float double vorbis\n"
 	        "                      opus (default: IN's; with --from, the usual one for OUT's\n"
 	        "                      extension, e.g. 32-bit float for .wav)\n"
@@ -206,10 +231,10 @@ static void usage(FILE *f)
 	        "to 32-bit float WAV, with a note. OUT is written to a temporary file beside it and\n"
 	        "renamed when complete: a failure or Ctrl-C never leaves a partial OUT.\n"
 	        "Non-finite input samples (NaN, Inf) are taken as silence and counted.\n"
-	        "Exit status: 0 done, 1 failed, 2 bad usage, 130 interrupted.\n",
+	        "Exit status: 0 done, 1 failed (in a batch: any file), 2 bad usage, 130 interrupted.\n",
 	        ONR_DATADIR, MAX_ITERATIONS, FROM_ITERATIONS, (double)ONR_DREAM_DEFAULT_JITTER_MS,
 	        ONR_DREAM_MAX_COPIES, ONR_DREAM_DEFAULT_COPIES, (double)ONR_DREAM_DEFAULT_JITTER_GAIN_DB,
-	        FROM_NOISE_DB, FROM_FLOOR_DB,
+	        MAX_JOBS, FROM_NOISE_DB, FROM_FLOOR_DB,
 	        MAX_LENGTH_S, FROM_LENGTH_S, ONR_DREAM_MIN_RATE, ONR_DREAM_MAX_RATE, JUDGE_DEFAULT_SEED);
 }
 
@@ -269,7 +294,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
 			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype",
-			"--jitter-ms", "--copies", "--jitter-gain-db", "--form"};
+			"--jitter-ms", "--copies", "--jitter-gain-db", "--form", "--jobs"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -407,6 +432,10 @@ static int parse_args(int argc, char **argv, ropts *o)
 				return EXIT_USAGE;
 		} else if (!strcmp(name, "--out-dir")) {
 			o->out_dir = v;
+		} else if (!strcmp(name, "--jobs")) {
+			if (cli_parse_u64(PROG, name, v, 1, MAX_JOBS, &u))
+				return EXIT_USAGE;
+			o->jobs = (uint32_t)u;
 		} else if (!strcmp(name, "--plot")) {
 			if (!plot_path_ok(v)) {
 				msg("--plot: '%s' must end in .png or .svg", v);
@@ -697,13 +726,14 @@ static void progress_show(progress *pg, double frac, double done_s, int force)
 }
 
 /* ================================================================ summary */
-static void print_layers(const rctx *c, uint64_t windows, const double *lb, const double *la)
+static void print_layers(cli_buf *sum, const rctx *c, uint64_t windows, const double *lb,
+                         const double *la)
 {
 	const onr_model *m = c->m;
 	const onr_objective *ob = &c->p.obj;
 	if (!windows)
 		return;
-	printf("layers (mean(a^2), before -> after, post-activation):\n");
+	cli_printf(sum, "layers (mean(a^2), before -> after, post-activation):\n");
 	for (uint32_t b = 0; b < m->n_blocks; b++) {
 		int used;
 		if (ob->mode == ONR_OBJ_LAYERS)
@@ -715,43 +745,43 @@ static void print_layers(const rctx *c, uint64_t windows, const double *lb, cons
 		if (!used)
 			continue;
 		double bef = lb[b] / windows, aft = la[b] / windows;
-		printf("  Layer %-2u       %.6g -> %.6g", b + 1, bef, aft);
+		cli_printf(sum, "  Layer %-2u       %.6g -> %.6g", b + 1, bef, aft);
 		if (bef > 0.0)
-			printf(" (%+.1f dB)", 10.0 * log10(aft / bef));
-		printf("\n");
+			cli_printf(sum, " (%+.1f dB)", 10.0 * log10(aft / bef));
+		cli_printf(sum, "\n");
 	}
 }
 
-static void print_dream_settings(const rctx *c)
+static void print_dream_settings(cli_buf *sum, const rctx *c)
 {
 	const onr_dream_params *p = &c->p;
 	uint32_t W = c->cfg.window;
-	printf("objective:      %s\n", c->obj_desc);
-	printf("dream:          depth %g, %u iterations, ", (double)p->depth, p->iterations);
+	cli_printf(sum, "objective:      %s\n", c->obj_desc);
+	cli_printf(sum, "dream:          depth %g, %u iterations, ", (double)p->depth, p->iterations);
 	if (c->o->from)
-		printf("bound %g dBFS", isnan(c->o->bound_db) ? FROM_BOUND_DB : c->o->bound_db);
+		cli_printf(sum, "bound %g dBFS", isnan(c->o->bound_db) ? FROM_BOUND_DB : c->o->bound_db);
 	else
-		printf("bound %g dB, floor %g dBFS", (double)p->bound_db, (double)p->floor_db);
-	printf(", band %g-%g Hz, tilt %g dB/oct%s, mix %g\n", (double)p->band_lo,
+		cli_printf(sum, "bound %g dB, floor %g dBFS", (double)p->bound_db, (double)p->floor_db);
+	cli_printf(sum, ", band %g-%g Hz, tilt %g dB/oct%s, mix %g\n", (double)p->band_lo,
 	       (double)p->band_hi, (double)p->tilt_db,
 	       p->smooth ? (p->window_bound ? ", smoothed, bound per window" : ", smoothed")
 	                 : (p->window_bound ? ", bound per window" : ""),
 	       (double)p->mix);
-	printf("form:           %s\n",
+	cli_printf(sum, "form:           %s\n",
 	       p->form == ONR_DREAM_MAGNITUDE
 	           ? "magnitude (a time-varying filter on the dry sound: gains per STFT bin and frame)"
 	           : "add (a bounded delta added to the samples)");
 	if (p->jitter_ms > 0.0f || p->jitter_gain_db > 0.0f)
-		printf("jitter:         %u view%s per step, shifted up to %g ms, gain +-%g dB\n",
+		cli_printf(sum, "jitter:         %u view%s per step, shifted up to %g ms, gain +-%g dB\n",
 		       p->jitter_copies, p->jitter_copies == 1 ? "" : "s", (double)p->jitter_ms,
 		       (double)p->jitter_gain_db);
 	else
-		printf("jitter:         off\n");
-	printf("windows of:     %u samples at %u Hz (%.3f s), overlap %u", W, c->m->sample_rate,
+		cli_printf(sum, "jitter:         off\n");
+	cli_printf(sum, "windows of:     %u samples at %u Hz (%.3f s), overlap %u", W, c->m->sample_rate,
 	       (double)W / c->m->sample_rate, c->cfg.overlap);
 	if (!c->o->from)
-		printf(", stereo %s", c->cfg.stereo == ONR_STEREO_INDEPENDENT ? "independent" : "linked");
-	printf("\n");
+		cli_printf(sum, ", stereo %s", c->cfg.stereo == ONR_STEREO_INDEPENDENT ? "independent" : "linked");
+	cli_printf(sum, "\n");
 }
 
 /* ================================================================ render */
@@ -779,19 +809,25 @@ static SNDFILE *open_output(const char *out, SF_INFO *so, tmpfile_t *t)
 	close(fd);
 	t->have_tmp = 1;
 	SNDFILE *o = NULL;
+	int was = so->format, fell_back = 0;
+	char why[256] = "";
+	pthread_mutex_lock(&g_sf_lock);
 	if (sf_format_check(so))
 		o = sf_open(t->tmp, SFM_WRITE, so);
 	if (!o) {
-		int was = so->format;
 		so->format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
 		o = sf_open(t->tmp, SFM_WRITE, so);
-		if (o)
-			msg("note: %s: cannot write %s %s at %d Hz, %d channels; writing 32-bit float WAV "
-			    "instead",
-			    out, af_major_name(was), af_sub_name(was), so->samplerate, so->channels);
+		fell_back = 1;
+		if (!o)
+			snprintf(why, sizeof why, "%s", sf_strerror(NULL));
 	}
+	pthread_mutex_unlock(&g_sf_lock);
+	if (o && fell_back)
+		msg("note: %s: cannot write %s %s at %d Hz, %d channels; writing 32-bit float WAV "
+		    "instead",
+		    out, af_major_name(was), af_sub_name(was), so->samplerate, so->channels);
 	if (!o) {
-		msg("%s: cannot write: %s", out, sf_strerror(NULL));
+		msg("%s: cannot write: %s", out, why);
 		tmp_discard(t);
 		return NULL;
 	}
@@ -833,7 +869,12 @@ static int interrupted(tmpfile_t *t, const char *out)
 }
 
 /* Renders one file; returns an exit status. */
-static int render_file(rctx *c, const char *in_path, const char *out_path)
+static void batch_progress(rbatch *b, int idx, double frac, double secs);
+
+/* Renders one file (number idx of the batch), its summary into sum;
+ * returns an exit status. Runs on the main thread, or on one of the
+ * batch's workers (c->batch): then it draws no progress line of its own. */
+static int render_file(rctx *c, int idx, const char *in_path, const char *out_path, cli_buf *sum)
 {
 	const ropts *o = c->o;
 	struct stat st;
@@ -847,9 +888,14 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 	}
 	SF_INFO si;
 	memset(&si, 0, sizeof si);
+	char why[256] = "";
+	pthread_mutex_lock(&g_sf_lock);
 	SNDFILE *in = sf_open(in_path, SFM_READ, &si);
+	if (!in)
+		snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+	pthread_mutex_unlock(&g_sf_lock);
 	if (!in) {
-		msg("%s: not an audio file libsndfile can read (%s)", in_path, sf_strerror(NULL));
+		msg("%s: not an audio file libsndfile can read (%s)", in_path, why);
 		return EXIT_FAIL;
 	}
 	uint32_t C = (uint32_t)si.channels;
@@ -931,9 +977,10 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 	float *plane = malloc(sizeof(float) * BLOCK * C * 2);
 	float *pdry = malloc(sizeof(float) * BLOCK), *pwet = malloc(sizeof(float) * BLOCK);
 	float *inp[ONR_DREAM_MAX_CHANNELS], *outp[ONR_DREAM_MAX_CHANNELS];
+	judge_audio jaud = {0}; /* the mono mix for --judge */
 	int status = 0;
 	if (!ibuf || !obuf || !ring || !plane || !pdry || !pwet) {
-		msg("out of memory");
+		msg("%s: out of memory", in_path);
 		status = EXIT_FAIL;
 		goto done;
 	}
@@ -941,7 +988,8 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 		inp[ch] = plane + (size_t)ch * BLOCK;
 		outp[ch] = plane + (size_t)(C + ch) * BLOCK;
 	}
-	progress pg = {.line = {.on = c->tty}, .t0 = cli_now(), .name = cli_base_name(in_path)};
+	progress pg = {.line = {.on = c->tty && !c->batch}, .t0 = cli_now(),
+	               .name = cli_base_name(in_path)};
 	double t0 = cli_now();
 	uint64_t nin = 0, fed = 0, nout = 0, nonfinite = 0, clipped = 0;
 	size_t ring_rd = 0, ring_len = 0;
@@ -1028,7 +1076,7 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 			}
 			if (pl)
 				plot_push(pl, pdry, pwet, m_out);
-			if (c->jg && judge_push(c->jg, pdry, pwet, m_out)) {
+			if (c->jg && judge_audio_push(&jaud, pdry, pwet, m_out)) {
 				cli_progress_end(&pg.line);
 				msg("%s: out of memory keeping the audio to judge", in_path);
 				tmp_discard(&t);
@@ -1041,7 +1089,11 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 		/* progress by what was read: the latency's worth of output comes
 		 * late, but the work is done as the input goes in */
 		double done_s = (double)nin / si.samplerate;
-		progress_show(&pg, known_len ? (double)nin / (double)si.frames : -1.0, done_s, 0);
+		double frac = known_len ? (double)nin / (double)si.frames : -1.0;
+		if (c->batch)
+			batch_progress(c->batch, idx, frac, done_s);
+		else
+			progress_show(&pg, frac, done_s, 0);
 	}
 	progress_show(&pg, known_len ? 1.0 : -1.0, (double)nout / si.samplerate, 1);
 	cli_progress_end(&pg.line);
@@ -1064,52 +1116,52 @@ static int render_file(rctx *c, const char *in_path, const char *out_path)
 	if (!o->quiet) {
 		const onr_dream_stats *s = onr_dream_get_stats(d);
 		double audio_s = (double)nout / si.samplerate;
-		printf("render:         %s -> %s\n", in_path, out_path);
-		printf("model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
-		printf("audio:          %.3f s, %d Hz, %u channel%s, %s %s", audio_s, si.samplerate, C,
+		cli_printf(sum, "render:         %s -> %s\n", in_path, out_path);
+		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
+		cli_printf(sum, "audio:          %.3f s, %d Hz, %u channel%s, %s %s", audio_s, si.samplerate, C,
 		       C == 1 ? "" : "s", af_major_name(si.format), af_sub_name(si.format));
 		if ((so.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)) !=
 		    (si.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)))
-			printf(" (written as %s %s)", af_major_name(so.format), af_sub_name(so.format));
-		printf("\n");
-		print_dream_settings(c);
+			cli_printf(sum, " (written as %s %s)", af_major_name(so.format), af_sub_name(so.format));
+		cli_printf(sum, "\n");
+		print_dream_settings(sum, c);
 		if (s->dry_sq > 0.0 && s->delta_sq > 0.0)
-			printf("delta level:    %.1f dB relative to the dry signal\n",
+			cli_printf(sum, "delta level:    %.1f dB relative to the dry signal\n",
 			       10.0 * log10(s->delta_sq / s->dry_sq));
 		else if (s->dry_sq > 0.0)
-			printf("delta level:    -inf dB (the output is the input)\n");
+			cli_printf(sum, "delta level:    -inf dB (the output is the input)\n");
 		else
-			printf("delta level:    n/a (the input is silent)\n");
+			cli_printf(sum, "delta level:    n/a (the input is silent)\n");
 		if (s->windows)
-			printf("objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
+			cli_printf(sum, "objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
 			       s->obj_before / s->windows, s->obj_after / s->windows,
 			       (unsigned long long)s->windows);
-		print_layers(c, s->windows, s->layer_before, s->layer_after);
-		printf("windows:        %llu dreamed, %llu skipped (quieter than %g dBFS, or nothing to "
+		print_layers(sum, c, s->windows, s->layer_before, s->layer_after);
+		cli_printf(sum, "windows:        %llu dreamed, %llu skipped (quieter than %g dBFS, or nothing to "
 		       "dream)%s\n",
 		       (unsigned long long)s->windows, (unsigned long long)s->skipped,
 		       (double)c->p.floor_db,
 		       cfg.stereo == ONR_STEREO_INDEPENDENT && C > 1 ? ", counted per channel" : "");
-		printf("latency:        %u samples compensated\n", L);
-		printf("non-finite:     %llu input samples (taken as silence)\n",
+		cli_printf(sum, "latency:        %u samples compensated\n", L);
+		cli_printf(sum, "non-finite:     %llu input samples (taken as silence)\n",
 		       (unsigned long long)nonfinite);
 		if (clipped)
-			printf("clipped:        %llu output samples beyond full scale (%s holds no more)\n",
+			cli_printf(sum, "clipped:        %llu output samples beyond full scale (%s holds no more)\n",
 			       (unsigned long long)clipped, af_sub_name(so.format));
 		if (s->late)
-			printf("late:           %llu windows passed dry\n", (unsigned long long)s->late);
+			cli_printf(sum, "late:           %llu windows passed dry\n", (unsigned long long)s->late);
 		double other = elapsed - s->t_resample - s->t_forward_backward - s->t_condition;
-		printf("time:           %.2f s, %.1fx realtime (resampling %.2f s, forward+backward "
+		cli_printf(sum, "time:           %.2f s, %.1fx realtime (resampling %.2f s, forward+backward "
 		       "%.2f s, conditioning %.2f s, other %.2f s)\n",
 		       elapsed, elapsed > 0.0 ? audio_s / elapsed : 0.0, s->t_resample,
 		       s->t_forward_backward, s->t_condition, other > 0.0 ? other : 0.0);
 		if (pl && !status)
-			printf("plot:           %s\n", o->plot_path);
-		fflush(stdout);
+			cli_printf(sum, "plot:           %s\n", o->plot_path);
 	}
 	if (c->jg && !status)
-		status = judge_file(c->jg, in_path, out_path, (uint32_t)si.samplerate);
+		status = judge_file(c->jg, idx, &jaud, in_path, out_path, (uint32_t)si.samplerate, sum);
 done:
+	judge_audio_free(&jaud);
 	free(ibuf);
 	free(obuf);
 	free(ring);
@@ -1155,6 +1207,7 @@ static int render_from(rctx *c, const char *out_path)
 	SNDFILE *out = NULL;
 	tmpfile_t t = {.have_tmp = 0};
 	plot *pl = NULL;
+	cli_buf sb = {0}, *sum = &sb; /* the summary */
 	int status = 0;
 	char err[512];
 	if (!x0 || !acc || !delta || !win || !y || !y0) {
@@ -1320,33 +1373,36 @@ static int render_from(rctx *c, const char *out_path)
 		}
 	}
 	if (!o->quiet) {
-		printf("render:         from %s -> %s\n", o->from, out_path);
-		printf("model:          %s (%u Hz)\n", c->model_path, Rm);
-		printf("audio:          %.3f s, %u Hz, 1 channel, %s %s", (double)n_out / rate, rate,
+		cli_printf(sum, "render:         from %s -> %s\n", o->from, out_path);
+		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, Rm);
+		cli_printf(sum, "audio:          %.3f s, %u Hz, 1 channel, %s %s", (double)n_out / rate, rate,
 		       af_major_name(so.format), af_sub_name(so.format));
 		if (rate != Rm)
-			printf(" (dreamed at %u Hz)", Rm);
-		printf("\n");
-		printf("start:          %s at %.0f dBFS RMS, seed %llu\n",
+			cli_printf(sum, " (dreamed at %u Hz)", Rm);
+		cli_printf(sum, "\n");
+		cli_printf(sum, "start:          %s at %.0f dBFS RMS, seed %llu\n",
 		       silence ? "silence with a noise floor" : "white noise", level_db,
 		       (unsigned long long)o->seed);
-		print_dream_settings(c);
-		printf("level:          %.1f dBFS RMS, peak %+.1f dBFS%s\n",
+		print_dream_settings(sum, c);
+		cli_printf(sum, "level:          %.1f dBFS RMS, peak %+.1f dBFS%s\n",
 		       10.0 * log10(ss / (double)n_out + 1e-30), 20.0 * log10(peak + 1e-30),
 		       peak > 1.0 && oscale > 0.0 ? " (clipped to full scale in PCM)" : "");
 		if (dreamed)
-			printf("objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
+			cli_printf(sum, "objective J:    %.6g -> %.6g (mean over %llu dreamed windows)\n",
 			       jb / dreamed, ja / dreamed, (unsigned long long)dreamed);
-		print_layers(c, dreamed, lb, la);
-		printf("windows:        %llu dreamed, %llu skipped (nothing to dream)\n",
+		print_layers(sum, c, dreamed, lb, la);
+		cli_printf(sum, "windows:        %llu dreamed, %llu skipped (nothing to dream)\n",
 		       (unsigned long long)dreamed, (unsigned long long)skipped);
-		printf("time:           %.2f s, %.1fx realtime (resampling %.2f s)\n", elapsed,
+		cli_printf(sum, "time:           %.2f s, %.1fx realtime (resampling %.2f s)\n", elapsed,
 		       elapsed > 0.0 ? length / elapsed : 0.0, t_res);
 		if (pl && !status)
-			printf("plot:           %s\n", o->plot_path);
+			cli_printf(sum, "plot:           %s\n", o->plot_path);
+		if (sum->s)
+			fputs(sum->s, stdout);
 		fflush(stdout);
 	}
 done:
+	free(sb.s);
 	if (out)
 		sf_close(out);
 	tmp_discard(&t);
@@ -1361,6 +1417,232 @@ done:
 	free(ry);
 	free(ry0);
 	return status;
+}
+
+/* ================================================================ batch
+ * --jobs N: the files of a batch dreamed by N worker threads at once, each
+ * file by one worker with its own engine (the model is shared: it is only
+ * read). A file's output depends on nothing but the file and the options,
+ * so it is the same, bit for bit, whatever N and the order files finish in.
+ * The main thread owns the display: one progress line for the batch on
+ * stderr, and each file's summary, whole, on stdout in input order. */
+enum { JOB_WAITING, JOB_RUNNING, JOB_DONE };
+
+typedef struct {
+	const char *in, *out;
+	cli_buf sum;        /* its summary (and judge report), printed whole */
+	int state;          /* JOB_* */
+	int status;         /* its exit status, once done */
+	double frac;        /* how much of it is done, 0..1 (< 0: unknown) */
+	double secs;        /* seconds of audio read so far */
+} rjob;
+
+struct rbatch {
+	rctx *c;
+	rjob *jobs;         /* (n) in input order */
+	int n;
+	int next;           /* the next file a worker takes */
+	int done;           /* files finished */
+	int printed;        /* summaries printed (or skipped: empty), in order */
+	int any_printed;
+	int workers;        /* worker threads still running */
+	uint32_t width;     /* workers started */
+	/* everything above, and the display, under lock; cond tells the main
+	 * thread that a file finished or a worker ended */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	cli_progress line;
+	double t0;
+};
+
+/* A worker: how far file idx is (called after every block). */
+static void batch_progress(rbatch *b, int idx, double frac, double secs)
+{
+	pthread_mutex_lock(&b->lock);
+	b->jobs[idx].frac = frac;
+	b->jobs[idx].secs = secs;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* cli_msg's lock while the batch runs: a message from any thread clears
+ * the progress line first (the main thread redraws it). */
+static void batch_msg_lock(void *arg)
+{
+	rbatch *b = arg;
+	pthread_mutex_lock(&b->lock);
+	cli_progress_end(&b->line);
+}
+
+static void batch_msg_unlock(void *arg)
+{
+	rbatch *b = arg;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Main thread, under lock: the progress line, e.g.
+ * "3/8 files  47% [##############................]  2.6x realtime  a.wav 40% b.wav 12%" */
+static void batch_draw(rbatch *b, int force)
+{
+	if (!cli_progress_due(&b->line, force))
+		return;
+	double units = 0.0, secs = 0.0;
+	char flight[256] = "";
+	size_t fl = 0;
+	for (int i = 0; i < b->n; i++) {
+		const rjob *j = &b->jobs[i];
+		if (j->state == JOB_DONE) {
+			units += 1.0;
+			secs += j->secs;
+		} else if (j->state == JOB_RUNNING) {
+			units += j->frac > 0.0 ? (j->frac < 1.0 ? j->frac : 1.0) : 0.0;
+			secs += j->secs;
+			if (fl < sizeof flight - 1) {
+				int k = j->frac >= 0.0
+				            ? snprintf(flight + fl, sizeof flight - fl, "  %.20s %.0f%%",
+				                       cli_base_name(j->in), 100.0 * j->frac)
+				            : snprintf(flight + fl, sizeof flight - fl, "  %.20s %.1f s",
+				                       cli_base_name(j->in), j->secs);
+				fl = k > 0 && fl + (size_t)k < sizeof flight ? fl + (size_t)k : sizeof flight - 1;
+			}
+		}
+	}
+	double frac = units / b->n, el = b->line.last - b->t0;
+	char bar[31], line[512];
+	cli_progress_bar(bar, 30, frac);
+	int n = snprintf(line, sizeof line, "%d/%d files %3.0f%% [%s]", b->done, b->n, 100.0 * frac,
+	                 bar);
+	if (n > 0 && el > 0.05)
+		n += snprintf(line + n, sizeof line - (size_t)n, "  %.1fx realtime", secs / el);
+	if (n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, "%s", flight);
+	if (n < 0)
+		return;
+	/* one terminal line: at most 79 columns */
+	if (n > 79) {
+		n = 79;
+		line[n] = 0;
+	}
+	cli_progress_line(&b->line, line, n);
+}
+
+/* Main thread, under lock: the summaries of the files done, in input order
+ * (all == 0: up to the first file not done; all: every file done). */
+static void batch_print(rbatch *b, int all)
+{
+	for (; b->printed < b->n; b->printed++) {
+		rjob *j = &b->jobs[b->printed];
+		if (j->state != JOB_DONE) {
+			if (!all)
+				break;
+			continue;
+		}
+		if (!j->sum.n)
+			continue;
+		cli_progress_end(&b->line);
+		if (b->any_printed)
+			fputc('\n', stdout);
+		fputs(j->sum.s, stdout);
+		if (j->sum.oom)
+			fputs("(the rest of this summary was lost: out of memory)\n", stdout);
+		fflush(stdout);
+		b->any_printed = 1;
+		free(j->sum.s);
+		memset(&j->sum, 0, sizeof j->sum);
+	}
+}
+
+static void *batch_worker(void *arg)
+{
+	rbatch *b = arg;
+	rctx *c = b->c;
+	pthread_mutex_lock(&b->lock);
+	while (b->next < b->n && !g_signal) {
+		int i = b->next++;
+		rjob *j = &b->jobs[i];
+		j->state = JOB_RUNNING;
+		pthread_mutex_unlock(&b->lock);
+		int r = render_file(c, i, j->in, j->out, &j->sum);
+		if (c->jg && r && r < 128)
+			judge_skip_file(c->jg, i, j->in, "not judged: rendering failed (see the messages)");
+		pthread_mutex_lock(&b->lock);
+		j->status = r;
+		j->state = JOB_DONE;
+		b->done++;
+		pthread_cond_signal(&b->cond);
+	}
+	b->workers--;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+/* Renders the n files in[i] -> out[i] with up to `jobs` worker threads;
+ * status[i] gets each file's exit status (-1: not reached, interrupted).
+ * Returns 0, or -1 when no thread could be started (nothing was done). */
+static int render_batch(rctx *c, const char *const *in, char *const *out, int n, uint32_t jobs,
+                        int *status)
+{
+	rbatch b;
+	memset(&b, 0, sizeof b);
+	b.c = c;
+	b.n = n;
+	b.jobs = calloc((size_t)n, sizeof *b.jobs);
+	pthread_t *th = calloc(jobs, sizeof *th);
+	if (!b.jobs || !th || pthread_mutex_init(&b.lock, NULL)) {
+		free(b.jobs);
+		free(th);
+		return -1;
+	}
+	if (pthread_cond_init(&b.cond, NULL)) {
+		pthread_mutex_destroy(&b.lock);
+		free(b.jobs);
+		free(th);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		b.jobs[i].in = in[i];
+		b.jobs[i].out = out[i];
+	}
+	b.line.on = c->tty;
+	b.t0 = cli_now();
+	c->batch = &b;
+	cli_msg_set_lock(batch_msg_lock, batch_msg_unlock, &b);
+	pthread_mutex_lock(&b.lock);
+	for (uint32_t k = 0; k < jobs; k++) {
+		if (pthread_create(&th[b.width], NULL, batch_worker, &b))
+			break;
+		b.width++;
+		b.workers++;
+	}
+	while (b.workers > 0) {
+		batch_print(&b, 0);
+		batch_draw(&b, 0);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&b.cond, &b.lock, &ts);
+	}
+	batch_print(&b, 1);
+	cli_progress_end(&b.line);
+	pthread_mutex_unlock(&b.lock);
+	for (uint32_t k = 0; k < b.width; k++)
+		pthread_join(th[k], NULL);
+	cli_msg_set_lock(NULL, NULL, NULL);
+	c->batch = NULL;
+	for (int i = 0; i < n; i++) {
+		status[i] = b.jobs[i].state == JOB_DONE ? b.jobs[i].status : -1;
+		free(b.jobs[i].sum.s);
+	}
+	int started = b.width > 0;
+	pthread_cond_destroy(&b.cond);
+	pthread_mutex_destroy(&b.lock);
+	free(b.jobs);
+	free(th);
+	return started ? 0 : -1;
 }
 
 /* ================================================================ command */
@@ -1410,6 +1692,7 @@ int cmd_render(int argc, char **argv, const char *argv0)
 		return st;
 	}
 	char **outs = NULL;
+	int *status = NULL; /* (n_in) each file's exit status */
 	int n_in = 0;
 	rctx c;
 	memset(&c, 0, sizeof c);
@@ -1541,35 +1824,72 @@ int cmd_render(int argc, char **argv, const char *argv0)
 	if (o.from) {
 		st = render_from(&c, o.pos[0]);
 	} else {
-		int worst = 0;
-		for (int i = 0; i < n_in; i++) {
-			const char *outp = o.out_dir ? outs[i] : o.pos[1];
-			int r = render_file(&c, o.pos[i], outp);
-			if (c.jg && r && r < 128)
-				judge_skip_file(c.jg, o.pos[i], "not judged: rendering failed (see the messages)");
-			if (r > 128) {
-				worst = r;
-				break;
-			}
-			if (r > worst)
-				worst = r;
-			if (!o.quiet && n_in > 1 && i + 1 < n_in)
-				printf("\n");
+		if (!o.out_dir)
+			outs[0] = (char *)o.pos[1];
+		status = malloc((size_t)n_in * sizeof *status);
+		if (!status) {
+			msg("out of memory");
+			st = EXIT_FAIL;
+			goto out;
 		}
+		for (int i = 0; i < n_in; i++)
+			status[i] = -1;
+		uint32_t jobs = o.jobs ? o.jobs : cli_online_cpus(MAX_JOBS);
+		if (jobs > (uint32_t)n_in)
+			jobs = (uint32_t)n_in;
+		int serial = jobs <= 1;
+		if (!serial && render_batch(&c, o.pos, outs, n_in, jobs, status)) {
+			msg("note: cannot start threads; rendering one file at a time");
+			serial = 1;
+		}
+		/* one file at a time, on this thread, each with its own progress
+		 * line and its summary right after it */
+		for (int i = 0, printed = 0; serial && i < n_in; i++) {
+			cli_buf sum = {0};
+			status[i] = render_file(&c, i, o.pos[i], outs[i], &sum);
+			if (c.jg && status[i] && status[i] < 128)
+				judge_skip_file(c.jg, i, o.pos[i], "not judged: rendering failed (see the messages)");
+			if (sum.s) {
+				if (printed++)
+					fputc('\n', stdout);
+				fputs(sum.s, stdout);
+				fflush(stdout);
+			}
+			free(sum.s);
+			if (status[i] > 128)
+				break;
+		}
+		int worst = 0, failed = 0;
+		for (int i = 0; i < n_in; i++) {
+			if (status[i] > worst)
+				worst = status[i];
+			failed += status[i] > 0 && status[i] < 128;
+		}
+		if (g_signal && worst < 128)
+			worst = 128 + g_signal;
 		st = worst;
 		if (c.jg && worst < 128) {
 			int jst = judge_finish(c.jg);
 			if (jst > st)
 				st = jst;
 		}
-		if (n_in > 1 && worst && worst < 128)
-			msg("some files were not rendered (see above)");
+		if (n_in > 1 && failed && worst < 128) {
+			/* the files, named once more after the summaries */
+			cli_buf b = {0};
+			for (int i = 0, k = 0; i < n_in; i++)
+				if (status[i] > 0 && status[i] < 128)
+					cli_printf(&b, "%s%s", k++ ? ", " : "", o.pos[i]);
+			msg("%d of %d files %s not rendered (see above): %s", failed, n_in,
+			    failed == 1 ? "was" : "were", b.s ? b.s : "");
+			free(b.s);
+		}
 	}
 out:
-	if (outs)
+	if (outs && o.out_dir)
 		for (int i = 0; i < n_in; i++)
 			free(outs[i]);
 	free(outs);
+	free(status);
 	judge_free(c.jg);
 	onr_model_free(c.m);
 	free(o.pos);
