@@ -639,6 +639,183 @@ static int bench_render(const char *label, const char *arch, uint32_t iterations
 	return 0;
 }
 
+/* ---------------------------------------------------------------- batch throughput */
+/* A 32-bit float WAV of `ch` interleaved channels (little-endian host). */
+static int write_wav_f32(const char *path, const float *x, uint32_t frames, uint32_t ch,
+                         uint32_t rate)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	uint32_t data = frames * ch * 4, v32;
+	uint16_t v16;
+	int bad = fwrite("RIFF", 1, 4, f) != 4;
+	v32 = 36 + data;
+	bad |= fwrite(&v32, 4, 1, f) != 1;
+	bad |= fwrite("WAVEfmt ", 1, 8, f) != 8;
+	v32 = 16;
+	bad |= fwrite(&v32, 4, 1, f) != 1;
+	v16 = 3; /* IEEE float */
+	bad |= fwrite(&v16, 2, 1, f) != 1;
+	v16 = (uint16_t)ch;
+	bad |= fwrite(&v16, 2, 1, f) != 1;
+	bad |= fwrite(&rate, 4, 1, f) != 1;
+	v32 = rate * ch * 4;
+	bad |= fwrite(&v32, 4, 1, f) != 1;
+	v16 = (uint16_t)(ch * 4);
+	bad |= fwrite(&v16, 2, 1, f) != 1;
+	v16 = 32;
+	bad |= fwrite(&v16, 2, 1, f) != 1;
+	bad |= fwrite("data", 1, 4, f) != 4;
+	bad |= fwrite(&data, 4, 1, f) != 1;
+	bad |= fwrite(x, 4, (size_t)frames * ch, f) != (size_t)frames * ch;
+	bad |= fclose(f) != 0;
+	return bad ? -1 : 0;
+}
+
+/* Runs argv (argv[0] a path) and waits; its exit status, or -1. */
+static int run_prog(char *const *argv)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int same_file(const char *a, const char *b)
+{
+	FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+	int same = f && g;
+	while (same) {
+		int x = getc(f), y = getc(g);
+		if (x != y)
+			same = 0;
+		if (x == EOF || y == EOF)
+			break;
+	}
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	return same;
+}
+
+/* Batch throughput of `oneiro render --out-dir` (the program beside this
+ * one) on n_stems stems of `seconds` s, 48 kHz stereo float WAV, with the
+ * shipped default model at the default settings: stems per second of wall
+ * time with --jobs 1 and with --jobs = every online CPU, and whether the
+ * outputs are the same bytes. */
+static int bench_batch(const char *argv0, const char *dir, int n_stems, double seconds)
+{
+	char prog[PATH_LEN];
+	const char *slash = strrchr(argv0, '/');
+	int k = snprintf(prog, sizeof prog, "%.*soneiro", slash ? (int)(slash - argv0 + 1) : 0, argv0);
+	if (k < 0 || k >= (int)sizeof prog || access(prog, X_OK)) {
+		printf("note: batch throughput skipped: %s not built (make all)\n", prog);
+		return 0;
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	uint32_t rate = 48000, frames = (uint32_t)(seconds * rate);
+	float *x = malloc((size_t)frames * 2 * sizeof *x), *ch = malloc(frames * sizeof *ch);
+	char (*stems)[PATH_LEN] = calloc((size_t)n_stems, sizeof *stems);
+	char out1[PATH_LEN], outn[PATH_LEN];
+	char **av = calloc((size_t)n_stems + 16, sizeof *av);
+	int failed = 0;
+	if (!x || !ch || !stems || !av || path_in(out1, dir, "batch_out1", "") ||
+	    path_in(outn, dir, "batch_outn", "")) {
+		fprintf(stderr, "bench: batch: out of memory\n");
+		failed = 1;
+		goto done;
+	}
+	for (int i = 0; i < n_stems; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "stem%02d", i);
+		for (uint32_t c = 0; c < 2; c++) {
+			make_input(ch, frames, 100 + 2 * (uint32_t)i + c);
+			for (uint32_t j = 0; j < frames; j++)
+				x[(size_t)j * 2 + c] = ch[j];
+		}
+		if (path_in(stems[i], dir, name, ".wav") || write_wav_f32(stems[i], x, frames, 2, rate)) {
+			fprintf(stderr, "bench: batch: cannot write the stems into %s\n", dir);
+			failed = 1;
+			goto done;
+		}
+	}
+	double per_s[2] = {0.0, 0.0};
+	for (int r = 0; r < 2; r++) {
+		char jobs[32];
+		snprintf(jobs, sizeof jobs, "%ld", r ? cpus : 1L);
+		int a = 0;
+		av[a++] = prog;
+		av[a++] = "render";
+		av[a++] = "--model";
+		av[a++] = "models/default.onm";
+		av[a++] = "--quiet";
+		av[a++] = "--jobs";
+		av[a++] = jobs;
+		av[a++] = "--out-dir";
+		av[a++] = r ? outn : out1;
+		for (int i = 0; i < n_stems; i++)
+			av[a++] = stems[i];
+		av[a] = NULL;
+		double t0 = now();
+		int st = run_prog(av);
+		double wall = now() - t0;
+		if (st) {
+			fprintf(stderr, "bench: batch: oneiro render --jobs %s failed (exit %d)\n", jobs, st);
+			failed = 1;
+			goto done;
+		}
+		per_s[r] = n_stems / wall;
+	}
+	int identical = 1;
+	for (int i = 0; i < n_stems; i++) {
+		char a[PATH_LEN], b[PATH_LEN];
+		const char *base = strrchr(stems[i], '/') + 1;
+		if (path_in(a, out1, base, "") || path_in(b, outn, base, "") || !same_file(a, b))
+			identical = 0;
+	}
+	printf("note: batch: oneiro render --out-dir, %d stems of %.0f s, 48 kHz stereo float, "
+	       "models/default.onm at the defaults; --jobs 1 against --jobs %ld (every online CPU)\n",
+	       n_stems, seconds, cpus);
+	printf("bench: batch_cpus %ld cpus\n", cpus);
+	printf("bench: batch_jobs1_stems_per_s %.3g stems/s\n", per_s[0]);
+	printf("bench: batch_all_cores_stems_per_s %.3g stems/s\n", per_s[1]);
+	printf("bench: batch_all_cores_speedup %.3g x\n", per_s[0] > 0.0 ? per_s[1] / per_s[0] : 0.0);
+	printf("bench: batch_outputs_identical %s -\n", identical ? "yes" : "NO");
+	fflush(stdout);
+	failed |= !identical;
+done:
+	for (int i = 0; stems && i < n_stems; i++) {
+		char a[PATH_LEN];
+		const char *base = stems[i][0] ? strrchr(stems[i], '/') + 1 : NULL;
+		if (!base)
+			continue;
+		if (!path_in(a, out1, base, ""))
+			unlink(a);
+		if (!path_in(a, outn, base, ""))
+			unlink(a);
+		unlink(stems[i]);
+	}
+	rmdir(out1);
+	rmdir(outn);
+	free(av);
+	free(stems);
+	free(x);
+	free(ch);
+	return failed;
+}
+
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
@@ -823,6 +1000,8 @@ int main(int argc, char **argv)
 	                       ONR_DREAM_ADD);
 	failed |= bench_render("shipped_magnitude", "file:models/default.onm", 8, 0, 2, secs, 0,
 	                       -1.0f, ONR_DREAM_MAGNITUDE);
+	/* oneiro render on a batch of stems, one at a time and on every core */
+	failed |= bench_batch(argv[0], dir, quick ? 4 : 8, quick ? 5.0 : 15.0);
 
 	if (keep) {
 		printf("note: files kept in %s\n", dir);

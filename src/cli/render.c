@@ -1605,6 +1605,10 @@ static int render_batch(rctx *c, const char *const *in, char *const *out, int n,
 	}
 	b.line.on = c->tty;
 	b.t0 = cli_now();
+	/* the core picks its kernels (the CPU's instruction set) on first use,
+	 * into a global without a lock: pick them here, before the workers, so
+	 * that they only ever read it */
+	(void)onr_kernel_isa();
 	c->batch = &b;
 	cli_msg_set_lock(batch_msg_lock, batch_msg_unlock, &b);
 	pthread_mutex_lock(&b.lock);
