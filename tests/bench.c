@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -751,7 +752,7 @@ static int bench_batch(const char *argv0, const char *dir, int n_stems, double s
 			goto done;
 		}
 	}
-	double per_s[2] = {0.0, 0.0};
+	double per_s[2] = {0.0, 0.0}, cores[2] = {0.0, 0.0};
 	for (int r = 0; r < 2; r++) {
 		char jobs[32];
 		snprintf(jobs, sizeof jobs, "%ld", r ? cpus : 1L);
@@ -768,9 +769,17 @@ static int bench_batch(const char *argv0, const char *dir, int n_stems, double s
 		for (int i = 0; i < n_stems; i++)
 			av[a++] = stems[i];
 		av[a] = NULL;
+		struct rusage u0, u1;
+		getrusage(RUSAGE_CHILDREN, &u0);
 		double t0 = now();
 		int st = run_prog(av);
 		double wall = now() - t0;
+		getrusage(RUSAGE_CHILDREN, &u1);
+		double cpu = (double)(u1.ru_utime.tv_sec - u0.ru_utime.tv_sec) +
+		             1e-6 * (double)(u1.ru_utime.tv_usec - u0.ru_utime.tv_usec) +
+		             (double)(u1.ru_stime.tv_sec - u0.ru_stime.tv_sec) +
+		             1e-6 * (double)(u1.ru_stime.tv_usec - u0.ru_stime.tv_usec);
+		cores[r] = wall > 0.0 ? cpu / wall : 0.0;
 		if (st) {
 			fprintf(stderr, "bench: batch: oneiro render --jobs %s failed (exit %d)\n", jobs, st);
 			failed = 1;
@@ -792,6 +801,14 @@ static int bench_batch(const char *argv0, const char *dir, int n_stems, double s
 	printf("bench: batch_jobs1_stems_per_s %.3g stems/s\n", per_s[0]);
 	printf("bench: batch_all_cores_stems_per_s %.3g stems/s\n", per_s[1]);
 	printf("bench: batch_all_cores_speedup %.3g x\n", per_s[0] > 0.0 ? per_s[1] / per_s[0] : 0.0);
+	/* the cores the batch kept busy (CPU time / wall time): on a machine
+	 * busy with other work it gets fewer than it asked for */
+	printf("bench: batch_jobs1_cores_used %.2f cores\n", cores[0]);
+	printf("bench: batch_all_cores_cores_used %.2f cores\n", cores[1]);
+	if (cpus > 1 && cores[1] < 0.75 * (double)cpus)
+		printf("note: batch: with --jobs %ld the batch kept only %.2f of %ld CPUs busy: the "
+		       "machine is busy with other work, the speedup is not the program's\n",
+		       cpus, cores[1], cpus);
 	printf("bench: batch_outputs_identical %s -\n", identical ? "yes" : "NO");
 	fflush(stdout);
 	failed |= !identical;
