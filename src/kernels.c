@@ -3,6 +3,7 @@
  * default build runs on any x86-64 and uses AVX2 or AVX-512 where present. */
 #include "layers.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #define DECL(isa)                                                                       \
@@ -22,7 +23,9 @@ static const onr_kernels k_avx2 = {"avx2", onr_valid_conv_avx2, onr_valid_conv_d
 static const onr_kernels k_avx512 = {"avx512", onr_valid_conv_avx512, onr_valid_conv_dw_avx512};
 #endif
 
-static const onr_kernels *chosen;
+/* atomic: engines made on several threads at once (render --jobs, the
+ * plugin's threads) may all ask first */
+static _Atomic(const onr_kernels *) chosen;
 
 static int cpu_has(const char *name)
 {
@@ -36,21 +39,26 @@ static int cpu_has(const char *name)
 	return !strcmp(name, "generic");
 }
 
-/* Any thread. The choice is made by the first caller; every later call reads
- * the same pointer (a race here would store the same value twice). */
+/* Any thread, the audio thread included (an atomic load). The choice is
+ * made by the first callers; they all store the same pointer. */
 const onr_kernels *onr_kernels_get(void)
 {
-	if (!chosen) {
+	const onr_kernels *k = atomic_load_explicit(&chosen, memory_order_acquire);
+	if (!k) {
 #if defined(__x86_64__) || defined(__i386__)
 		if (cpu_has("avx512"))
-			chosen = &k_avx512;
+			k = &k_avx512;
 		else if (cpu_has("avx2"))
-			chosen = &k_avx2;
+			k = &k_avx2;
 		else
 #endif
-			chosen = &k_generic;
+			k = &k_generic;
+		const onr_kernels *none = NULL;
+		if (!atomic_compare_exchange_strong_explicit(&chosen, &none, k, memory_order_acq_rel,
+		                                             memory_order_acquire))
+			k = none; /* another thread chose first: the same set */
 	}
-	return chosen;
+	return k;
 }
 
 int onr_kernels_force(const char *name)
@@ -59,12 +67,12 @@ int onr_kernels_force(const char *name)
 		return 0;
 #if defined(__x86_64__) || defined(__i386__)
 	if (!strcmp(name, "avx512"))
-		chosen = &k_avx512;
+		atomic_store(&chosen, &k_avx512);
 	else if (!strcmp(name, "avx2"))
-		chosen = &k_avx2;
+		atomic_store(&chosen, &k_avx2);
 	else
 #endif
-		chosen = &k_generic;
+		atomic_store(&chosen, &k_generic);
 	return 1;
 }
 
