@@ -38,7 +38,7 @@ MAKEFLAGS += -r
 
 # ---------------------------------------------------------------- dependencies
 # Libraries the build links, as pkg-config name:Debian package.
-PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev sndfile:libsndfile1-dev lv2:lv2-dev
+PKGS = fftw3f:libfftw3-dev samplerate:libsamplerate0-dev sndfile:libsndfile1-dev lv2:lv2-dev cairo:libcairo2-dev
 define need_pkg
 ifeq ($$(shell $$(PKG_CONFIG) --exists $(word 1,$(subst :, ,$(1))) 2>/dev/null && echo yes),)
 $$(error missing library $(word 1,$(subst :, ,$(1))): install the Debian package $(word 2,$(subst :, ,$(1))) (or run 'make deps' as root))
@@ -53,7 +53,8 @@ $(foreach p,$(PKGS),$(eval $(call need_pkg,$(p))))
 endif
 endif
 
-CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null))
+# (cairo: the program's pictures only, LDLIBS_PICTURES below)
+CFLAGS_PKG := $(if $(PKGS),$(shell $(PKG_CONFIG) --cflags $(foreach p,$(filter-out cairo:%,$(PKGS)),$(word 1,$(subst :, ,$(p)))) 2>/dev/null))
 # the core (and so the plugin) links FFTW and libsamplerate only
 LDLIBS_CORE := $(shell $(PKG_CONFIG) --libs fftw3f samplerate 2>/dev/null) -lpthread -lm
 
@@ -70,7 +71,10 @@ CORE_LIB = $(BUILD)/libonr.a
 
 CLI_SRC = $(wildcard src/cli/*.c)
 CLI = $(BUILD)/oneiro
+# the program alone draws its pictures with cairo
 LDLIBS_CLI := $(shell $(PKG_CONFIG) --libs sndfile 2>/dev/null)
+CFLAGS_PICTURES := $(shell $(PKG_CONFIG) --cflags cairo 2>/dev/null)
+LDLIBS_PICTURES := $(shell $(PKG_CONFIG) --libs cairo 2>/dev/null)
 DATADIR ?= $(PREFIX)/share/oneiro
 
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -151,7 +155,7 @@ $(CORE_LIB): $(CORE_OBJ)
 
 $(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) -DONR_DATADIR='"$(DATADIR)"' -DONEIRO_VERSION='"$(VERSION)"' $(CFLAGS) $(WARN) -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_PICTURES) -DONR_DATADIR='"$(DATADIR)"' -DONEIRO_VERSION='"$(VERSION)"' $(CFLAGS) $(WARN) -c $< -o $@
 $(BUILD)/cli/oneiro.o: Makefile
 # the program looks for its models in DATADIR: rebuilt when that changes
 # (make install PREFIX=... after a plain make)
@@ -162,7 +166,7 @@ $(CLI_SRC:src/%.c=$(BUILD)/%.o): $(BUILD)/datadir
 FORCE:
 
 $(CLI): $(CLI_SRC:src/%.c=$(BUILD)/%.o) $(CORE_LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_CORE)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS_CLI) $(LDLIBS_PICTURES) $(LDLIBS_CORE)
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)

@@ -3,7 +3,7 @@
 # test_render.sh -- `oneiro render` end to end: identity at depth 0, format
 # preservation, a bounded dream, determinism, clean failures (exit status,
 # message, no OUT and no temporary file left), --out-dir, --from noise,
-# --plot (PNG and SVG), non-finite input, Ctrl-C, --jobs (a batch on
+# --plot (PNG, SVG and PDF), non-finite input, Ctrl-C, --jobs (a batch on
 # several threads: the same bytes as one after another, per-file failures).
 # Run from the repository root after `make all`. Test inputs are made with
 # Python's standard library only.
@@ -124,7 +124,7 @@ elif cmd == 'noise':    # path rate secs: length and not silence
     print('level %.1f dBFS' % (20 * math.log10(level + 1e-30)))
     if level < 1e-3:
         raise SystemExit('silent')
-elif cmd == 'png':
+elif cmd == 'png':     # path [w h]: a valid PNG (of w x h pixels), not one colour
     d = open(a[0], 'rb').read()
     if d[:8] != b'\x89PNG\r\n\x1a\n':
         raise SystemExit('bad PNG signature')
@@ -133,6 +133,10 @@ elif cmd == 'png':
     w, h = struct.unpack('>II', d[16:24])
     if not (200 <= w <= 4000 and 100 <= h <= 4000):
         raise SystemExit('odd size %dx%d' % (w, h))
+    if len(a) > 2 and (w, h) != (int(a[1]), int(a[2])):
+        raise SystemExit('%dx%d, not %sx%s' % (w, h, a[1], a[2]))
+    if d[24] != 8 or d[28] != 0:
+        raise SystemExit('not 8 bits a channel, or interlaced')
     pos, idat, types = 8, b'', []
     while pos < len(d):
         n = struct.unpack('>I', d[pos:pos + 4])[0]
@@ -146,15 +150,33 @@ elif cmd == 'png':
     if types[-1] != b'IEND':
         raise SystemExit('no IEND last')
     bpp = {2: 3, 3: 1, 6: 4, 0: 1}[d[25]]
-    if len(zlib.decompress(idat)) != h * (w * bpp + 1):
+    raw = zlib.decompress(idat)
+    if len(raw) != h * (w * bpp + 1):
         raise SystemExit('image data of the wrong size')
+    if len(set(raw)) < 64:
+        raise SystemExit('hardly anything drawn (%d byte values)' % len(set(raw)))
     print('%dx%d' % (w, h))
-elif cmd == 'svg':
+elif cmd == 'svg':     # path w h: SVG of w x h pixels, three spectrograms and text
     root = ET.parse(a[0]).getroot()
     if not root.tag.endswith('svg'):
         raise SystemExit('root is not svg')
-    if len(root.findall('.//{http://www.w3.org/2000/svg}image')) != 3:
+    size = (root.get('width'), root.get('height'), root.get('viewBox'))
+    if size != (a[1] + 'px', a[2] + 'px', '0 0 %s %s' % (a[1], a[2])):
+        raise SystemExit('size %s, not %sx%s px' % (size, a[1], a[2]))
+    ns = '{http://www.w3.org/2000/svg}'
+    if len(root.findall('.//%simage' % ns)) != 3:
         raise SystemExit('not three panels')
+    if len(root.findall('.//%ssymbol' % ns)) < 20:
+        raise SystemExit('hardly any glyphs')
+elif cmd == 'pdf':     # path w h: one page of w x h points
+    d = open(a[0], 'rb').read()
+    if not d.startswith(b'%PDF-1.') or not d.rstrip().endswith(b'%%EOF'):
+        raise SystemExit('no %PDF- header or %%EOF')
+    box = b'/MediaBox [ 0 0 %s %s ]' % (a[1].encode(), a[2].encode())
+    if d.count(b'/Type /Page\n') + d.count(b'/Type /Page ') != 1 or box not in d:
+        raise SystemExit('not one page of %sx%s points' % (a[1], a[2]))
+    if b'DejaVu' not in d:
+        raise SystemExit('no DejaVu font embedded')
 EOF
 h() { "$PY" "$T/h.py" "$@"; }
 
@@ -384,12 +406,27 @@ check "--from silence --rate 44100: resampled, not silence" h noise "$T/out/sil.
 check "--from noise is deterministic for a seed" cmp -s "$T/out/noise.wav" "$T/out/noise2.wav"
 
 # ---------------------------------------------------------------- plots
+# drawn with cairo: 1392 x 398 pixels (points in SVG and PDF)
+# `file` names the format, when it is installed
+file_says() {
+	command -v file >/dev/null || return 0
+	file -b "$1" | grep -q "$2"
+}
 "$B" render $M -q --plot "$T/out/p.png" "$T/in/stereo_f.wav" "$T/out/p.wav" 2>"$T/err"
-check "--plot FILE.png is a valid PNG (signature, IHDR, CRCs, image data)" h png "$T/out/p.png"
+check "--plot FILE.png is a valid 1392x398 PNG (signature, IHDR, CRCs, image data)" \
+	h png "$T/out/p.png" 1392 398
+check "--plot FILE.png: file(1) says PNG, 1392 x 398" file_says "$T/out/p.png" 'PNG image data, 1392 x 398'
 "$B" render $M -q --plot "$T/out/p.svg" "$T/in/mono16.wav" "$T/out/p2.wav" 2>"$T/err"
-check "--plot FILE.svg parses as XML with three panels" h svg "$T/out/p.svg"
+check "--plot FILE.svg parses as XML, 1392x398 px, three panels and text" h svg "$T/out/p.svg" 1392 398
+check "--plot FILE.svg: file(1) says SVG" file_says "$T/out/p.svg" 'SVG Scalable Vector Graphics image'
+"$B" render $M -q --plot "$T/out/p.PDF" "$T/in/mono16.wav" "$T/out/p3.wav" 2>"$T/err"
+check "--plot FILE.PDF is one PDF page of 1392x398 points with its font" h pdf "$T/out/p.PDF" 1392 398
+check "--plot FILE.PDF: file(1) says PDF" file_says "$T/out/p.PDF" 'PDF document'
 "$B" render $M -q --from noise --length 0.5 --plot "$T/out/n.png" "$T/out/n.wav" 2>"$T/err"
-check "--from with --plot" h png "$T/out/n.png"
+check "--from with --plot" h png "$T/out/n.png" 1392 398
+"$B" render $M -q --plot "$T/out/p.jpg" "$T/in/mono16.wav" "$T/out/p4.wav" 2>"$T/err"
+check "--plot FILE.jpg: exit 2, names the formats, writes nothing" \
+	sh -c "[ $? -eq 2 ] && grep -q '.png, .svg or .pdf' '$T/err' && [ ! -e '$T/out/p.jpg' ] && [ ! -e '$T/out/p4.wav' ]"
 
 # ---------------------------------------------------------------- help
 "$B" render --help >"$T/help" 2>"$T/err"

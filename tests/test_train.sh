@@ -118,8 +118,51 @@ acc() { # report, window|file
 above() { # value, threshold
 	awk -v v="$1" -v t="$2" 'BEGIN { exit !(v != "" && v + 0 > t + 0) }'
 }
-png_ok() {
-	[ "$(head -c 8 "$1" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ]
+# the report's picture (cairo): PATH W H -- a PNG of W x H pixels (decoded),
+# an SVG of W x H px (parsed) or a one-page PDF of W x H points, by the
+# extension; and what file(1) says of it, when it is installed
+pic_ok() {
+	"$PY" - "$@" <<'EOF' || return 1
+import re, struct, sys, zlib
+import xml.etree.ElementTree as ET
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = open(path, 'rb').read()
+if path.endswith('.png'):
+    if d[:8] != b'\x89PNG\r\n\x1a\n' or d[12:16] != b'IHDR':
+        raise SystemExit('%s: not a PNG' % path)
+    if struct.unpack('>II', d[16:24]) != (w, h):
+        raise SystemExit('%s: %dx%d, not %dx%d' % ((path,) + struct.unpack('>II', d[16:24]) + (w, h)))
+    pos, idat = 8, b''
+    while pos < len(d):
+        n = struct.unpack('>I', d[pos:pos + 4])[0]
+        if d[pos + 4:pos + 8] == b'IDAT':
+            idat += d[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    bpp = {2: 3, 6: 4}[d[25]]
+    raw = zlib.decompress(idat)
+    if d[24] != 8 or len(raw) != h * (w * bpp + 1) or len(set(raw)) < 32:
+        raise SystemExit('%s: bad or empty image data' % path)
+elif path.endswith('.svg'):
+    root = ET.fromstring(d)
+    ns = '{http://www.w3.org/2000/svg}'
+    if root.tag != ns + 'svg' or (root.get('width'), root.get('height')) != ('%dpx' % w, '%dpx' % h):
+        raise SystemExit('%s: not an SVG of %dx%d px' % (path, w, h))
+    if len(root.findall('.//%ssymbol' % ns)) < 20:
+        raise SystemExit('%s: hardly any glyphs' % path)
+elif path.endswith('.pdf'):
+    if not d.startswith(b'%PDF-1.') or not d.rstrip().endswith(b'%%EOF'):
+        raise SystemExit('%s: no %%PDF- header or %%%%EOF' % path)
+    if len(re.findall(rb'/Type /Page\b', d)) != 1 or b'/MediaBox [ 0 0 %d %d ]' % (w, h) not in d:
+        raise SystemExit('%s: not one page of %dx%d points' % (path, w, h))
+    if b'DejaVu' not in d:
+        raise SystemExit('%s: no DejaVu font' % path)
+EOF
+	command -v file >/dev/null || return 0
+	case $1 in
+	*.png) file -b "$1" | grep -q "PNG image data, $2 x $3" ;;
+	*.svg) file -b "$1" | grep -q 'SVG Scalable Vector Graphics image' ;;
+	*.pdf) file -b "$1" | grep -q 'PDF document' ;;
+	esac
 }
 
 TRAIN="--arch tiny --window 0.5 --batch 8 --epochs 30 --patience 10 --threads 2 --seed 1"
@@ -138,7 +181,9 @@ check "CSV: validation window accuracy $wa % > 60 % (chance 33 %)" above "$wa" 6
 check "CSV: validation file accuracy $fa % > 60 %" above "$fa" 60
 check "the report goes to stdout and to MODEL.report.txt" \
 	sh -c "grep -q 'confusion matrix' '$T/out' && grep -q 'precision' '$T/m/csv.report.txt'"
-check "MODEL.report.png is a PNG" png_ok "$T/m/csv.report.png"
+check "MODEL.report.png is a 1040x900 PNG" pic_ok "$T/m/csv.report.png" 1040 900
+check "no MODEL.report.svg or .pdf without --svg or --pdf" \
+	sh -c "[ ! -e '$T/m/csv.report.svg' ] && [ ! -e '$T/m/csv.report.pdf' ]"
 check "split given by the CSV, 27 training and 9 validation files" \
 	sh -c "grep -q \"given by the CSV's 'split' column\" '$T/m/csv.report.txt' &&
 	       grep -q 'training 27 files.*validation 9 files' '$T/m/csv.report.txt'"
@@ -327,16 +372,18 @@ us_ok() {
 check "UrbanSound8K metadata: --folds 1-3 --val-folds 4, classes in classID order" us_ok
 echo "     (UrbanSound8K layout, fold 4: validation accuracy windows $(acc "$T/m/us.report.txt" window) %)"
 
-# ---------------------------------------------------------------- binary, --layers, --svg
-"$B" train $TRAIN --epochs 8 --binary speech --balance weights --svg --quiet "$D/list.csv" "$T/m/bin.onm" 2>"$T/err"
+# ---------------------------------------------------------------- binary, --layers, --svg, --pdf
+"$B" train $TRAIN --epochs 8 --binary speech --balance weights --svg --pdf --quiet "$D/list.csv" "$T/m/bin.onm" 2>"$T/err"
 st=$?
 bin_ok() {
 	[ $st -eq 0 ] && "$B" inspect "$T/m/bin.onm" | grep -q 'binary (interestingness)' &&
 		grep -q 'specificity' "$T/m/bin.report.txt" &&
-		grep -q 'negative predictive value' "$T/m/bin.report.txt" &&
-		"$PY" -c "import xml.etree.ElementTree as E; E.parse('$T/m/bin.report.svg')"
+		grep -q 'negative predictive value' "$T/m/bin.report.txt"
 }
-check "--binary speech --balance weights: an interestingness model, specificity and NPV in the report, --svg" bin_ok
+check "--binary speech --balance weights: an interestingness model, specificity and NPV in the report" bin_ok
+check "--svg: MODEL.report.svg, 1040x900 px" pic_ok "$T/m/bin.report.svg" 1040 900
+check "--pdf: MODEL.report.pdf, one page of 1040x900 points" pic_ok "$T/m/bin.report.pdf" 1040 900
+check "with --svg --pdf, MODEL.report.png still" pic_ok "$T/m/bin.report.png" 1040 900
 "$B" score --json --model "$T/m/bin.onm" "$D/speech/speech1.wav" >"$T/bin.json" 2>"$T/err"
 check "score --json of a binary model gives its interestingness" \
 	"$PY" -c "import json; r = json.load(open('$T/bin.json')); assert 0 <= r[0]['interestingness'] <= 1"
@@ -432,7 +479,7 @@ help_ok() {
 check "train --help lists every option" help_ok train --classes --binary --folds --val-folds \
 	--val-fraction --audio-dir --rate --window --window-overlap --floor-db --balance --arch \
 	--layers --norm --epochs --batch --lr --warmup --weight-decay --patience --seed --threads \
-	--svg --quiet
+	--svg --pdf --quiet
 check "score --help lists every option" help_ok score --model --json --top --window-overlap \
 	--floor-db --threads
 

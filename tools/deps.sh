@@ -4,7 +4,7 @@
 # says which are missing. Waits for another process's dpkg lock.
 set -e
 PKGS="make gcc clang libclang-rt-14-dev pkg-config lv2-dev liblilv-dev libfftw3-dev
-libsamplerate0-dev libsndfile1-dev python3-torch python3-numpy libopenblas0-pthread
+libsamplerate0-dev libsndfile1-dev libcairo2-dev fonts-dejavu-core python3-torch python3-numpy libopenblas0-pthread
 sordi lilv-utils jalv jackd2 ardour sox fluidsynth timgm6mb-soundfont espeak-ng
 debhelper dpkg-dev lintian help2man"
 missing=""

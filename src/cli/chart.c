@@ -3,31 +3,29 @@
 #include "chart.h"
 
 #include "cliutil.h"
-#include "font.h"
-#include "png.h"
 
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COLOURS 250
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
-enum { IT_RECT, IT_BOX, IT_LINE, IT_TEXT };
+#define FONT "DejaVu Sans"
+#define CAP_HEIGHT 0.73 /* of the em, DejaVu Sans */
 
-typedef struct {
-	int type;
-	double x0, y0, x1, y1; /* rect/box: x, y, w, h */
-	int width, dashed, scale, align, up;
-	uint32_t rgb;
-	char *text;
-} item;
+enum { FMT_PNG, FMT_SVG, FMT_PDF };
 
 struct chart {
-	int w, h;
-	item *items;
-	size_t n, cap;
-	int oom;
+	int fmt;
+	char *path;
+	cairo_surface_t *surf;
+	cairo_t *cr;
+	cli_buf out; /* the SVG or PDF as cairo writes it */
 };
 
 /* ---------------------------------------------------------------- axes */
@@ -56,291 +54,263 @@ void chart_tick_label(char *buf, size_t len, double v, double step)
 		snprintf(buf, len, "%.3f", v);
 }
 
-/* ---------------------------------------------------------------- recording */
-chart *chart_new(int w, int h)
+/* ---------------------------------------------------------------- text */
+/* The length of the valid UTF-8 sequence at s (1 to 4), 0 when it is not
+ * one. */
+static int utf8_len(const unsigned char *s)
 {
-	if (w < 1 || h < 1 || w > 8192 || h > 8192)
-		return NULL;
-	chart *c = calloc(1, sizeof *c);
-	if (c) {
-		c->w = w;
-		c->h = h;
+	unsigned c = s[0];
+	int n;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, min = 0x10000;
+	else
+		return 0;
+	unsigned cp = c & (0x7f >> n);
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	return c;
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* s as valid UTF-8 without control characters (each bad byte a '?'), in a
+ * malloc'ed string; NULL when out of memory. */
+static char *clean_text(const char *s)
+{
+	size_t n = strlen(s);
+	char *t = malloc(n + 1);
+	if (!t)
+		return NULL;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+	while (i < n) {
+		int l = utf8_len(u + i);
+		if (l == 0 || (l == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+			t[o++] = '?';
+			i++;
+		} else {
+			memcpy(t + o, u + i, (size_t)l);
+			o += (size_t)l;
+			i += (size_t)l;
+		}
+	}
+	t[o] = '\0';
+	return t;
+}
+
+static void set_font(cairo_t *cr, double size, int flags)
+{
+	cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+	                       flags & CHART_BOLD ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, size);
+}
+
+double chart_text_width(chart *c, const char *s, double size, int flags)
+{
+	char *t = clean_text(s);
+	if (!t)
+		return 0.0;
+	set_font(c->cr, size, flags);
+	cairo_text_extents_t e;
+	cairo_text_extents(c->cr, t, &e);
+	free(t);
+	return e.x_advance;
+}
+
+void chart_text(chart *c, double x, double y, const char *s, double size, int flags, uint32_t rgb)
+{
+	char *t = clean_text(s);
+	if (!t)
+		return;
+	cairo_t *cr = c->cr;
+	set_font(cr, size, flags);
+	cairo_text_extents_t e;
+	cairo_text_extents(cr, t, &e);
+	double w = e.x_advance, cap = CAP_HEIGHT * size;
+	cairo_save(cr);
+	cairo_set_source_rgb(cr, (rgb >> 16 & 255) / 255.0, (rgb >> 8 & 255) / 255.0,
+	                     (rgb & 255) / 255.0);
+	if (flags & CHART_UP) {
+		cairo_translate(cr, x, y);
+		cairo_rotate(cr, -M_PI / 2);
+		cairo_move_to(cr, -w / 2, cap / 2);
+	} else {
+		int al = flags & 3;
+		cairo_move_to(cr, al == CHART_CENTRE ? x - w / 2 : al == CHART_RIGHT ? x - w : x,
+		              y + cap);
+	}
+	cairo_show_text(cr, t);
+	cairo_restore(cr);
+	free(t);
+}
+
+/* ---------------------------------------------------------------- shapes */
+static void source(cairo_t *cr, uint32_t rgb)
+{
+	cairo_set_source_rgb(cr, (rgb >> 16 & 255) / 255.0, (rgb >> 8 & 255) / 255.0,
+	                     (rgb & 255) / 255.0);
+}
+
+void chart_rect(chart *c, double x, double y, double w, double h, uint32_t rgb)
+{
+	source(c->cr, rgb);
+	cairo_rectangle(c->cr, x, y, w, h);
+	cairo_fill(c->cr);
+}
+
+void chart_box(chart *c, double x, double y, double w, double h, uint32_t rgb)
+{
+	source(c->cr, rgb);
+	cairo_set_line_width(c->cr, 1.0);
+	cairo_rectangle(c->cr, x + 0.5, y + 0.5, w - 1.0, h - 1.0);
+	cairo_stroke(c->cr);
+}
+
+void chart_line(chart *c, double x0, double y0, double x1, double y1, double width, uint32_t rgb,
+                int dashed)
+{
+	if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1))
+		return;
+	cairo_t *cr = c->cr;
+	cairo_save(cr);
+	source(cr, rgb);
+	cairo_set_line_width(cr, width);
+	cairo_set_line_cap(cr, dashed ? CAIRO_LINE_CAP_BUTT : CAIRO_LINE_CAP_ROUND);
+	if (dashed) {
+		const double d[] = {6.0, 4.0};
+		cairo_set_dash(cr, d, 2, 0.0);
+	}
+	cairo_move_to(cr, x0 + 0.5, y0 + 0.5);
+	cairo_line_to(cr, x1 + 0.5, y1 + 0.5);
+	cairo_stroke(cr);
+	cairo_restore(cr);
+}
+
+/* ---------------------------------------------------------------- files */
+int chart_path_ok(const char *path)
+{
+	return strlen(path) > 4 &&
+	       (cli_has_ext(path, ".png") || cli_has_ext(path, ".svg") || cli_has_ext(path, ".pdf"));
+}
+
+static cairo_status_t to_buf(void *closure, const unsigned char *data, unsigned int n)
+{
+	cli_buf *b = closure;
+	if (b->oom)
+		return CAIRO_STATUS_NO_MEMORY;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		char *s = realloc(b->s, cap);
+		if (!s) {
+			b->oom = 1;
+			return CAIRO_STATUS_NO_MEMORY;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, data, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+	return CAIRO_STATUS_SUCCESS;
 }
 
 void chart_free(chart *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n; i++)
-		free(c->items[i].text);
-	free(c->items);
+	if (c->cr)
+		cairo_destroy(c->cr);
+	if (c->surf)
+		cairo_surface_destroy(c->surf);
+	free(c->out.s);
+	free(c->path);
 	free(c);
 }
 
-/* A new item with its coordinates (rect/box: x, y, w, h); NULL when out of
- * memory. */
-static item *push(chart *c, int type, uint32_t rgb, double x0, double y0, double x1, double y1)
+cairo_t *chart_cairo(chart *c)
 {
-	if (c->oom)
+	return c->cr;
+}
+
+chart *chart_new(const char *path, int w, int h, const char *title, char *err, size_t errlen)
+{
+	if (!chart_path_ok(path)) {
+		snprintf(err, errlen, "%s: the picture's name must end in .png, .svg or .pdf", path);
 		return NULL;
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 256;
-		item *it = realloc(c->items, nc * sizeof *it);
-		if (!it) {
-			c->oom = 1;
-			return NULL;
-		}
-		c->items = it;
-		c->cap = nc;
 	}
-	item *it = &c->items[c->n++];
-	memset(it, 0, sizeof *it);
-	it->type = type;
-	it->rgb = rgb & 0xffffff;
-	it->x0 = x0;
-	it->y0 = y0;
-	it->x1 = x1;
-	it->y1 = y1;
-	return it;
-}
-
-void chart_rect(chart *c, int x, int y, int w, int h, uint32_t rgb)
-{
-	push(c, IT_RECT, rgb, x, y, w, h);
-}
-
-void chart_box(chart *c, int x, int y, int w, int h, uint32_t rgb)
-{
-	push(c, IT_BOX, rgb, x, y, w, h);
-}
-
-void chart_line(chart *c, double x0, double y0, double x1, double y1, int width, uint32_t rgb,
-                int dashed)
-{
-	if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1))
-		return;
-	item *it = push(c, IT_LINE, rgb, x0, y0, x1, y1);
-	if (it) {
-		it->width = width < 1 ? 1 : width > 4 ? 4 : width;
-		it->dashed = dashed;
-	}
-}
-
-void chart_text(chart *c, int x, int y, const char *s, int scale, int align, int up, uint32_t rgb)
-{
-	item *it = push(c, IT_TEXT, rgb, x, y, 0.0, 0.0);
-	if (!it)
-		return;
-	it->scale = scale < 1 ? 1 : scale > 4 ? 4 : scale;
-	it->align = align;
-	it->up = up;
-	size_t n = strlen(s) + 1;
-	if (!(it->text = malloc(n))) {
-		c->n--;
-		c->oom = 1;
-		return;
-	}
-	memcpy(it->text, s, n);
-}
-
-/* ---------------------------------------------------------------- PNG */
-typedef struct {
-	font_img im;
-	uint32_t pal[256];
-	int npal;
-} raster;
-
-static uint8_t colour(raster *r, uint32_t rgb)
-{
-	for (int i = 0; i < r->npal; i++)
-		if (r->pal[i] == rgb)
-			return (uint8_t)i;
-	if (r->npal < MAX_COLOURS) {
-		r->pal[r->npal] = rgb;
-		return (uint8_t)r->npal++;
-	}
-	/* out of entries: the nearest one */
-	int best = 0;
-	long bd = -1;
-	for (int i = 0; i < r->npal; i++) {
-		long dr = (long)((r->pal[i] >> 16) & 255) - (long)((rgb >> 16) & 255);
-		long dg = (long)((r->pal[i] >> 8) & 255) - (long)((rgb >> 8) & 255);
-		long db = (long)(r->pal[i] & 255) - (long)(rgb & 255);
-		long d = dr * dr + dg * dg + db * db;
-		if (bd < 0 || d < bd) {
-			bd = d;
-			best = i;
-		}
-	}
-	return (uint8_t)best;
-}
-
-static void draw_line(raster *r, const item *it, uint8_t c)
-{
-	int x0 = (int)lrint(it->x0), y0 = (int)lrint(it->y0);
-	int x1 = (int)lrint(it->x1), y1 = (int)lrint(it->y1);
-	int dx = abs(x1 - x0), dy = -abs(y1 - y0);
-	int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, e = dx + dy;
-	int w = it->width, o = (w - 1) / 2;
-	for (int step = 0;; step++) {
-		if (!it->dashed || step % 10 < 6)
-			font_fill(&r->im, x0 - o, y0 - o, w, w, c);
-		if (x0 == x1 && y0 == y1)
-			break;
-		int e2 = 2 * e;
-		if (e2 >= dy) {
-			e += dy;
-			x0 += sx;
-		}
-		if (e2 <= dx) {
-			e += dx;
-			y0 += sy;
-		}
-	}
-}
-
-static void draw_text(raster *r, const item *it, uint8_t c)
-{
-	int s = it->scale, tw = font_text_width(it->text, s);
-	int x = (int)it->x0, y = (int)it->y0;
-	if (it->up) {
-		/* centred on (x, y), reading upwards */
-		font_text(&r->im, x - 7 * s / 2, y + tw / 2, it->text, s, c, 1);
-		return;
-	}
-	if (it->align == CHART_CENTRE)
-		x -= tw / 2;
-	else if (it->align == CHART_RIGHT)
-		x -= tw;
-	font_text(&r->im, x, y, it->text, s, c, 0);
-}
-
-static int write_png(const chart *c, const char *path, char *err, size_t errlen)
-{
-	raster r;
-	memset(&r, 0, sizeof r);
-	font_img *im = &r.im;
-	im->w = c->w;
-	im->h = c->h;
-	im->px = malloc((size_t)c->w * c->h);
-	if (!im->px) {
+	chart *c = calloc(1, sizeof *c);
+	size_t n = strlen(path) + 1;
+	if (!c || !(c->path = malloc(n))) {
+		free(c);
 		snprintf(err, errlen, "out of memory for the picture");
+		return NULL;
+	}
+	memcpy(c->path, path, n);
+	c->fmt = cli_has_ext(path, ".svg") ? FMT_SVG : cli_has_ext(path, ".pdf") ? FMT_PDF : FMT_PNG;
+	if (c->fmt == FMT_SVG) {
+		c->surf = cairo_svg_surface_create_for_stream(to_buf, &c->out, w, h);
+		cairo_svg_surface_set_document_unit(c->surf, CAIRO_SVG_UNIT_PX);
+	} else if (c->fmt == FMT_PDF) {
+		c->surf = cairo_pdf_surface_create_for_stream(to_buf, &c->out, w, h);
+		char *t = title ? clean_text(title) : NULL;
+		if (t)
+			cairo_pdf_surface_set_metadata(c->surf, CAIRO_PDF_METADATA_TITLE, t);
+		free(t);
+		cairo_pdf_surface_set_metadata(c->surf, CAIRO_PDF_METADATA_CREATOR, "oneiro");
+	} else {
+		c->surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+	}
+	c->cr = cairo_create(c->surf);
+	if (cairo_status(c->cr)) {
+		snprintf(err, errlen, "cannot make the picture: %s",
+		         cairo_status_to_string(cairo_status(c->cr)));
+		chart_free(c);
+		return NULL;
+	}
+	/* text antialiased in grey levels (no colour fringes), lightly hinted */
+	cairo_font_options_t *fo = cairo_font_options_create();
+	cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_SLIGHT);
+	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+	cairo_set_font_options(c->cr, fo);
+	cairo_font_options_destroy(fo);
+	cairo_set_source_rgb(c->cr, 1.0, 1.0, 1.0);
+	cairo_paint(c->cr);
+	return c;
+}
+
+int chart_write(chart *c, char *err, size_t errlen)
+{
+	cairo_status_t st = cairo_status(c->cr);
+	if (!st) {
+		cairo_destroy(c->cr);
+		c->cr = NULL;
+		if (c->fmt == FMT_PNG)
+			st = cairo_surface_write_to_png_stream(c->surf, to_buf, &c->out);
+		else
+			cairo_surface_finish(c->surf);
+		if (!st)
+			st = cairo_surface_status(c->surf);
+	}
+	if (st || c->out.oom) {
+		snprintf(err, errlen, "cannot draw the picture: %s",
+		         c->out.oom ? "out of memory" : cairo_status_to_string(st));
+		chart_free(c);
 		return -1;
 	}
-	uint8_t white = colour(&r, 0xffffff);
-	memset(im->px, white, (size_t)c->w * c->h);
-	for (size_t i = 0; i < c->n; i++) {
-		const item *it = &c->items[i];
-		uint8_t col = colour(&r, it->rgb);
-		int x = (int)it->x0, y = (int)it->y0, w = (int)it->x1, h = (int)it->y1;
-		switch (it->type) {
-		case IT_RECT: font_fill(im, x, y, w, h, col); break;
-		case IT_BOX:
-			font_fill(im, x, y, w, 1, col);
-			font_fill(im, x, y + h - 1, w, 1, col);
-			font_fill(im, x, y, 1, h, col);
-			font_fill(im, x + w - 1, y, 1, h, col);
-			break;
-		case IT_LINE: draw_line(&r, it, col); break;
-		case IT_TEXT: draw_text(&r, it, col); break;
-		}
-	}
-	uint8_t pal[256 * 3];
-	for (int i = 0; i < r.npal; i++) {
-		pal[3 * i] = (uint8_t)(r.pal[i] >> 16);
-		pal[3 * i + 1] = (uint8_t)(r.pal[i] >> 8);
-		pal[3 * i + 2] = (uint8_t)r.pal[i];
-	}
-	uint8_t *png;
-	size_t n;
-	int st =
-	    png_encode_indexed(im->px, (uint32_t)im->w, (uint32_t)im->h, pal, (uint32_t)r.npal, &png, &n);
-	free(im->px);
-	if (st) {
-		snprintf(err, errlen, "out of memory for the picture");
-		return -1;
-	}
-	st = cli_write_atomic(path, png, n, err, errlen);
-	free(png);
-	return st;
-}
-
-/* ---------------------------------------------------------------- SVG */
-static int write_svg(const chart *c, const char *path, const char *title, char *err, size_t errlen)
-{
-	cli_buf b = {0};
-	cli_printf(&b,
-	           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-	           "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
-	           "<title>",
-	           c->w, c->h, c->w, c->h);
-	cli_xml_str(&b, title ? title : "oneiro", 0);
-	cli_printf(&b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
-	for (size_t i = 0; i < c->n; i++) {
-		const item *it = &c->items[i];
-		uint32_t k = it->rgb;
-		switch (it->type) {
-		case IT_RECT:
-			cli_printf(&b, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"#%06x\"/>\n",
-			           it->x0, it->y0, it->x1, it->y1, k);
-			break;
-		case IT_BOX:
-			cli_printf(&b,
-			           "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" "
-			           "stroke=\"#%06x\"/>\n",
-			           it->x0 + 0.5, it->y0 + 0.5, it->x1 - 1, it->y1 - 1, k);
-			break;
-		case IT_LINE:
-			cli_printf(&b,
-			           "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-			           "stroke=\"#%06x\" "
-			           "stroke-width=\"%d\" stroke-linecap=\"round\"%s/>\n",
-			           it->x0 + 0.5, it->y0 + 0.5, it->x1 + 0.5, it->y1 + 0.5, k, it->width,
-			           it->dashed ? " stroke-dasharray=\"6 4\"" : "");
-			break;
-		case IT_TEXT: {
-			int size = it->scale == 1 ? 10 : 8 * it->scale;
-			if (it->up) {
-				cli_printf(&b,
-				           "<text transform=\"translate(%g,%g) rotate(-90)\" "
-				           "font-size=\"%d\" "
-				           "text-anchor=\"middle\" dominant-baseline=\"central\" "
-				           "fill=\"#%06x\">",
-				           it->x0, it->y0, size, k);
-			} else {
-				static const char *const anchor[] = {"start", "middle", "end"};
-				cli_printf(&b,
-				           "<text x=\"%g\" y=\"%g\" font-size=\"%d\" text-anchor=\"%s\" "
-				           "fill=\"#%06x\">",
-				           it->x0, it->y0 + 7 * it->scale, size, anchor[it->align % 3], k);
-			}
-			cli_xml_str(&b, it->text, 0);
-			cli_printf(&b, "</text>\n");
-			break;
-		}
-		}
-	}
-	cli_printf(&b, "</svg>\n");
-	if (b.oom) {
-		free(b.s);
-		snprintf(err, errlen, "out of memory for the picture");
-		return -1;
-	}
-	int st = cli_write_atomic(path, b.s, b.n, err, errlen);
-	free(b.s);
-	return st;
-}
-
-int chart_write(const chart *c, const char *path, const char *title, char *err, size_t errlen)
-{
-	if (c->oom) {
-		snprintf(err, errlen, "out of memory for the picture");
-		return -1;
-	}
-	if (cli_has_ext(path, ".svg"))
-		return write_svg(c, path, title, err, errlen);
-	return write_png(c, path, err, errlen);
+	int r = cli_write_atomic(c->path, c->out.s, c->out.n, err, errlen);
+	chart_free(c);
+	return r;
 }

@@ -4,8 +4,6 @@
 
 #include "chart.h"
 #include "cliutil.h"
-#include "font.h"
-#include "png.h"
 
 #include <fftw3.h>
 #include <math.h>
@@ -34,12 +32,11 @@
 #define DB_LO (-100.0)  /* dBFS at the bottom of the colour map */
 #define DB_HI 0.0       /* dBFS at its top: a full-scale sine */
 
-/* palette: 0..N_MAP-1 the colour map, then fixed colours */
-#define N_MAP 240
-enum { C_WHITE = N_MAP, C_BLACK, C_GRAY, C_DRY, C_DREAM, C_DELTA, C_LIGHT, N_PAL };
-
-static const char *const panel_title[NSIG] = {"DRY (IN)", "DREAMED (OUT)", "DELTA (OUT - IN)"};
-static const uint8_t panel_rgb[NSIG][3] = {{60, 120, 220}, {200, 60, 200}, {40, 160, 80}};
+static const char *const panel_title[NSIG] = {"dry (in)", "dreamed (out)",
+                                               "delta (out \xe2\x88\x92 in)"};
+static const uint32_t panel_rgb[NSIG] = {0x3c78dc, 0xc83cc8, 0x28a050};
+#define C_BLACK 0x000000
+#define C_GRAY 0x6e6e6e
 
 /* An approximation of the "inferno" colour map: perceptually ordered,
  * readable in grey, black for silence. */
@@ -47,7 +44,8 @@ static const uint8_t cmap_pts[11][3] = {
 	{0, 0, 4},      {22, 11, 57},   {66, 10, 104}, {106, 23, 110}, {147, 38, 103}, {188, 55, 84},
 	{221, 81, 58},  {243, 120, 25}, {252, 165, 10}, {246, 215, 70}, {252, 255, 164}};
 
-static void cmap_rgb(double t, uint8_t rgb[3])
+/* The colour of t in [0, 1] as 0xRRGGBB. */
+static uint32_t cmap_rgb(double t)
 {
 	if (!(t > 0.0))
 		t = 0.0;
@@ -58,22 +56,11 @@ static void cmap_rgb(double t, uint8_t rgb[3])
 	if (i > 9)
 		i = 9;
 	double f = u - i;
+	uint32_t rgb = 0;
 	for (int k = 0; k < 3; k++)
-		rgb[k] = (uint8_t)lrint(cmap_pts[i][k] + f * (cmap_pts[i + 1][k] - cmap_pts[i][k]));
-}
-
-static void make_palette(uint8_t pal[N_PAL][3])
-{
-	for (int i = 0; i < N_MAP; i++)
-		cmap_rgb((double)i / (N_MAP - 1), pal[i]);
-	static const uint8_t fixed[][3] = {{255, 255, 255}, {0, 0, 0}, {110, 110, 110}};
-	memcpy(pal[C_WHITE], fixed[0], 3);
-	memcpy(pal[C_BLACK], fixed[1], 3);
-	memcpy(pal[C_GRAY], fixed[2], 3);
-	memcpy(pal[C_DRY], panel_rgb[0], 3);
-	memcpy(pal[C_DREAM], panel_rgb[1], 3);
-	memcpy(pal[C_DELTA], panel_rgb[2], 3);
-	pal[C_LIGHT][0] = pal[C_LIGHT][1] = pal[C_LIGHT][2] = 225;
+		rgb = rgb << 8 |
+		      (uint32_t)lrint(cmap_pts[i][k] + f * (cmap_pts[i + 1][k] - cmap_pts[i][k]));
+	return rgb;
 }
 
 /* ---------------------------------------------------------------- axes */
@@ -129,7 +116,7 @@ void plot_free(plot *p)
 
 int plot_path_ok(const char *path)
 {
-	return strlen(path) > 4 && (cli_has_ext(path, ".png") || cli_has_ext(path, ".svg"));
+	return chart_path_ok(path);
 }
 
 static double row_freq(const plot *p, double r)
@@ -274,18 +261,13 @@ void plot_push(plot *p, const float *dry, const float *out, uint32_t n)
 		push_one(p, isfinite(dry[i]) ? dry[i] : 0.0f, isfinite(out[i]) ? out[i] : 0.0f);
 }
 
-/* The colour index of panel s at column c, row r (0 = bottom). */
-static uint8_t pixel(const plot *p, int s, int c, int r)
+/* The colour of panel s at column c, row r (0 = bottom). */
+static uint32_t pixel(const plot *p, int s, int c, int r)
 {
 	double n = p->cnt[c] ? p->cnt[c] : 1;
 	double v = p->acc[s][(size_t)c * PH + r] / n;
 	double db = 10.0 * log10(v + 1e-30);
-	double t = (db - DB_LO) / (DB_HI - DB_LO);
-	if (!(t > 0.0))
-		t = 0.0;
-	if (t > 1.0)
-		t = 1.0;
-	return (uint8_t)lrint(t * (N_MAP - 1));
+	return cmap_rgb((db - DB_LO) / (DB_HI - DB_LO));
 }
 
 /* ---------------------------------------------------------------- output */
@@ -300,50 +282,82 @@ static int panel_x(int s)
 	return ML + s * (PW + GAP);
 }
 
-static int freq_y(const plot *p, double f)
+/* The y of the centre of the pixel row of f. */
+static double freq_y(const plot *p, double f)
 {
 	double r = (PH - 1) * log(f / F_MIN) / log(p->fmax / F_MIN);
-	return MT + PH - 1 - (int)lrint(r);
+	return MT + PH - 1 - r;
 }
 
-static int write_png(plot *p, const char *path, const char *title, char *err, size_t errlen)
+/* The spectrogram of signal s drawn at (x0, MT), one pixel a cell. */
+static void draw_panel(chart *c, const plot *p, int s, int x0)
 {
-	uint8_t pal[N_PAL][3];
-	make_palette(pal);
-	font_img im = {malloc((size_t)IMG_W * IMG_H), IMG_W, IMG_H};
-	if (!im.px) {
-		snprintf(err, errlen, "out of memory for the plot");
-		return -1;
+	cairo_surface_t *im = cairo_image_surface_create(CAIRO_FORMAT_RGB24, PW, PH);
+	if (cairo_surface_status(im)) {
+		cairo_surface_destroy(im);
+		return; /* no memory: the picture is left without this panel */
 	}
-	memset(im.px, C_WHITE, (size_t)IMG_W * IMG_H);
+	cairo_surface_flush(im);
+	unsigned char *data = cairo_image_surface_get_data(im);
+	int stride = cairo_image_surface_get_stride(im);
+	for (int r = 0; r < PH; r++) {
+		uint32_t *row = (uint32_t *)(void *)(data + (size_t)(PH - 1 - r) * stride);
+		for (int col = 0; col < PW; col++)
+			row[col] = pixel(p, s, col, r);
+	}
+	cairo_surface_mark_dirty(im);
+	cairo_t *cr = chart_cairo(c);
+	cairo_save(cr);
+	cairo_set_source_surface(cr, im, x0, MT);
+	cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+	cairo_rectangle(cr, x0, MT, PW, PH);
+	cairo_fill(cr);
+	cairo_restore(cr);
+	cairo_surface_destroy(im);
+}
+
+/* The colour bar at (x, MT): the colour map as a vertical gradient. */
+static void draw_colour_bar(chart *c, int x)
+{
+	cairo_t *cr = chart_cairo(c);
+	cairo_pattern_t *g = cairo_pattern_create_linear(0.0, MT + PH, 0.0, MT);
+	for (int i = 0; i <= 10; i++)
+		cairo_pattern_add_color_stop_rgb(g, i / 10.0, cmap_pts[i][0] / 255.0,
+		                                 cmap_pts[i][1] / 255.0, cmap_pts[i][2] / 255.0);
+	cairo_save(cr);
+	cairo_set_source(cr, g);
+	cairo_rectangle(cr, x, MT, CB_W, PH);
+	cairo_fill(cr);
+	cairo_restore(cr);
+	cairo_pattern_destroy(g);
+}
+
+int plot_write(plot *p, const char *path, const char *title, char *err, size_t errlen)
+{
+	finish(p);
+	chart *c = chart_new(path, IMG_W, IMG_H, title ? title : "oneiro render", err, errlen);
+	if (!c)
+		return -1;
 	if (title)
-		font_text(&im, ML, 6, title, 1, C_BLACK, 0);
+		chart_text(c, ML, 6, title, 12, CHART_LEFT, C_BLACK);
 	double tstep = chart_nice_step(p->duration, 5);
 	for (int s = 0; s < NSIG; s++) {
 		int x0 = panel_x(s);
-		uint8_t col = (uint8_t)(C_DRY + s);
-		int tw = font_text_width(panel_title[s], 2);
-		font_text(&im, x0 + (PW - tw) / 2, 22, panel_title[s], 2, col, 0);
-		font_fill(&im, x0, MT - 9, PW, 5, col);
-		/* frame */
-		font_fill(&im, x0 - 1, MT - 1, PW + 2, 1, C_GRAY);
-		font_fill(&im, x0 - 1, MT + PH, PW + 2, 1, C_GRAY);
-		font_fill(&im, x0 - 1, MT - 1, 1, PH + 2, C_GRAY);
-		font_fill(&im, x0 + PW, MT - 1, 1, PH + 2, C_GRAY);
-		for (int c = 0; c < PW; c++)
-			for (int r = 0; r < PH; r++)
-				font_put(&im, x0 + c, MT + PH - 1 - r, pixel(p, s, c, r));
+		chart_text(c, x0 + PW / 2, 21, panel_title[s], 15, CHART_CENTRE | CHART_BOLD, panel_rgb[s]);
+		chart_rect(c, x0, MT - 9, PW, 5, panel_rgb[s]);
+		draw_panel(c, p, s, x0);
+		chart_box(c, x0 - 1, MT - 1, PW + 2, PH + 2, C_GRAY);
 		/* frequency ticks, labelled left of the first panel */
 		for (size_t i = 0; i < sizeof freq_ticks / sizeof freq_ticks[0]; i++) {
 			double f = freq_ticks[i];
 			if (f < F_MIN || f > p->fmax)
 				continue;
-			int y = freq_y(p, f);
-			font_fill(&im, x0 - 5, y, 4, 1, C_BLACK);
+			double y = freq_y(p, f);
+			chart_line(c, x0 - 5, y, x0 - 2, y, 1, C_BLACK, 0);
 			if (s == 0) {
 				char lab[16];
 				freq_label(lab, sizeof lab, f);
-				font_text(&im, x0 - 8 - font_text_width(lab, 1), y - 3, lab, 1, C_BLACK, 0);
+				chart_text(c, x0 - 8, y - 3.5, lab, 11, CHART_RIGHT, C_BLACK);
 			}
 		}
 		/* time ticks */
@@ -351,181 +365,30 @@ static int write_png(plot *p, const char *path, const char *title, char *err, si
 			double t = i * tstep;
 			if (t > p->duration + 1e-9)
 				break;
-			int x = x0 + (int)lrint(t / p->duration * PW);
-			if (x > x0 + PW - 1)
-				x = x0 + PW - 1;
-			font_fill(&im, x, MT + PH + 1, 1, 4, C_BLACK);
+			double x = x0 + t / p->duration * (PW - 1);
+			chart_line(c, x, MT + PH + 1, x, MT + PH + 4, 1, C_BLACK, 0);
 			char lab[32];
 			chart_tick_label(lab, sizeof lab, t, tstep);
-			int w = font_text_width(lab, 1);
-			int lx = x - w / 2;
+			double w = chart_text_width(c, lab, 11, 0);
+			double lx = x + 0.5 - w / 2;
 			if (lx + w > x0 + PW + GAP / 2)
 				lx = x0 + PW + GAP / 2 - w;
-			font_text(&im, lx, MT + PH + 8, lab, 1, C_BLACK, 0);
+			chart_text(c, lx, MT + PH + 9, lab, 11, CHART_LEFT, C_BLACK);
 		}
-		const char *tl = "TIME (S)";
-		font_text(&im, x0 + (PW - font_text_width(tl, 1)) / 2, MT + PH + 26, tl, 1, C_BLACK, 0);
+		chart_text(c, x0 + PW / 2, MT + PH + 27, "time (s)", 11, CHART_CENTRE, C_BLACK);
 	}
-	const char *fl = "FREQUENCY (HZ)";
-	font_text(&im, 6, MT + (PH + font_text_width(fl, 1)) / 2, fl, 1, C_BLACK, 1);
+	chart_text(c, 12, MT + PH / 2, "frequency (Hz)", 11, CHART_UP, C_BLACK);
 	/* colour bar */
 	int cx = panel_x(NSIG - 1) + PW + CB_GAP;
-	for (int r = 0; r < PH; r++)
-		font_fill(&im, cx, MT + PH - 1 - r, CB_W, 1,
-		          (uint8_t)lrint((double)r / (PH - 1) * (N_MAP - 1)));
-	font_fill(&im, cx - 1, MT - 1, CB_W + 2, 1, C_GRAY);
-	font_fill(&im, cx - 1, MT + PH, CB_W + 2, 1, C_GRAY);
-	font_fill(&im, cx - 1, MT - 1, 1, PH + 2, C_GRAY);
-	font_fill(&im, cx + CB_W, MT - 1, 1, PH + 2, C_GRAY);
+	draw_colour_bar(c, cx);
+	chart_box(c, cx - 1, MT - 1, CB_W + 2, PH + 2, C_GRAY);
 	for (int db = (int)DB_HI; db >= (int)DB_LO; db -= 20) {
-		int y = MT + (int)lrint((DB_HI - db) / (DB_HI - DB_LO) * (PH - 1));
-		font_fill(&im, cx + CB_W, y, 4, 1, C_BLACK);
+		double y = MT + (DB_HI - db) / (DB_HI - DB_LO) * (PH - 1);
+		chart_line(c, cx + CB_W, y, cx + CB_W + 3, y, 1, C_BLACK, 0);
 		char lab[16];
 		snprintf(lab, sizeof lab, "%d", db);
-		font_text(&im, cx + CB_W + 7, y - 3, lab, 1, C_BLACK, 0);
+		chart_text(c, cx + CB_W + 7, y - 3.5, lab, 11, CHART_LEFT, C_BLACK);
 	}
-	font_text(&im, cx - 4, MT - 22, "DBFS", 1, C_BLACK, 0);
-
-	uint8_t *png;
-	size_t n;
-	int st = png_encode_indexed(im.px, IMG_W, IMG_H, &pal[0][0], N_PAL, &png, &n);
-	free(im.px);
-	if (st) {
-		snprintf(err, errlen, "out of memory for the plot");
-		return -1;
-	}
-	st = cli_write_atomic(path, png, n, err, errlen);
-	free(png);
-	return st;
-}
-
-static int write_svg(plot *p, const char *path, const char *title, char *err, size_t errlen)
-{
-	uint8_t pal[N_PAL][3];
-	make_palette(pal);
-	cli_buf b = {0};
-	cli_printf(&b,
-	          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	          "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-	          "xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"%d\" height=\"%d\" "
-	          "viewBox=\"0 0 %d %d\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
-	          "font-size=\"11\">\n",
-	          IMG_W, IMG_H, IMG_W, IMG_H);
-	cli_printf(&b, "<title>");
-	cli_xml_str(&b, title ? title : "oneiro render", CLI_XML_APOS | CLI_XML_TAB);
-	cli_printf(&b, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n");
-	if (title) {
-		cli_printf(&b, "<text x=\"%d\" y=\"14\" font-size=\"12\">", ML);
-		cli_xml_str(&b, title, CLI_XML_APOS | CLI_XML_TAB);
-		cli_printf(&b, "</text>\n");
-	}
-	cli_printf(&b, "<defs><linearGradient id=\"cmap\" x1=\"0\" y1=\"1\" x2=\"0\" y2=\"0\">");
-	for (int i = 0; i <= 10; i++)
-		cli_printf(&b, "<stop offset=\"%.1f\" stop-color=\"#%02x%02x%02x\"/>", i / 10.0,
-		          cmap_pts[i][0], cmap_pts[i][1], cmap_pts[i][2]);
-	cli_printf(&b, "</linearGradient></defs>\n");
-	uint8_t *px = malloc((size_t)PW * PH);
-	if (!px) {
-		free(b.s);
-		snprintf(err, errlen, "out of memory for the plot");
-		return -1;
-	}
-	double tstep = chart_nice_step(p->duration, 5);
-	for (int s = 0; s < NSIG; s++) {
-		int x0 = panel_x(s);
-		for (int c = 0; c < PW; c++)
-			for (int r = 0; r < PH; r++)
-				px[(size_t)(PH - 1 - r) * PW + c] = pixel(p, s, c, r);
-		uint8_t *png;
-		size_t n;
-		char *b64 = NULL;
-		if (!png_encode_indexed(px, PW, PH, &pal[0][0], N_PAL, &png, &n)) {
-			b64 = png_base64(png, n);
-			free(png);
-		}
-		if (!b64) {
-			free(px);
-			free(b.s);
-			snprintf(err, errlen, "out of memory for the plot");
-			return -1;
-		}
-		cli_printf(&b, "<g id=\"panel%d\">\n", s + 1);
-		cli_printf(&b,
-		          "<text x=\"%d\" y=\"36\" font-size=\"15\" font-weight=\"bold\" "
-		          "text-anchor=\"middle\" fill=\"#%02x%02x%02x\">%s</text>\n",
-		          x0 + PW / 2, panel_rgb[s][0], panel_rgb[s][1], panel_rgb[s][2],
-		          s == 0 ? "dry (in)" : s == 1 ? "dreamed (out)" : "delta (out \xe2\x88\x92 in)");
-		cli_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"5\" fill=\"#%02x%02x%02x\"/>\n",
-		          x0, MT - 9, PW, panel_rgb[s][0], panel_rgb[s][1], panel_rgb[s][2]);
-		cli_printf(&b,
-		          "<image x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-		          "preserveAspectRatio=\"none\" xlink:href=\"data:image/png;base64,%s\"/>\n",
-		          x0, MT, PW, PH, b64);
-		free(b64);
-		cli_printf(&b,
-		          "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
-		          "stroke=\"#6e6e6e\"/>\n",
-		          x0 - 0.5, MT - 0.5, PW + 1, PH + 1);
-		for (size_t i = 0; i < sizeof freq_ticks / sizeof freq_ticks[0]; i++) {
-			double f = freq_ticks[i];
-			if (f < F_MIN || f > p->fmax)
-				continue;
-			int y = freq_y(p, f);
-			cli_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
-			          x0 - 5, y + 0.5, x0 - 1, y + 0.5);
-			if (s == 0) {
-				char lab[16];
-				freq_label(lab, sizeof lab, f);
-				cli_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", x0 - 8,
-				          y + 4, lab);
-			}
-		}
-		for (int i = 0;; i++) {
-			double t = i * tstep;
-			if (t > p->duration + 1e-9)
-				break;
-			double x = x0 + t / p->duration * PW;
-			cli_printf(&b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
-			          x, MT + PH + 1, x, MT + PH + 5);
-			char lab[32];
-			chart_tick_label(lab, sizeof lab, t, tstep);
-			cli_printf(&b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x,
-			          MT + PH + 17, lab);
-		}
-		cli_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time (s)</text>\n</g>\n",
-		          x0 + PW / 2, MT + PH + 35);
-	}
-	free(px);
-	cli_printf(&b,
-	          "<text transform=\"translate(16,%d) rotate(-90)\" text-anchor=\"middle\">"
-	          "frequency (Hz)</text>\n",
-	          MT + PH / 2);
-	int cx = panel_x(NSIG - 1) + PW + CB_GAP;
-	cli_printf(&b,
-	          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"url(#cmap)\" "
-	          "stroke=\"#6e6e6e\"/>\n",
-	          cx, MT, CB_W, PH);
-	for (int db = (int)DB_HI; db >= (int)DB_LO; db -= 20) {
-		double y = MT + (DB_HI - db) / (DB_HI - DB_LO) * PH;
-		cli_printf(&b, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\"/>\n",
-		          cx + CB_W, y, cx + CB_W + 4, y);
-		cli_printf(&b, "<text x=\"%d\" y=\"%.1f\">%d</text>\n", cx + CB_W + 7, y + 4, db);
-	}
-	cli_printf(&b, "<text x=\"%d\" y=\"%d\">dBFS</text>\n</svg>\n", cx - 4, MT - 14);
-	if (b.oom) {
-		free(b.s);
-		snprintf(err, errlen, "out of memory for the plot");
-		return -1;
-	}
-	int st = cli_write_atomic(path, b.s, b.n, err, errlen);
-	free(b.s);
-	return st;
-}
-
-int plot_write(plot *p, const char *path, const char *title, char *err, size_t errlen)
-{
-	finish(p);
-	if (cli_has_ext(path, ".svg"))
-		return write_svg(p, path, title, err, errlen);
-	return write_png(p, path, title, err, errlen);
+	chart_text(c, cx - 4, MT - 22, "dBFS", 11, CHART_LEFT, C_BLACK);
+	return chart_write(c, err, errlen);
 }

@@ -2,9 +2,8 @@
 /* plot.h -- spectrograms of a render for `oneiro render --plot`: the dry
  * sound, the dreamed sound and their difference, side by side, on a
  * log-frequency axis from 30 Hz to Nyquist, in dBFS with one fixed colour
- * map; written as PNG (own encoder, 5x7 bitmap font) or SVG (vector
- * labels around embedded PNG panels). Computed with FFTW3f while the
- * render streams: the samples are never all held in memory. */
+ * map; drawn with cairo (chart.h) as PNG, SVG or PDF. Computed with FFTW3f
+ * while the render streams: the samples are never all held in memory. */
 #ifndef ONEIRO_PLOT_H
 #define ONEIRO_PLOT_H
 
@@ -18,16 +17,16 @@ typedef struct plot plot;
 int plot_new(plot **out, uint32_t rate, uint64_t total, char *err, size_t errlen);
 void plot_free(plot *p);
 
-/* Nonzero when path ends in .png or .svg (case-insensitive). */
+/* Nonzero when path ends in .png, .svg or .pdf (case-insensitive). */
 int plot_path_ok(const char *path);
 
 /* The next n mono samples of the dry and the dreamed signal (the delta is
  * computed here as out - dry). */
 void plot_push(plot *p, const float *dry, const float *out, uint32_t n);
 
-/* Finishes the last frames and writes the picture to path (.png or .svg),
- * atomically (temporary file beside it, then rename). `title` goes at the
- * top. Returns 0, or -1 with a reason in err. */
+/* Finishes the last frames and writes the picture to path (.png, .svg or
+ * .pdf), atomically (temporary file beside it, then rename). `title` goes
+ * at the top. Returns 0, or -1 with a reason in err. */
 int plot_write(plot *p, const char *path, const char *title, char *err, size_t errlen);
 
 #endif

@@ -190,8 +190,8 @@ static void usage(FILE *f)
 	        "                      opus (default: IN's; with --from, the usual one for OUT's\n"
 	        "                      extension, e.g. 32-bit float for .wav)\n"
 	        "  --plot FILE         also write spectrograms of the dry sound, the dreamed sound and\n"
-	        "                      the delta (out - in), log frequency, dBFS; .png or .svg\n"
-	        "                      (one IN only)\n"
+	        "                      the delta (out - in), log frequency, dBFS; a picture in PNG,\n"
+	        "                      SVG or PDF by FILE's extension (.png .svg .pdf; one IN only)\n"
 	        "  --quiet             no progress bar and no summary (errors and notes still go to\n"
 	        "                      stderr)\n"
 	        "\n"
@@ -438,7 +438,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 			o->jobs = (uint32_t)u;
 		} else if (!strcmp(name, "--plot")) {
 			if (!plot_path_ok(v)) {
-				msg("--plot: '%s' must end in .png or .svg", v);
+				msg("--plot: '%s' must end in .png, .svg or .pdf", v);
 				return EXIT_USAGE;
 			}
 			o->plot_path = v;

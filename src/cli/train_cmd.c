@@ -73,7 +73,7 @@ typedef struct {
 	uint32_t robust_steps; /* 0: the trainer's default (3) */
 	int select_acc;   /* --select accuracy: keep the epoch of best validation accuracy */
 	uint64_t seed;
-	int svg, quiet;
+	int svg, pdf, quiet;
 } topts;
 
 static void usage(FILE *f)
@@ -187,7 +187,8 @@ static void usage(FILE *f)
 	        "                      data and threads give the same model, bit for bit\n"
 	        "\n"
 	        "output:\n"
-	        "  --svg               also write MODEL.report.svg\n"
+	        "  --svg               also write the report picture as MODEL.report.svg\n"
+	        "  --pdf               also write it as MODEL.report.pdf\n"
 	        "  --quiet             no progress and no report on stdout (the report files are\n"
 	        "                      still written)\n"
 	        "\n"
@@ -240,6 +241,7 @@ static int parse_args(int argc, char **argv, topts *o)
 		if (kind == CLI_HELP)
 			return -1;
 		const cli_flag flags[] = {{"--svg", &o->svg},
+		                          {"--pdf", &o->pdf},
 		                          {"--quiet", &o->quiet},
 		                          {"-q", &o->quiet},
 		                          {"--augment", &o->augment}};
@@ -781,7 +783,7 @@ int cmd_train(int argc, char **argv)
 	size_t *off = NULL, *cnt[4] = {NULL, NULL, NULL, NULL};
 	uint64_t *cm_win = NULL, *cm_file = NULL;
 	tr_epoch *hist = NULL;
-	char *p_txt = NULL, *p_png = NULL, *p_svg = NULL;
+	char *p_txt = NULL, *p_png = NULL, *p_svg = NULL, *p_pdf = NULL;
 	cli_buf meta = {0}, rep = {0}, cmd = {0}, arch = {0}, settings = {0}, flist = {0};
 	char err[4096];
 	char *ds_name = NULL, *model_name = NULL;   /* the dataset and model as reports name them */
@@ -817,7 +819,8 @@ int cmd_train(int argc, char **argv)
 		p_txt = report_path(o.model, ".report.txt");
 		p_png = report_path(o.model, ".report.png");
 		p_svg = report_path(o.model, ".report.svg");
-		if (!p_txt || !p_png || !p_svg) {
+		p_pdf = report_path(o.model, ".report.pdf");
+		if (!p_txt || !p_png || !p_svg || !p_pdf) {
 			msg("out of memory");
 			st = EXIT_FAIL;
 			goto out;
@@ -1506,10 +1509,15 @@ int cmd_train(int argc, char **argv)
 		msg("report picture: %s", err);
 		rst = EXIT_FAIL;
 	}
+	if (o.pdf && tr_report_picture(&R, p_pdf, err, sizeof err)) {
+		msg("report picture: %s", err);
+		rst = EXIT_FAIL;
+	}
 	if (!o.quiet) {
 		rep.s[rep_n] = 0; /* stdout: without the list of files */
 		fputs(rep.s, stdout);
-		printf("report: %s, %s%s%s\n", p_txt, p_png, o.svg ? ", " : "", o.svg ? p_svg : "");
+		printf("report: %s, %s%s%s%s%s\n", p_txt, p_png, o.svg ? ", " : "", o.svg ? p_svg : "",
+		       o.pdf ? ", " : "", o.pdf ? p_pdf : "");
 		fflush(stdout);
 	}
 	st = interrupted ? 128 + g_stop : rst;
@@ -1546,6 +1554,7 @@ out:
 	free(p_txt);
 	free(p_png);
 	free(p_svg);
+	free(p_pdf);
 	free(meta.s);
 	free(rep.s);
 	free(cmd.s);

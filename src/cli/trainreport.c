@@ -3,7 +3,6 @@
 #include "trainreport.h"
 
 #include "chart.h"
-#include "font.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -302,17 +301,20 @@ static double ax_y(const axes *a, double v)
 	return a->y + a->h - 1 - (v - a->y0) / (a->y1 - a->y0) * (a->h - 1);
 }
 
+#define FS 11.0 /* labels, pixels */
+#define FS_TITLE 16.0
+
 static void draw_axes(chart *c, const axes *a, const char *title, const char *ylabel, int pct_axis)
 {
-	chart_text(c, a->x + a->w / 2, a->y - 22, title, 2, CHART_CENTRE, 0, C_BLACK);
+	chart_text(c, a->x + a->w / 2, a->y - 24, title, FS_TITLE, CHART_CENTRE | CHART_BOLD, C_BLACK);
 	double ys = chart_nice_step(a->y1 - a->y0, 5);
 	for (double v = ceil(a->y0 / ys) * ys; v <= a->y1 + 1e-9; v += ys) {
-		int y = (int)lrint(ax_y(a, v));
+		double y = round(ax_y(a, v));
 		chart_rect(c, a->x, y, a->w, 1, C_GRID);
 		chart_rect(c, a->x - 5, y, 4, 1, C_BLACK);
 		char lab[32];
 		chart_tick_label(lab, sizeof lab, pct_axis ? 100.0 * v : v, pct_axis ? 100.0 * ys : ys);
-		chart_text(c, a->x - 8, y - 3, lab, 1, CHART_RIGHT, 0, C_BLACK);
+		chart_text(c, a->x - 8, y - 3.5, lab, FS, CHART_RIGHT, C_BLACK);
 	}
 	double span = a->x1 - a->x0;
 	double xs = chart_nice_step(span, 8);
@@ -321,15 +323,15 @@ static void draw_axes(chart *c, const axes *a, const char *title, const char *yl
 	for (double v = ceil(a->x0 / xs) * xs; v <= a->x1 + 1e-9; v += xs) {
 		if (v < 1.0)
 			continue;
-		int x = (int)lrint(ax_x(a, v));
+		double x = round(ax_x(a, v));
 		chart_rect(c, x, a->y + a->h, 1, 4, C_BLACK);
 		char lab[32];
 		snprintf(lab, sizeof lab, "%.0f", v);
-		chart_text(c, x, a->y + a->h + 8, lab, 1, CHART_CENTRE, 0, C_BLACK);
+		chart_text(c, x + 0.5, a->y + a->h + 9, lab, FS, CHART_CENTRE, C_BLACK);
 	}
 	chart_box(c, a->x - 1, a->y - 1, a->w + 2, a->h + 2, C_GRAY);
-	chart_text(c, a->x + a->w / 2, a->y + a->h + 22, "EPOCH", 1, CHART_CENTRE, 0, C_BLACK);
-	chart_text(c, a->x - 46, a->y + a->h / 2, ylabel, 1, CHART_LEFT, 1, C_BLACK);
+	chart_text(c, a->x + a->w / 2, a->y + a->h + 25, "epoch", FS, CHART_CENTRE, C_BLACK);
+	chart_text(c, a->x - 48, a->y + a->h / 2, ylabel, FS, CHART_UP, C_BLACK);
 }
 
 /* One series: field at offset off of each epoch; markers at the points. */
@@ -348,7 +350,7 @@ static void series(chart *c, const axes *a, const tr_report *r, size_t off, uint
 		double x = ax_x(a, r->ep[i].epoch), y = ax_y(a, v);
 		if (!isnan(px))
 			chart_line(c, px, py, x, y, 2, rgb, dashed);
-		chart_rect(c, (int)lrint(x) - 2, (int)lrint(y) - 2, 5, 5, rgb);
+		chart_rect(c, x - 2, y - 2, 5, 5, rgb);
 		px = x;
 		py = y;
 	}
@@ -358,9 +360,9 @@ static void legend(chart *c, int x, int y, const char *const *names, const uint3
                    const int *dashed, int n)
 {
 	for (int i = 0; i < n; i++) {
-		chart_line(c, x, y + 3, x + 22, y + 3, 2, rgb[i], dashed[i]);
-		chart_text(c, x + 28, y, names[i], 1, CHART_LEFT, 0, C_BLACK);
-		x += 40 + font_text_width(names[i], 1);
+		chart_line(c, x, y + 4, x + 22, y + 4, 2, rgb[i], dashed[i]);
+		chart_text(c, x + 28, y, names[i], FS, CHART_LEFT, C_BLACK);
+		x += 40 + (int)ceil(chart_text_width(c, names[i], FS, 0));
 	}
 }
 
@@ -371,19 +373,18 @@ static void best_marker(chart *c, const axes *a, const tr_report *r)
 	double x = ax_x(a, r->ep[r->best].epoch);
 	chart_line(c, x, a->y, x, a->y + a->h - 1, 1, C_GRAY, 1);
 	if (x > a->x + a->w - 40)
-		chart_text(c, (int)lrint(x) - 4, a->y + 4, "SAVED", 1, CHART_RIGHT, 0, C_GRAY);
+		chart_text(c, x - 4, a->y + 5, "saved", FS, CHART_RIGHT, C_GRAY);
 	else
-		chart_text(c, (int)lrint(x) + 4, a->y + 4, "SAVED", 1, CHART_LEFT, 0, C_GRAY);
+		chart_text(c, x + 5, a->y + 5, "saved", FS, CHART_LEFT, C_GRAY);
 }
 
+/* White to a deep blue. */
 static uint32_t heat(double t)
 {
-	/* white to a deep blue, in 24 steps (a bounded palette) */
 	if (!(t > 0.0))
 		t = 0.0;
 	if (t > 1.0)
 		t = 1.0;
-	t = round(t * 24.0) / 24.0;
 	int r = (int)lrint(255 + t * (8 - 255)), g = (int)lrint(255 + t * (48 - 255)),
 	    b = (int)lrint(255 + t * (107 - 255));
 	return (uint32_t)(r << 16 | g << 8 | b);
@@ -393,11 +394,13 @@ static void confusion(chart *c, int x, int y, int size, const tr_report *r, cons
                       const char *title)
 {
 	uint32_t K = r->n_classes;
-	chart_text(c, x + size / 2, y - 92, title, 2, CHART_CENTRE, 0, C_BLACK);
+	chart_text(c, x + size / 2, y - 94, title, FS_TITLE, CHART_CENTRE | CHART_BOLD, C_BLACK);
 	int cs = size / (int)K;
 	if (cs < 1)
 		cs = 1;
 	int S = cs * (int)K;
+	/* counts and names smaller when the cells are */
+	double fs = cs >= 24 ? FS : cs * 0.45;
 	char lab[64];
 	for (uint32_t i = 0; i < K; i++) {
 		uint64_t row = 0;
@@ -409,40 +412,51 @@ static void confusion(chart *c, int x, int y, int size, const tr_report *r, cons
 			int cx = x + (int)j * cs, cy = y + (int)i * cs;
 			chart_rect(c, cx, cy, cs, cs, heat(t));
 			snprintf(lab, sizeof lab, "%llu", (unsigned long long)v);
-			if (font_text_width(lab, 1) + 4 <= cs && cs >= 11)
-				chart_text(c, cx + cs / 2, cy + (cs - 7) / 2, lab, 1, CHART_CENTRE, 0,
+			if (fs >= 5.0 && chart_text_width(c, lab, fs, 0) + 3 <= cs)
+				chart_text(c, cx + cs / 2.0, cy + (cs - 0.73 * fs) / 2, lab, fs, CHART_CENTRE,
 				           t > 0.5 ? 0xffffff : C_BLACK);
 		}
 	}
 	chart_box(c, x - 1, y - 1, S + 2, S + 2, C_GRAY);
-	/* class names: rows on the left, columns above (reading upwards) */
-	if (cs >= 8) {
-		int maxc = 13;
+	/* class names: rows on the left, columns above (reading upwards), cut to
+	 * the room there is */
+	if (fs >= 5.0) {
 		for (uint32_t k = 0; k < K; k++) {
-			snprintf(lab, sizeof lab, "%.*s", maxc, r->classes[k]);
-			chart_text(c, x - 6, y + (int)k * cs + (cs - 7) / 2, lab, 1, CHART_RIGHT, 0, C_BLACK);
-			int w = font_text_width(lab, 1);
-			chart_text(c, x + (int)k * cs + cs / 2, y - 6 - w / 2, lab, 1, CHART_LEFT, 1, C_BLACK);
+			const char *name = r->classes[k];
+			int n = (int)strlen(name);
+			snprintf(lab, sizeof lab, "%s", name);
+			while (n > 1 && (n > 60 || chart_text_width(c, lab, fs, 0) > 76)) {
+				/* cut a byte at a time, not inside a UTF-8 sequence */
+				do
+					n--;
+				while (n > 1 && ((unsigned char)name[n] & 0xc0) == 0x80);
+				snprintf(lab, sizeof lab, "%.*s\xe2\x80\xa6", n, name);
+			}
+			chart_text(c, x - 6, y + k * cs + (cs - 0.73 * fs) / 2, lab, fs, CHART_RIGHT, C_BLACK);
+			double w = chart_text_width(c, lab, fs, 0);
+			chart_text(c, x + k * cs + cs / 2.0, y - 6 - w / 2, lab, fs, CHART_UP, C_BLACK);
 		}
 	}
-	chart_text(c, x + S / 2, y + S + 8, "PREDICTED", 1, CHART_CENTRE, 0, C_BLACK);
-	chart_text(c, x - 96, y + S / 2, "TRUE", 1, CHART_LEFT, 1, C_BLACK);
-	snprintf(lab, sizeof lab, "ACCURACY %.1f %%", 100.0 * tr_accuracy(cm, K));
+	chart_text(c, x + S / 2, y + S + 9, "predicted", FS, CHART_CENTRE, C_BLACK);
+	chart_text(c, x - 98, y + S / 2, "true", FS, CHART_UP, C_BLACK);
+	snprintf(lab, sizeof lab, "accuracy %.1f %%", 100.0 * tr_accuracy(cm, K));
 	if (!isnan(tr_accuracy(cm, K)))
-		chart_text(c, x + S / 2, y + S + 22, lab, 1, CHART_CENTRE, 0, C_BLACK);
+		chart_text(c, x + S / 2, y + S + 24, lab, FS, CHART_CENTRE, C_BLACK);
 }
 
 int tr_report_picture(const tr_report *r, const char *path, char *err, size_t errlen)
 {
-	chart *c = chart_new(PIC_W, PIC_H);
-	if (!c) {
-		snprintf(err, errlen, "out of memory for the picture");
-		return -1;
-	}
 	char title[512];
-	snprintf(title, sizeof title, "ONEIRO TRAIN  %s  |  %s  |  %s", cli_base_name(r->model_path),
-	         r->arch_desc, r->date);
-	chart_text(c, 20, 10, title, 1, CHART_LEFT, 0, C_BLACK);
+	snprintf(title, sizeof title, "oneiro train   %s   |   %s   |   %s",
+	         cli_base_name(r->model_path), r->arch_desc, r->date);
+	chart *c = chart_new(path, PIC_W, PIC_H, title, err, errlen);
+	if (!c)
+		return -1;
+	/* a long title (a --layers spec) smaller, to fit */
+	double ts = 12.0, tw = chart_text_width(c, title, ts, 0);
+	if (tw > PIC_W - 40)
+		ts *= (PIC_W - 40) / tw;
+	chart_text(c, 20, 10, title, ts, CHART_LEFT, C_BLACK);
 
 	/* the curves: x from 1 to the last epoch */
 	double xe = r->n_ep > 1 ? r->ep[r->n_ep - 1].epoch : 2.0;
@@ -468,8 +482,8 @@ int tr_report_picture(const tr_report *r, const char *path, char *err, size_t er
 		lmax = 1.0;
 	axes la = {80, 70, 400, 260, 1.0, xe, 0.0, lmax * 1.05};
 	axes aa = {600, 70, 400, 260, 1.0, xe, 0.0, 1.0};
-	draw_axes(c, &la, "LOSS", "CROSS-ENTROPY", 0);
-	draw_axes(c, &aa, "ACCURACY", "ACCURACY (%)", 1);
+	draw_axes(c, &la, "loss", "cross-entropy", 0);
+	draw_axes(c, &aa, "accuracy", "accuracy (%)", 1);
 	best_marker(c, &la, r);
 	best_marker(c, &aa, r);
 	series(c, &la, r, offsetof(tr_epoch, train_loss), C_TRAIN, 0);
@@ -480,13 +494,13 @@ int tr_report_picture(const tr_report *r, const char *path, char *err, size_t er
 		series(c, &aa, r, offsetof(tr_epoch, val_file_acc), C_FILE, 1);
 	}
 	{
-		const char *n[] = {"TRAIN", "VALIDATION"};
+		const char *n[] = {"train", "validation"};
 		uint32_t k[] = {C_TRAIN, C_VAL};
 		int d[] = {0, 0};
 		legend(c, la.x, la.y + la.h + 38, n, k, d, have_val ? 2 : 1);
 	}
 	{
-		const char *n[] = {"TRAIN (WINDOWS)", "VALIDATION (WINDOWS)", "VALIDATION (FILES)"};
+		const char *n[] = {"train (windows)", "validation (windows)", "validation (files)"};
 		uint32_t k[] = {C_TRAIN, C_VAL, C_FILE};
 		int d[] = {0, 0, 1};
 		legend(c, aa.x, aa.y + aa.h + 38, n, k, d, have_val ? 3 : 1);
@@ -495,11 +509,9 @@ int tr_report_picture(const tr_report *r, const char *path, char *err, size_t er
 	/* the confusion matrices */
 	char t1[128], t2[128];
 	int val = strncmp(r->eval_on, "validation", 10) == 0;
-	snprintf(t1, sizeof t1, "%s WINDOWS", val ? "VALIDATION" : "TRAINING");
-	snprintf(t2, sizeof t2, "%s FILES", val ? "VALIDATION" : "TRAINING");
+	snprintf(t1, sizeof t1, "%s windows", val ? "validation" : "training");
+	snprintf(t2, sizeof t2, "%s files", val ? "validation" : "training");
 	confusion(c, 190, 540, 300, r, r->cm_win, t1);
 	confusion(c, 710, 540, 300, r, r->cm_file, t2);
-	int st = chart_write(c, path, title, err, errlen);
-	chart_free(c);
-	return st;
+	return chart_write(c, err, errlen);
 }

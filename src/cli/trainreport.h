@@ -2,7 +2,7 @@
 /* trainreport.h -- the report of `oneiro train`: text (confusion matrices,
  * per-class precision and recall, for binary models also specificity and
  * negative predictive value, the epoch table) and a picture (training
- * curves and confusion matrices, PNG or SVG). */
+ * curves and confusion matrices, PNG, SVG or PDF, drawn with cairo). */
 #ifndef ONEIRO_TRAINREPORT_H
 #define ONEIRO_TRAINREPORT_H
 
@@ -57,7 +57,7 @@ double tr_accuracy(const uint64_t *cm, uint32_t k);
 void tr_report_text(const tr_report *r, cli_buf *b);
 
 /* The picture: loss and accuracy per epoch, and the two confusion matrices;
- * .png or .svg by the path's extension. 0, or -1 with a reason in err. */
+ * .png, .svg or .pdf by the path's extension. 0, or -1 with a reason in err. */
 int tr_report_picture(const tr_report *r, const char *path, char *err, size_t errlen);
 
 #endif
