@@ -1508,7 +1508,7 @@ static int write_corpus(const char *dir)
 	struct {
 		const char *name;
 		onr_model *m;
-	} files[8];
+	} files[9];
 	files[0].name = "tiny.onm";
 	files[0].m = make_preset("tiny", 10, ONR_KIND_CLASSES, tiny_names, ONR_NORM_NONE, 0.0f,
 	                         "dataset: corpus", 1);
@@ -1547,8 +1547,10 @@ static int write_corpus(const char *dir)
 	files[7].name = "strided.onm";
 	files[7].m = make_model("strided", ops, n, 96000, 65536, ONR_KIND_BINARY, NULL, 2,
 	                        ONR_NORM_RMS, 0.5f, NULL, 8);
+	files[8].name = "logmel.onm"; /* the version 2 front end */
+	files[8].m = make_logmel();
 	int bad = 0;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		char path[4200], err[512] = "";
 		snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
 		int st = files[i].m ? onr_model_save_file(files[i].m, path, err, sizeof err) : ONR_ENOMEM;
@@ -1560,7 +1562,7 @@ static int write_corpus(const char *dir)
 	}
 	if (bad || check_fail)
 		return 1;
-	printf("test_model: wrote 8 model files into %s\n", dir);
+	printf("test_model: wrote 9 model files into %s\n", dir);
 	return 0;
 }
 
