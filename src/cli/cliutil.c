@@ -345,26 +345,6 @@ void cli_json_str(cli_buf *b, const char *s)
 	cli_printf(b, "\"");
 }
 
-void cli_xml_str(cli_buf *b, const char *t, int flags)
-{
-	for (; *t; t++) {
-		switch (*t) {
-		case '&': cli_printf(b, "&amp;"); break;
-		case '<': cli_printf(b, "&lt;"); break;
-		case '>': cli_printf(b, "&gt;"); break;
-		case '"': cli_printf(b, "&quot;"); break;
-		default:
-			if (*t == '\'' && (flags & CLI_XML_APOS))
-				cli_printf(b, "&apos;");
-			/* control characters are not allowed in XML 1.0 */
-			else if ((unsigned char)*t < 0x20 && !(*t == '\t' && (flags & CLI_XML_TAB)))
-				cli_printf(b, "?");
-			else
-				cli_printf(b, "%c", *t);
-		}
-	}
-}
-
 /* ---------------------------------------------------------------- files */
 int cli_tmp_create(const char *target, char *tmp, size_t len)
 {

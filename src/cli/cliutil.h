@@ -115,10 +115,6 @@ void cli_printf(cli_buf *b, const char *fmt, ...) __attribute__((format(printf, 
 void cli_vprintf(cli_buf *b, const char *fmt, va_list ap);
 /* Appends a JSON string literal (quotes included) of the UTF-8 text s. */
 void cli_json_str(cli_buf *b, const char *s);
-/* Appends s as XML text: & < > " as entities, with CLI_XML_APOS also '
- * (&apos;); control characters as '?', except tabs with CLI_XML_TAB. */
-enum { CLI_XML_APOS = 1, CLI_XML_TAB = 2 };
-void cli_xml_str(cli_buf *b, const char *s, int flags);
 
 /* ---------------------------------------------------------------- files */
 /* Creates an empty temporary file beside `target` (same directory, hidden
