@@ -2925,6 +2925,88 @@ static double now_s(void)
 		fflush(stdout);                                                     \
 	} while (0)
 
+/* Issue 13: an export must not depend on how long the host pre-rolls
+ * silence before the range (Ardour: its export pre-roll setting and the
+ * session's latency pre-roll), nor on what ran before it. One instance runs
+ * live for a while, then "exports" the same signal three times in
+ * freewheel, each after a different length of silence, with live cycles
+ * between: the outputs from the signal's start (plus the latency) on must
+ * have the same bits. Before the fix the window grid started where
+ * freewheel began, so each pre-roll gave another dream. */
+static void test_preroll(void)
+{
+	const double rate = 48000;
+	Host *h = host_new(URI_STEREO, rate, 4096, 0);
+	CHECK(h != NULL, "p: instantiate");
+	if (!h)
+		return;
+	uint32_t C = h->channels;
+	host_set(h, "depth", 0.7f);
+	host_set(h, "layer1", 1.0f);
+	size_t n = (size_t)(2.0 * rate), tail = (size_t)(2.0 * rate);
+	static const size_t pre[3] = {73851, 97157, 24000 + 1};
+	float **sig = alloc_ch(C, n);
+	make_signal(sig[0], sig[1], n, rate, 4242u);
+	float **z = alloc_ch(C, 1024), **zo = alloc_ch(C, 1024);
+	float **first = NULL;
+	uint32_t L = 0;
+	size_t pp = 0;
+	for (int k = 0; k < 3; k++) {
+		/* live: some cycles of the idle host (silence), then the export */
+		host_set(h, "freewheel", 0.0f);
+		for (int b = 0; b < 7 + 3 * k; b++) {
+			uint32_t bs = 1024;
+			host_process(h, z, zo, 0, 1024, &bs, 1, NULL);
+		}
+		host_set(h, "freewheel", 1.0f);
+		size_t total = pre[k] + n + tail;
+		float **in = alloc_ch(C, total), **out = alloc_ch(C, total);
+		for (uint32_t c = 0; c < C; c++)
+			memcpy(in[c] + pre[k], sig[c], n * sizeof(float));
+		host_process(h, in, out, 0, total, PAT_VARY, 5, &pp);
+		L = (uint32_t)host_get(h, "latency");
+		CHECK(L <= tail, "p: latency %u too long for the test", L);
+		float **o = alloc_ch(C, n);
+		for (uint32_t c = 0; c < C; c++)
+			memcpy(o[c], out[c] + pre[k] + L, n * sizeof(float));
+		if (!first) {
+			double dd = 0.0;
+			for (uint32_t c = 0; c < C; c++)
+				for (size_t i = 0; i < n; i++)
+					dd += fabs((double)o[c][i] - sig[c][i]);
+			CHECK(dd > 0.0, "p: the export did not dream");
+			first = o;
+		} else {
+			size_t bad = 0, fb = 0;
+			double maxd = 0.0;
+			for (uint32_t c = 0; c < C; c++)
+				for (size_t i = 0; i < n; i++)
+					if (!same_bits(o[c][i], first[c][i])) {
+						if (!bad)
+							fb = i;
+						bad++;
+						double d = fabs((double)o[c][i] - first[c][i]);
+						maxd = d > maxd ? d : maxd;
+					}
+			CHECK(bad == 0,
+			      "p: export %d after %zu samples of silence differs from the one after %zu: "
+			      "%zu samples, first at frame %zu, max |diff| %.3g",
+			      k + 1, pre[k], pre[0], bad, fb, maxd);
+			if (!bad)
+				printf("  p: exports after %zu and %zu samples of silence (live cycles before "
+				       "each): same bits\n", pre[0], pre[k]);
+			free_ch(o, C);
+		}
+		free_ch(in, C);
+		free_ch(out, C);
+	}
+	free_ch(first, C);
+	free_ch(sig, C);
+	free_ch(z, C);
+	free_ch(zo, C);
+	host_free(h);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -3005,6 +3087,7 @@ int main(int argc, char **argv)
 	TIMED(test_thread_lifetime());
 	TIMED(test_state());
 	TIMED(test_restore_sizes());
+	TIMED(test_preroll());
 	TIMED(test_nonfinite(1));
 	TIMED(test_nonfinite(0));
 	TIMED(test_blocks_rates());

@@ -178,6 +178,9 @@ typedef struct {
 	uint64_t since_activate;   /* frames run since activate */
 	int freewheel;             /* this cycle's freewheel port */
 	int was_freewheel;         /* the last cycle's */
+	int fw_wait;               /* freewheel restarted, the input silent since:
+	                              the stream has not started yet */
+	onr_dream *fw_eng;         /* the engine reset for it */
 	uint32_t max_block;
 	uint32_t req_window, req_stereo; /* what run() last asked the worker for */
 	int send_path;             /* tell the host the model path */
@@ -828,11 +831,22 @@ static void run(LV2_Handle h, uint32_t n)
 		 * may wait for the dream thread) is allowed here. */
 		onr_dream_set_async(e, 0, NULL, NULL);
 		onr_dream_reset(e);
-		if (self->fading && retire_room(self, 1)) {
-			atomic_store(&self->live_old, NULL);
-			retire(self, self->fading);
-			self->fading = NULL;
-		}
+		self->fw_wait = 1;
+		self->fw_eng = e;
+	}
+	if (self->fw_wait && self->fw_eng != e) {
+		/* a rig installed while waiting for the sound: it starts afresh too */
+		onr_dream_set_async(e, 0, NULL, NULL);
+		onr_dream_reset(e);
+		self->fw_eng = e;
+	}
+	if (!freewheel)
+		self->fw_wait = 0;
+	if (self->fw_wait && self->fading && retire_room(self, 1)) {
+		atomic_store(&self->live_old, NULL);
+		self->late_base += onr_dream_get_stats(self->fading->eng)->late;
+		retire(self, self->fading);
+		self->fading = NULL;
 	}
 	self->was_freewheel = freewheel;
 	onr_dream_set_params(e, &self->params);
@@ -842,6 +856,37 @@ static void run(LV2_Handle h, uint32_t n)
 	float *out[2] = {self->port_ptr[P_OUT_L], self->mono ? NULL : self->port_ptr[P_OUT_R]};
 	if (!in[0] || !out[0] || (!self->mono && (!in[1] || !out[1])))
 		return;
+	if (self->fw_wait) {
+		/* The restarted stream begins with the first input sample that is
+		 * not +0.0 (in any channel): until then the output is what a reset
+		 * engine gives for silence, +0.0, and the engine does not advance.
+		 * So the window grid lies on the sound, not on how long the host
+		 * pre-rolled silence before it (Ardour's export pre-roll setting,
+		 * its latency pre-roll), and an export of a range after silence is
+		 * `oneiro render` of the range's sound from its first non-zero
+		 * sample on. -0.0 counts as sound: the dry path stays bit-exact. */
+		uint32_t i0 = 0;
+		for (; i0 < n; i0++) {
+			int sound = 0;
+			for (uint32_t c = 0; c < self->channels; c++)
+				if (in[c][i0] != 0.0f || signbit(in[c][i0]))
+					sound = 1;
+			if (sound)
+				break;
+		}
+		for (uint32_t c = 0; c < self->channels; c++)
+			memset(out[c], 0, i0 * sizeof(float));
+		if (i0 == n)
+			goto readouts;
+		self->fw_wait = 0;
+		in[0] += i0;
+		out[0] += i0;
+		if (in[1]) {
+			in[1] += i0;
+			out[1] += i0;
+		}
+		n -= i0;
+	}
 	if (self->since_activate < self->hist_cap) {
 		uint64_t k = self->hist_cap - self->since_activate;
 		if (k > n)
@@ -885,6 +930,7 @@ static void run(LV2_Handle h, uint32_t n)
 		onr_dream_process(e, in, out, n);
 	}
 
+readouts:;
 	/* read-outs */
 	const onr_dream_stats *st = onr_dream_get_stats(e);
 	if (self->port_ptr[P_LATENCY])

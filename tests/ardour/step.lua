@@ -15,6 +15,12 @@
 --   dream     Depth at its default, "Layer 3" automated 0 -> 2 over the
 --             file (automation state Play), export; save
 --   reload    export the saved session as it is
+--   static    (issue 13) insert oneiro, Layer 1 = 1, Depth 0.7, export
+--             (twice with ONEIRO_TWICE=1), save
+--   ramp      the same with Layer 1 automated 0 -> 1 instead
+--   again     export the saved session as it is (twice with ONEIRO_TWICE=1)
+-- create takes the rate from ONEIRO_RATE (48000); ONEIRO_EXPORT_PREROLL
+-- sets Ardour's export pre-roll (seconds) before a step
 dofile(os.getenv("ONEIRO_ARDOUR_DIR") .. "/common.lua")
 T.start_engine()
 
@@ -45,9 +51,10 @@ end
 
 local function main()
 	if step == "create" then
-		local s = create_session(T.env("ONEIRO_SESSION_DIR"), T.env("ONEIRO_SESSION_NAME"), 48000)
+		local rate = tonumber(os.getenv("ONEIRO_RATE") or "48000")
+		local s = create_session(T.env("ONEIRO_SESSION_DIR"), T.env("ONEIRO_SESSION_NAME"), rate)
 		assert(s, "cannot create the session")
-		assert(s:nominal_sample_rate() == 48000, "session rate " .. s:nominal_sample_rate())
+		assert(s:nominal_sample_rate() == rate, "session rate " .. s:nominal_sample_rate())
 		local tl = s:new_audio_track(2, 2, nil, 1, T.env("ONEIRO_TRACK"), ARDOUR.PresentationInfo.max_order,
 		                             ARDOUR.TrackMode.Normal, true)
 		assert(tl:size() == 1, "no track")
@@ -77,6 +84,10 @@ local function main()
 
 	local s = load_session(T.env("ONEIRO_SESSION_DIR"), T.env("ONEIRO_SESSION_NAME"))
 	assert(s, "cannot load the session")
+	if os.getenv("ONEIRO_EXPORT_PREROLL") then
+		ARDOUR.config():set_export_preroll(tonumber(os.getenv("ONEIRO_EXPORT_PREROLL")))
+	end
+	T.say("Ardour's export pre-roll setting: %g s", ARDOUR.config():get_export_preroll())
 	local t = T.track(s)
 	local out = T.env("ONEIRO_EXPORT_NAME")
 
@@ -147,6 +158,42 @@ local function main()
 		assert(ac:alist():size() == 2, "Layer 3 automation events not restored")
 		T.say("restored: insert, Depth, Layer 3 automation (Play, 2 events)")
 		T.export(s, t, T.get(proc, "Latency"), out)
+
+	elseif step == "static" or step == "ramp" then
+		-- issue 13: a fresh insert set up in the running session, exported,
+		-- saved (and, with ONEIRO_TWICE, exported once more first)
+		local proc = insert_oneiro(s, t)
+		T.set(proc, "Depth", 0.7)
+		if step == "static" then
+			T.set(proc, "Layer 1", 1.0)
+		else
+			local nframes = tonumber(T.env("ONEIRO_FRAMES"))
+			local n1, port1 = T.param(proc, "Layer 1")
+			local al, cl = ARDOUR.LuaAPI.plugin_automation(proc, n1)
+			assert(not al:isnil(), "no automation list for Layer 1")
+			cl:clear_list()
+			cl:add(Temporal.timepos_t(0), 0, false, false)
+			cl:add(Temporal.timepos_t(nframes), 1, false, false)
+			local ac = proc:to_automatable():automation_control(Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, port1), false)
+			ac:set_automation_state(ARDOUR.AutoState.Play)
+			assert(ac:automation_state() == ARDOUR.AutoState.Play, "Layer 1 automation is not in Play")
+			T.say("Layer 1 automated 0 -> 1 over %d frames", nframes)
+		end
+		T.say("oneiro: Depth %g, Layer 1 %g, latency %d", T.get(proc, "Depth"), T.get(proc, "Layer 1"), T.get(proc, "Latency"))
+		T.export(s, t, T.get(proc, "Latency"), out)
+		if os.getenv("ONEIRO_TWICE") == "1" then
+			T.export(s, t, T.get(proc, "Latency"), out .. "b")
+		end
+		T.save(s)
+
+	elseif step == "again" then
+		-- the session a static or ramp step saved, as it is
+		local proc = saved_oneiro(t)
+		T.say("restored oneiro: Depth %g, Layer 1 %g, latency %d", T.get(proc, "Depth"), T.get(proc, "Layer 1"), T.get(proc, "Latency"))
+		T.export(s, t, T.get(proc, "Latency"), out)
+		if os.getenv("ONEIRO_TWICE") == "1" then
+			T.export(s, t, T.get(proc, "Latency"), out .. "b")
+		end
 
 	else
 		error("unknown step " .. step)

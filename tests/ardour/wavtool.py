@@ -5,6 +5,8 @@
   wavtool.py make OUT.wav
       a 4 s stereo 48 kHz 32-bit float test signal: tones, noise bursts,
       clicks, and some silence (deterministic).
+  wavtool.py plucks OUT.wav RATE
+      4 s of plucked chords, stereo 32-bit float at RATE (deterministic).
   wavtool.py patch SESSION_DIR SNAPSHOT TRACK WAV
       puts WAV on TRACK's playlist at position 0 in the closed session, the
       way Ardour writes a recorded take: the file goes to
@@ -131,10 +133,35 @@ def make_signal(seconds=4.0, rate=RATE):
     return [array("f", left), array("f", right)]
 
 
+def make_plucks(seconds=4.0, rate=RATE):
+    """Plucked chords (Karplus-Strong strings, deterministic): four chords,
+    one a second, the strings of each struck 12 ms apart, a different voicing
+    per channel, with a little silence before the first and after the last."""
+    n = int(seconds * rate)
+    rng = random.Random(20240613)
+    left, right = [0.0] * n, [0.0] * n
+    chords = ((110.0, 164.8, 220.0, 277.2), (98.0, 146.8, 196.0, 246.9),
+              (87.3, 130.8, 174.6, 220.0), (82.4, 123.5, 164.8, 207.7))
+    for k, chord in enumerate(chords):
+        t0 = int((0.2 + 0.95 * k) * rate)
+        for s, f in enumerate(chord):
+            for ch, mult in ((left, 1.0), (right, 1.5)):
+                period = max(2, int(round(rate / (f * mult))))
+                buf = [rng.uniform(-1, 1) for _ in range(period)]
+                start = t0 + int((0.012 * s + (0.004 if ch is right else 0.0)) * rate)
+                stop = min(n, start + int(0.9 * rate))
+                for i in range(start, stop):
+                    j = (i - start) % period
+                    v = buf[j]
+                    buf[j] = 0.996 * 0.5 * (v + buf[(j + 1) % period])
+                    ch[i] += 0.12 * v
+    return [array("f", left), array("f", right)]
+
+
 # ------------------------------------------------------------------ session patch
-def sc(frames):
+def sc(frames, rate=RATE):
     """A sample count as an Ardour 7 audio-time value (superclock)."""
-    return "a%d" % (frames * SUPERCLOCK // RATE)
+    return "a%d" % (frames * SUPERCLOCK // rate)
 
 
 def patch_session(sdir, snapshot, track, wav):
@@ -190,7 +217,7 @@ def patch_session(sdir, snapshot, track, wav):
              "automatic": "1" if whole else "0", "whole-file": "1" if whole else "0",
              "import": "0", "external": "0", "sync-marked": "0", "left-of-split": "0",
              "right-of-split": "0", "hidden": "0", "position-locked": "0",
-             "valid-transients": "0", "start": "a0", "length": sc(nframes) + "@a0",
+             "valid-transients": "0", "start": "a0", "length": sc(nframes, rate) + "@a0",
              "sync-position": "a0", "ancestral-start": "a0", "ancestral-length": "a0@a0",
              "stretch": "1", "shift": "1", "layering-index": "0", "tags": "", "contents": "0",
              "envelope-active": "0", "default-fade-in": "0", "default-fade-out": "0",
@@ -210,7 +237,7 @@ def patch_session(sdir, snapshot, track, wav):
         if "IsSessionRange" in loc.get("flags", ""):
             locs.remove(loc)
     ET.SubElement(locs, "Location", {
-        "id": new_id(), "name": "session", "start": "a0", "end": sc(nframes),
+        "id": new_id(), "name": "session", "start": "a0", "end": sc(nframes, rate),
         "flags": "IsSessionRange", "locked": "0", "timestamp": "0", "cue": "0"})
     root.set("id-counter", str(next_id[0] + 1))
     tree.write(path, encoding="UTF-8", xml_declaration=True)
@@ -272,8 +299,9 @@ def check(kind, name, ref_path, out_path):
             c, i = bad[0]
             # where would the output line up? (a latency slip shows here)
             lag, _ = xcorr_peak(mono(ref), mono(out), rr * 2)
-            return False, "%s: %d samples differ, first ch %d frame %d (%r vs %r); xcorr lag %d" % (
-                shape, len(bad), c, i, ref[c][i], out[c][i], lag)
+            worst = max(abs(ref[c][i] - out[c][i]) for c, i in bad)
+            return False, "%s: %d samples differ (max %.3g), first ch %d frame %d (%r vs %r); xcorr lag %d" % (
+                shape, len(bad), worst, c, i, ref[c][i], out[c][i], lag)
         return True, "%s, %s sample for sample" % (shape, "identical" if kind == "equal" else "same bits")
     if kind == "dreamed":
         nonfinite = sum(1 for ch in out for v in ch if not math.isfinite(v))
@@ -306,6 +334,9 @@ def check(kind, name, ref_path, out_path):
 def main(argv):
     if len(argv) == 3 and argv[1] == "make":
         write_wav(argv[2], make_signal())
+        return 0
+    if len(argv) == 4 and argv[1] == "plucks":
+        write_wav(argv[2], make_plucks(rate=int(argv[3])), int(argv[3]))
         return 0
     if len(argv) == 6 and argv[1] == "patch":
         patch_session(argv[2], argv[3], argv[4], argv[5])
