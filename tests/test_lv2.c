@@ -2887,7 +2887,7 @@ static void test_presets(void)
 		}
 		lilv_state_free(st);
 	}
-	CHECK(count == 4, "presets: %d presets of %s (4 expected)", count, URI_STEREO);
+	CHECK(count == 5, "presets: %d presets of %s (5 expected)", count, URI_STEREO);
 	lilv_nodes_free(presets);
 	lilv_node_free(pset);
 }
