@@ -101,7 +101,7 @@ int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m)
 	n += clampf(&p->mix, 0.0f, 2.0f, def.mix);
 	n += clampf(&p->jitter_ms, 0.0f, 16.0f, def.jitter_ms);
 	n += clampf(&p->jitter_gain_db, 0.0f, 6.0f, def.jitter_gain_db);
-	if (p->form > ONR_DREAM_MAGNITUDE) {
+	if (p->form > ONR_DREAM_AUTO) {
 		p->form = def.form;
 		n++;
 	}
@@ -558,7 +558,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 			double env = sqrt(fmax(acc, 0.0) / (double)(hi - lo));
 			fol[i] = (float)(env / rms);
 		}
-		if (p->form != ONR_DREAM_MAGNITUDE || !w->mf.W)
+		if (onr_dream_form_of(p) != ONR_DREAM_MAGNITUDE || !w->mf.W)
 			for (uint32_t i = 0; i < W; i++)
 				fol[i] = fminf(1.0f, fol[i]);
 	}
@@ -585,7 +585,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 				layer_energies(w, deep, p->obj.pre, layers_before);
 		}
 	}
-	if (p->form == ONR_DREAM_MAGNITUDE && w->mf.W) {
+	if (onr_dream_form_of(p) == ONR_DREAM_MAGNITUDE && w->mf.W) {
 		magnitude_ascent(w, p, x0, K, scale, jitter, shift, copies, &rng, before, layers_before,
 		                 deep);
 		/* the delta is the dry sound filtered, so it follows its envelope

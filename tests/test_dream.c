@@ -2199,6 +2199,33 @@ static void test_magnitude(void)
 	onr_dream_free(b);
 	for (uint32_t c = 0; c < C; c++)
 		free(in[c]), free(o1[c]), free(o2[c]);
+	/* auto: the magnitude form for layers, the additive one toward a class */
+	{
+		onr_dreamer *w2 = NULL;
+		onr_dreamer_new(&w2, model, WIN, 16, err, sizeof err);
+		float *xs = fbuf(WIN), *da = fbuf(WIN), *db = fbuf(WIN);
+		synth(xs, WIN, MRATE, 160, 0.6f);
+		for (int cls = 0; cls < 2 && w2; cls++) {
+			onr_dream_params pa;
+			onr_dream_params_default(&pa, model);
+			if (cls) {
+				pa.obj.mode = ONR_OBJ_CLASS;
+				pa.obj.cls = 1;
+			}
+			onr_dream_params pb = pa;
+			pa.form = ONR_DREAM_AUTO;
+			pb.form = cls ? ONR_DREAM_ADD : ONR_DREAM_MAGNITUDE;
+			CHECK(onr_dream_params_sanitize(&pa, model) == 0, "form auto sanitised away");
+			onr_dreamer_seed(w2, 3);
+			onr_dreamer_run(w2, &pa, xs, da, -1.0f, NULL, NULL, NULL, NULL);
+			onr_dreamer_seed(w2, 3);
+			onr_dreamer_run(w2, &pb, xs, db, -1.0f, NULL, NULL, NULL, NULL);
+			CHECK(first_bit_diff(da, db, WIN) == WIN, "form auto, %s: not the %s form's bits",
+			      cls ? "class" : "layers", cls ? "additive" : "magnitude");
+		}
+		onr_dreamer_free(w2);
+		free(xs), free(da), free(db);
+	}
 	/* sanitize: an unknown form goes back to the default */
 	onr_dream_params bad;
 	onr_dream_params_default(&bad, model);

@@ -1214,7 +1214,7 @@ typedef struct {
 	float layer[8];
 	int settle; /* let the worker build the engine the ports ask for, then
 	               deactivate and activate before the input */
-	float form; /* the "form" port: 0 add, 1 magnitude */
+	float form; /* the "form" port: 0 add, 1 magnitude, 2 auto */
 } RenderCase;
 
 /* The plugin in freewheel against `oneiro render` with the same settings. */
@@ -1285,8 +1285,8 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 			              (double)rc->layer[l]);
 	if (rc->stereo > 0.5f)
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --stereo independent");
-	if (rc->form > 0.5f)
-		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --form magnitude");
+	k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --form %s",
+	              rc->form < 0.5f ? "add" : rc->form < 1.5f ? "magnitude" : "auto");
 	if (rc->window > 0.5f) {
 		static const double ws[] = {0, 0.25, 0.5, 1.0, 2.0};
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --window %g", ws[(int)rc->window]);
@@ -1351,7 +1351,7 @@ static void test_render(void)
 	check_render(URI_STEREO, &main_case, 3.0);
 	/* the plugin's defaults as they are */
 	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
-	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 0.0f};
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f};
 	check_render(URI_STEREO, &defaults, 3.0);
 	/* a mix other than 1 from the start */
 	RenderCase mix = main_case;

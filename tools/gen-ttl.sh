@@ -306,13 +306,14 @@ control_ports() {
 		lv2:portProperty lv2:integer'
 	port "lv2:InputPort, lv2:ControlPort" '		lv2:symbol "form" ;
 		lv2:name "Dream form" ;
-		rdfs:comment "Add: a bounded change added to the samples. Magnitude: a time-varying filter on the dry sound (a gain per frequency bin and 16 ms frame, each within the bound): its partials are emphasised or pushed back, nothing phase-exact is added." ;
+		rdfs:comment "Add: a bounded change added to the samples. Magnitude: a time-varying filter on the dry sound (a gain per frequency bin and 16 ms frame, each within the bound): its partials are emphasised or pushed back, nothing phase-exact is added. Auto: magnitude for layers and filters, add toward a class." ;
 		pg:group <urn:oneiro:dream#dream> ;
-		lv2:default 0 ;
+		lv2:default 2 ;
 		lv2:minimum 0 ;
-		lv2:maximum 1 ;
+		lv2:maximum 2 ;
 		lv2:portProperty lv2:integer , lv2:enumeration ;
-		lv2:scalePoint [ rdfs:label "Add" ; rdf:value 0 ] , [ rdfs:label "Magnitude" ; rdf:value 1 ]'
+		lv2:scalePoint [ rdfs:label "Add" ; rdf:value 0 ] , [ rdfs:label "Magnitude" ; rdf:value 1 ] ,
+			[ rdfs:label "Auto" ; rdf:value 2 ]'
 }
 
 plugin() { # plugin URI NAME CHANNELS

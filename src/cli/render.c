@@ -142,13 +142,16 @@ static void usage(FILE *f)
 	        "  --tilt DB           dB per octave around 1 kHz on the dream's spectrum; negative\n"
 	        "                      keeps it from turning into hiss, -12 to 6 (default -3)\n"
 	        "  --smooth            smooth the dream's spectrum over one critical band (default off)\n"
-	        "  --form add|magnitude\n"
+	        "  --form auto|add|magnitude\n"
 	        "                      what the dream changes: add = a bounded delta added to the\n"
 	        "                      samples; magnitude = a time-varying filter on the dry sound,\n"
 	        "                      one gain per STFT bin and 16 ms frame (at 16 kHz), each\n"
 	        "                      within 1 +- the bound (--bound-db relative to that bin of\n"
 	        "                      the dry sound): its partials are emphasised or pushed back,\n"
-	        "                      nothing phase-exact is added (default add)\n"
+	        "                      nothing phase-exact is added; auto (the default) =\n"
+	        "                      magnitude for layers and filters, add toward a class\n"
+	        "                      (what an independent listener measured best for each);\n"
+	        "                      with --from, add\n"
 	        "  --window-bound      one bound for the whole window; by default the bound follows\n"
 	        "                      the sound's 10 ms envelope, so quiet moments beside loud\n"
 	        "                      ones stay quiet\n"
@@ -413,8 +416,10 @@ static int parse_args(int argc, char **argv, ropts *o)
 				o->form = ONR_DREAM_ADD;
 			else if (!strcmp(v, "magnitude"))
 				o->form = ONR_DREAM_MAGNITUDE;
+			else if (!strcmp(v, "auto"))
+				o->form = ONR_DREAM_AUTO;
 			else {
-				msg("--form: '%s' must be add or magnitude", v);
+				msg("--form: '%s' must be auto, add or magnitude", v);
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(name, "--jitter-ms")) {
@@ -615,8 +620,8 @@ static int make_params(rctx *c)
 	}
 	p->smooth = o->smooth;
 	p->window_bound = o->window_bound;
-	if (o->form >= 0)
-		p->form = (uint32_t)o->form;
+	/* auto; from noise or silence there is no dry sound to filter: add */
+	p->form = o->form >= 0 ? (uint32_t)o->form : o->from ? ONR_DREAM_ADD : ONR_DREAM_AUTO;
 	if (!isnan(o->mix)) {
 		if (check_param(m, "--mix", o->mix, offsetof(onr_dream_params, mix), "", NULL))
 			return EXIT_USAGE;
@@ -768,9 +773,13 @@ static void print_dream_settings(cli_buf *sum, const rctx *c)
 	                 : (p->window_bound ? ", bound per window" : ""),
 	       (double)p->mix);
 	cli_printf(sum, "form:           %s\n",
-	       p->form == ONR_DREAM_MAGNITUDE
-	           ? "magnitude (a time-varying filter on the dry sound: gains per STFT bin and frame)"
-	           : "add (a bounded delta added to the samples)");
+	       onr_dream_form_of(p) == ONR_DREAM_MAGNITUDE
+	           ? (p->form == ONR_DREAM_AUTO
+	                  ? "magnitude (auto: a time-varying filter on the dry sound)"
+	                  : "magnitude (a time-varying filter on the dry sound: gains per STFT bin "
+	                    "and frame)")
+	           : (p->form == ONR_DREAM_AUTO ? "add (auto: a bounded delta added to the samples)"
+	                                        : "add (a bounded delta added to the samples)"));
 	if (p->jitter_ms > 0.0f || p->jitter_gain_db > 0.0f)
 		cli_printf(sum, "jitter:         %u view%s per step, shifted up to %g ms, gain +-%g dB\n",
 		       p->jitter_copies, p->jitter_copies == 1 ? "" : "s", (double)p->jitter_ms,

@@ -618,8 +618,8 @@ static void read_params(Plugin *self, int enabled)
 	p->band_hi = fminf(port_value(self, P_BAND_HI, 8000.0f), (float)m->sample_rate / 2.0f);
 	p->tilt_db = port_value(self, P_TILT, -3.0f);
 	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
-	p->form = port_value(self, P_FORM, (float)ONR_DREAM_ADD) > 0.5f ? ONR_DREAM_MAGNITUDE
-	                                                                 : ONR_DREAM_ADD;
+	float fv = port_value(self, P_FORM, (float)ONR_DREAM_AUTO);
+	p->form = fv < 0.5f ? ONR_DREAM_ADD : fv < 1.5f ? ONR_DREAM_MAGNITUDE : ONR_DREAM_AUTO;
 	uint32_t mode = (uint32_t)port_value(self, P_MODE, 0.0f);
 	p->obj.mode = mode <= ONR_OBJ_CLASS ? mode : ONR_OBJ_LAYERS;
 	p->obj.pre = port_value(self, P_PRE, 0.0f) > 0.5f;
