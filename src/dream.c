@@ -405,6 +405,20 @@ static int jittered_gradient(onr_dreamer *w, const onr_dream_params *p, const fl
 	return ONR_OK;
 }
 
+/* w->g = the delta w->x - x0 within the delta's final band (w->final: what
+ * the resamplers pass, and the user's band) */
+static void band_limited_delta(onr_dreamer *w, const float *x0)
+{
+	for (uint32_t i = 0; i < w->W; i++)
+		w->g[i] = w->x[i] - x0[i];
+	fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
+	for (uint32_t k = 0; k < w->nbins; k++) {
+		w->spec[k][0] *= w->final[k];
+		w->spec[k][1] *= w->final[k];
+	}
+	fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
+}
+
 /* The magnitude form's band and tilt per filter bin, as update_conditioning
  * gives the additive form's. */
 static void update_mag_conditioning(onr_dreamer *w, const onr_dream_params *p)
@@ -597,14 +611,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 		 * looking back (no pre-echo), and within full scale (or the input's
 		 * own level) */
 		double b = fmin(db_to_amp(p->bound_db), 1.0);
-		for (uint32_t i = 0; i < W; i++)
-			w->g[i] = w->x[i] - x0[i];
-		fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
-		for (uint32_t k = 0; k < w->nbins; k++) {
-			w->spec[k][0] *= w->final[k];
-			w->spec[k][1] *= w->final[k];
-		}
-		fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
+		band_limited_delta(w, x0);
 		for (uint32_t i = 0; i < W; i++) {
 			float d = w->g[i];
 			if (follow_env) {
@@ -655,14 +662,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	 * band-limited upsampler would rebuild into peaks well past the bound.
 	 * So the delta is band-limited here, then scaled back under the bound as
 	 * a whole, and kept within full scale (or the input's own level). */
-	for (uint32_t i = 0; i < W; i++)
-		w->g[i] = w->x[i] - x0[i];
-	fftwf_execute_dft_r2c(w->fwd, w->g, w->spec);
-	for (uint32_t k = 0; k < w->nbins; k++) {
-		w->spec[k][0] *= w->final[k];
-		w->spec[k][1] *= w->final[k];
-	}
-	fftwf_execute_dft_c2r(w->inv, w->spec, w->g);
+	band_limited_delta(w, x0);
 	float peak = 0.0f;
 	for (uint32_t i = 0; i < W; i++)
 		if (fabsf(w->g[i]) > peak)

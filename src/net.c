@@ -515,35 +515,11 @@ void onr_net_probs(const onr_net *net, float *p)
 }
 
 /* ---------------------------------------------------------------- training */
-int onr_net_train_example(onr_net *net, const float *x, uint32_t n, float scale,
-                          uint32_t label, float weight, float *loss, int *correct)
-{
-	const onr_model *m = net->m;
-	if (!net->grads || label >= m->n_classes)
-		return ONR_EINVAL;
-	uint32_t last = m->n_ops - 1;
-	int st = onr_net_forward(net, x, n, scale, last);
-	if (st)
-		return st;
-	uint8_t injected[ONR_MAX_OPS] = {0};
-	injected[last] = 1;
-	zero_grads_upto(net, last, injected);
-	const float *z = net->out[last];
-	float l = onr_softmax_xent(net->probs, net->dout[last], z, m->n_classes, label, weight);
-	uint32_t best = 0;
-	for (uint32_t k = 1; k < m->n_classes; k++)
-		if (z[k] > z[best])
-			best = k;
-	backward(net, last, 1, 0);
-	if (loss)
-		*loss = l;
-	if (correct)
-		*correct = best == label;
-	return ONR_OK;
-}
-
-int onr_net_loss_grad_x(onr_net *net, const float *x, uint32_t n, float scale, uint32_t label,
-                        float *loss, float *dx)
+/* Forward all of x (N) * scale, the cross-entropy against label (weighted),
+ * and backward: into the weight gradients (wgrad) and/or the input's
+ * (xgrad, into net->dxs). The loss in *loss, the argmax in *best. */
+static int xent_backward(onr_net *net, const float *x, uint32_t n, float scale, uint32_t label,
+                         float weight, int wgrad, int xgrad, float *loss, uint32_t *best)
 {
 	const onr_model *m = net->m;
 	if (label >= m->n_classes)
@@ -555,9 +531,41 @@ int onr_net_loss_grad_x(onr_net *net, const float *x, uint32_t n, float scale, u
 	uint8_t injected[ONR_MAX_OPS] = {0};
 	injected[last] = 1;
 	zero_grads_upto(net, last, injected);
-	float l = onr_softmax_xent(net->probs, net->dout[last], net->out[last], m->n_classes, label,
-	                           1.0f);
-	backward(net, last, 0, 1);
+	const float *z = net->out[last];
+	*loss = onr_softmax_xent(net->probs, net->dout[last], z, m->n_classes, label, weight);
+	*best = 0;
+	for (uint32_t k = 1; k < m->n_classes; k++)
+		if (z[k] > z[*best])
+			*best = k;
+	backward(net, last, wgrad, xgrad);
+	return ONR_OK;
+}
+
+int onr_net_train_example(onr_net *net, const float *x, uint32_t n, float scale,
+                          uint32_t label, float weight, float *loss, int *correct)
+{
+	if (!net->grads)
+		return ONR_EINVAL;
+	float l;
+	uint32_t best;
+	int st = xent_backward(net, x, n, scale, label, weight, 1, 0, &l, &best);
+	if (st)
+		return st;
+	if (loss)
+		*loss = l;
+	if (correct)
+		*correct = best == label;
+	return ONR_OK;
+}
+
+int onr_net_loss_grad_x(onr_net *net, const float *x, uint32_t n, float scale, uint32_t label,
+                        float *loss, float *dx)
+{
+	float l;
+	uint32_t best;
+	int st = xent_backward(net, x, n, scale, label, 1.0f, 0, 1, &l, &best);
+	if (st)
+		return st;
 	for (uint32_t k = 0; k < n; k++)
 		dx[k] = net->dxs[k] * scale;
 	if (loss)
