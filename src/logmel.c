@@ -97,12 +97,14 @@ void onr_logmel_free(onr_logmel *lm)
 {
 	if (!lm)
 		return;
-	onr_fftw_lock();
-	if (lm->r2c)
-		fftwf_destroy_plan(lm->r2c);
-	if (lm->c2r)
-		fftwf_destroy_plan(lm->c2r);
-	onr_fftw_unlock();
+	if (lm->r2c || lm->c2r) { /* a workspace without a front end has none */
+		onr_fftw_lock();
+		if (lm->r2c)
+			fftwf_destroy_plan(lm->r2c);
+		if (lm->c2r)
+			fftwf_destroy_plan(lm->c2r);
+		onr_fftw_unlock();
+	}
 	fftwf_free(lm->frame);
 	fftwf_free(lm->spec);
 	free(lm->win);

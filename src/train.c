@@ -318,14 +318,9 @@ int onr_trainer_eval_robust(onr_trainer *t, const float *const *x, const uint32_
 }
 
 /* ================================================================ augmentation */
-/* an RBJ peaking filter at f (cycles per sample), in place */
-static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
+/* y (W) through one biquad section (a0 = 1), in place, in double */
+static void biquad(float *y, uint32_t W, double b0, double b1, double b2, double a1, double a2)
 {
-	double A = pow(10.0, gain_db / 40.0), w = 2.0 * M_PI * f;
-	double al = sin(w) / (2.0 * q), c = cos(w);
-	double a0 = 1.0 + al / A;
-	double b0 = (1.0 + al * A) / a0, b1 = -2.0 * c / a0, b2 = (1.0 - al * A) / a0;
-	double a1 = -2.0 * c / a0, a2 = (1.0 - al / A) / a0;
 	double x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0;
 	for (uint32_t n = 0; n < W; n++) {
 		double x0 = y[n], o = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
@@ -337,6 +332,17 @@ static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
 	}
 }
 
+/* an RBJ peaking filter at f (cycles per sample), in place */
+static void aug_peak(float *y, uint32_t W, double f, double gain_db, double q)
+{
+	double A = pow(10.0, gain_db / 40.0), w = 2.0 * M_PI * f;
+	double al = sin(w) / (2.0 * q), c = cos(w);
+	double a0 = 1.0 + al / A;
+	double b0 = (1.0 + al * A) / a0, b1 = -2.0 * c / a0, b2 = (1.0 - al * A) / a0;
+	double a1 = -2.0 * c / a0, a2 = (1.0 - al / A) / a0;
+	biquad(y, W, b0, b1, b2, a1, a2);
+}
+
 /* an RBJ low-pass biquad at f (cycles per sample) with quality q, in place */
 static void aug_lowpass2(float *y, uint32_t W, double f, double q)
 {
@@ -344,15 +350,7 @@ static void aug_lowpass2(float *y, uint32_t W, double f, double q)
 	double a0 = 1.0 + al;
 	double b0 = (1.0 - c) / (2.0 * a0), b1 = (1.0 - c) / a0, b2 = b0;
 	double a1 = -2.0 * c / a0, a2 = (1.0 - al) / a0;
-	double x1 = 0.0, x2 = 0.0, y1 = 0.0, y2 = 0.0;
-	for (uint32_t n = 0; n < W; n++) {
-		double x0 = y[n], o = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-		x2 = x1;
-		x1 = x0;
-		y2 = y1;
-		y1 = o;
-		y[n] = (float)o;
-	}
+	biquad(y, W, b0, b1, b2, a1, a2);
 }
 
 /* an 8th-order Butterworth low-pass at f (cycles per sample), in place: four

@@ -320,6 +320,49 @@ static double net_loss_now(void)
 	return J;
 }
 
+/* The dream gradient of model m on a random input of n samples (times 0.5),
+ * against finite differences, for each objective case (mode, pre, block,
+ * filter; the filter number is also the class), with layer weights w, with
+ * the optimised and the reference kernels. */
+typedef struct {
+	uint32_t mode;
+	int pre;
+	uint32_t b, f;
+} fd_case;
+
+static void network_fd(const onr_model *m, uint32_t n, const float *w, const fd_case *cases,
+                       size_t n_cases, const char *name)
+{
+	fd_n = n;
+	fd_in = rand_vec(fd_n);
+	for (uint32_t i = 0; i < fd_n; i++)
+		fd_in[i] *= 0.5f;
+	float *dx = malloc(fd_n * sizeof(float));
+	for (int ref = 0; ref < 2; ref++) {
+		onr_net_new(&fd_net, m, 512, 0);
+		onr_net_use_reference(fd_net, ref);
+		for (size_t c = 0; c < n_cases; c++) {
+			memset(&fd_obj, 0, sizeof fd_obj);
+			fd_obj.mode = cases[c].mode;
+			fd_obj.pre = cases[c].pre;
+			memcpy(fd_obj.layer_w, w, sizeof fd_obj.layer_w);
+			fd_obj.block = cases[c].b;
+			fd_obj.filter = cases[c].f;
+			fd_obj.cls = cases[c].f;
+			float J;
+			int st = onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, dx);
+			CHECK(st == ONR_OK, "objective: %s", onr_strerror(st));
+			char what[96];
+			snprintf(what, sizeof what, "%s dJ/dx, mode %u pre %d, %s kernels", name,
+			         cases[c].mode, cases[c].pre, ref ? "reference" : "optimised");
+			net_fd_check(what, fd_in, fd_n, dx, net_loss_now);
+		}
+		onr_net_free(fd_net);
+	}
+	free(dx);
+	free(fd_in);
+}
+
 static void test_network_fd(void)
 {
 	/* every layer type; small enough for finite differences at every sample */
@@ -340,40 +383,15 @@ static void test_network_fd(void)
 		return;
 	onr_model_init_params(m, 7);
 	CHECK(m->n_blocks == 5, "blocks %u", m->n_blocks);
-	fd_n = 301;
-	fd_in = rand_vec(fd_n);
-	for (uint32_t i = 0; i < fd_n; i++)
-		fd_in[i] *= 0.5f;
-	float *dx = malloc(fd_n * sizeof(float));
-	for (int ref = 0; ref < 2; ref++) {
-		onr_net_new(&fd_net, m, 512, 0);
-		onr_net_use_reference(fd_net, ref);
-		static const struct { uint32_t mode; int pre; uint32_t b, f; } cases[] = {
-			{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 0, 2, 5},
-			{ONR_OBJ_FILTER, 1, 1, 3}, {ONR_OBJ_CLASS, 0, 0, 2},
-		};
-		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-			memset(&fd_obj, 0, sizeof fd_obj);
-			fd_obj.mode = cases[c].mode;
-			fd_obj.pre = cases[c].pre;
-			fd_obj.layer_w[1] = 0.7f;
-			fd_obj.layer_w[2] = 1.3f;
-			fd_obj.layer_w[4] = 0.4f;
-			fd_obj.block = cases[c].b;
-			fd_obj.filter = cases[c].f;
-			fd_obj.cls = cases[c].f;
-			float J;
-			st = onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, dx);
-			CHECK(st == ONR_OK, "objective: %s", onr_strerror(st));
-			char what[96];
-			snprintf(what, sizeof what, "network dJ/dx, mode %u pre %d, %s kernels", cases[c].mode,
-			         cases[c].pre, ref ? "reference" : "optimised");
-			net_fd_check(what, fd_in, fd_n, dx, net_loss_now);
-		}
-		onr_net_free(fd_net);
-	}
-	free(dx);
-	free(fd_in);
+	static const fd_case cases[] = {
+		{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 0, 2, 5},
+		{ONR_OBJ_FILTER, 1, 1, 3}, {ONR_OBJ_CLASS, 0, 0, 2},
+	};
+	float w[ONR_MAX_BLOCKS] = {0};
+	w[1] = 0.7f;
+	w[2] = 1.3f;
+	w[4] = 0.4f;
+	network_fd(m, 301, w, cases, sizeof cases / sizeof cases[0], "network");
 	onr_model_free(m);
 }
 
@@ -594,39 +612,14 @@ static void test_network_logmel_fd(void)
 	if (st)
 		return;
 	onr_model_init_params(m, 11);
-	fd_n = 300;
-	fd_in = rand_vec(fd_n);
-	for (uint32_t i = 0; i < fd_n; i++)
-		fd_in[i] *= 0.5f;
-	float *dx = malloc(fd_n * sizeof(float));
-	for (int ref = 0; ref < 2; ref++) {
-		onr_net_new(&fd_net, m, 512, 0);
-		onr_net_use_reference(fd_net, ref);
-		static const struct { uint32_t mode; int pre; uint32_t b, f; } cases[] = {
-			{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 1, 1, 2},
-			{ONR_OBJ_FILTER, 0, 0, 3}, {ONR_OBJ_CLASS, 0, 0, 1},
-		};
-		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-			memset(&fd_obj, 0, sizeof fd_obj);
-			fd_obj.mode = cases[c].mode;
-			fd_obj.pre = cases[c].pre;
-			fd_obj.layer_w[0] = 0.7f;
-			fd_obj.layer_w[1] = 1.3f;
-			fd_obj.block = cases[c].b;
-			fd_obj.filter = cases[c].f;
-			fd_obj.cls = cases[c].f;
-			float J;
-			st = onr_net_objective(fd_net, &fd_obj, fd_in, fd_n, 1.5f, &J, dx);
-			CHECK(st == ONR_OK, "objective: %s", onr_strerror(st));
-			char what[96];
-			snprintf(what, sizeof what, "log-mel network dJ/dx, mode %u pre %d, %s kernels",
-			         cases[c].mode, cases[c].pre, ref ? "reference" : "optimised");
-			net_fd_check(what, fd_in, fd_n, dx, net_loss_now);
-		}
-		onr_net_free(fd_net);
-	}
-	free(dx);
-	free(fd_in);
+	static const fd_case cases[] = {
+		{ONR_OBJ_LAYERS, 0, 0, 0}, {ONR_OBJ_LAYERS, 1, 0, 0}, {ONR_OBJ_FILTER, 1, 1, 2},
+		{ONR_OBJ_FILTER, 0, 0, 3}, {ONR_OBJ_CLASS, 0, 0, 1},
+	};
+	float w[ONR_MAX_BLOCKS] = {0};
+	w[0] = 0.7f;
+	w[1] = 1.3f;
+	network_fd(m, 300, w, cases, sizeof cases / sizeof cases[0], "log-mel network");
 	onr_model_free(m);
 }
 

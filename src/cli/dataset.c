@@ -1345,6 +1345,29 @@ static int pad(float **x, size_t *n, uint32_t window)
 	return 0;
 }
 
+int ds_resample(const float *x, size_t n, double ratio, float **y, size_t *ny)
+{
+	size_t cap = (size_t)ceil((double)n * ratio) + 64;
+	float *r = malloc(cap * sizeof *r);
+	if (!r)
+		return -1;
+	SRC_DATA sd;
+	memset(&sd, 0, sizeof sd);
+	sd.data_in = x;
+	sd.input_frames = (long)n;
+	sd.data_out = r;
+	sd.output_frames = (long)cap;
+	sd.src_ratio = ratio;
+	int e = src_simple(&sd, SRC_SINC_MEDIUM_QUALITY, 1);
+	if (e) {
+		free(r);
+		return e;
+	}
+	*y = r;
+	*ny = (size_t)sd.output_frames_gen;
+	return 0;
+}
+
 int ds_read_audio(const char *path, uint32_t rate, uint32_t window, float **xo, size_t *no,
                   double *seconds, char *err, size_t errlen)
 {
@@ -1414,29 +1437,18 @@ int ds_read_audio(const char *path, uint32_t rate, uint32_t window, float **xo, 
 			           si.samplerate, rate);
 			goto done;
 		}
-		size_t cap2 = (size_t)ceil((double)n * ratio) + 64;
-		float *y = malloc(cap2 * sizeof *y);
-		if (!y) {
-			st2 = fail(err, errlen, "out of memory");
-			goto done;
-		}
-		SRC_DATA sd;
-		memset(&sd, 0, sizeof sd);
-		sd.data_in = x;
-		sd.input_frames = (long)n;
-		sd.data_out = y;
-		sd.output_frames = (long)cap2;
-		sd.src_ratio = ratio;
-		int e = src_simple(&sd, SRC_SINC_MEDIUM_QUALITY, 1);
+		float *y;
+		size_t ny;
+		int e = ds_resample(x, n, ratio, &y, &ny);
 		if (e) {
-			free(y);
-			st2 = fail(err, errlen, "resampling from %d Hz failed: %s", si.samplerate,
-			           src_strerror(e));
+			st2 = e < 0 ? fail(err, errlen, "out of memory")
+			            : fail(err, errlen, "resampling from %d Hz failed: %s", si.samplerate,
+			                   src_strerror(e));
 			goto done;
 		}
 		free(x);
 		x = y;
-		n = (size_t)sd.output_frames_gen;
+		n = ny;
 		if (!n) {
 			n = 1;
 			x[0] = 0.0f;

@@ -87,6 +87,11 @@ long ds_load_audio_all(dataset *ds, uint32_t rate, uint32_t window, uint32_t thr
                        volatile sig_atomic_t *stop, void (*progress)(size_t, size_t, void *),
                        void *ctx);
 
+/* Resamples mono x (n) by ratio (output rate / input rate) with
+ * libsamplerate's medium-quality sinc, into a new array *y of *ny frames.
+ * 0, -1 when out of memory, or a libsamplerate error code (src_strerror). */
+int ds_resample(const float *x, size_t n, double ratio, float **y, size_t *ny);
+
 /* Reads one audio file: mono (the mean of its channels), resampled to
  * `rate` with libsamplerate (SRC_SINC_MEDIUM_QUALITY) when its rate differs;
  * non-finite samples become 0; zero-padded on both sides to `window`

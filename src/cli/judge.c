@@ -442,25 +442,14 @@ static int to_model(const float *x, size_t n, uint32_t rate, const onr_model *m,
 			         m->sample_rate);
 			return -1;
 		}
-		size_t cap = (size_t)ceil((double)n * ratio) + 64;
-		r = malloc(cap * sizeof *r);
-		if (!r)
+		int e = ds_resample(x, n, ratio, &r, &len);
+		if (e < 0)
 			goto oom;
-		SRC_DATA sd;
-		memset(&sd, 0, sizeof sd);
-		sd.data_in = x;
-		sd.input_frames = (long)n;
-		sd.data_out = r;
-		sd.output_frames = (long)cap;
-		sd.src_ratio = ratio;
-		int e = src_simple(&sd, SRC_SINC_MEDIUM_QUALITY, 1);
 		if (e) {
-			free(r);
 			snprintf(err, errlen, "resampling to %u Hz failed: %s", m->sample_rate,
 			         src_strerror(e));
 			return -1;
 		}
-		len = (size_t)sd.output_frames_gen;
 		if (!len)
 			r[len++] = 0.0f;
 	}

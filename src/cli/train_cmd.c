@@ -571,6 +571,30 @@ static int eval_probs(onr_trainer *t, const winset *s, uint32_t K, float *probs,
 	return 0;
 }
 
+/* The most probable of K classes (the first on ties). */
+static uint32_t top_class(const float *p, uint32_t K)
+{
+	uint32_t best = 0;
+	for (uint32_t k = 1; k < K; k++)
+		if (p[k] > p[best])
+			best = k;
+	return best;
+}
+
+/* A file's class from the sums of its windows' probabilities fp (K): the
+ * most probable, with the sum of fp in *sum (0 when it had no window). */
+static uint32_t top_file_class(const double *fp, uint32_t K, double *sum)
+{
+	uint32_t best = 0;
+	*sum = 0.0;
+	for (uint32_t k = 0; k < K; k++) {
+		*sum += fp[k];
+		if (fp[k] > fp[best])
+			best = k;
+	}
+	return best;
+}
+
 /* Loss, window and file accuracy, and (when cm_* are not NULL) the
  * confusion matrices, from the probabilities of s. fileprob: scratch
  * (n_files, K) doubles. */
@@ -591,10 +615,7 @@ static evalres evaluate(const winset *s, const float *probs, uint32_t K, size_t 
 		const float *p = probs + i * K;
 		double py = p[s->y[i]];
 		loss -= log(py > 1e-12 ? py : 1e-12);
-		uint32_t best = 0;
-		for (uint32_t k = 1; k < K; k++)
-			if (p[k] > p[best])
-				best = k;
+		uint32_t best = top_class(p, K);
 		right += best == s->y[i];
 		if (cm_win)
 			cm_win[(size_t)s->y[i] * K + best]++;
@@ -606,16 +627,10 @@ static evalres evaluate(const winset *s, const float *probs, uint32_t K, size_t 
 	r.acc = (double)right / s->n;
 	size_t files = 0, fright = 0;
 	for (size_t f = 0; f < n_files; f++) {
-		const double *fp = fileprob + f * K;
-		double sum = 0.0;
-		for (uint32_t k = 0; k < K; k++)
-			sum += fp[k];
+		double sum;
+		uint32_t best = top_file_class(fileprob + f * K, K, &sum);
 		if (!(sum > 0.0))
 			continue;
-		uint32_t best = 0;
-		for (uint32_t k = 1; k < K; k++)
-			if (fp[k] > fp[best])
-				best = k;
 		files++;
 		fright += best == ds->files[f].label;
 		if (cm_file)
@@ -1283,13 +1298,8 @@ int cmd_train(int argc, char **argv)
 			                  i + n, es->n);
 		}
 		cli_progress_end(&pg);
-		for (size_t i = 0; i < es->n && !e; i++) {
-			uint32_t best_k = 0;
-			for (uint32_t k = 1; k < K; k++)
-				if (rp[i * K + k] > rp[i * K + best_k])
-					best_k = k;
-			right += best_k == es->y[i];
-		}
+		for (size_t i = 0; i < es->n && !e; i++)
+			right += top_class(rp + i * K, K) == es->y[i];
 		free(rp);
 		if (e) {
 			msg("cannot evaluate the model under attack: %s", onr_strerror(e));
@@ -1316,26 +1326,15 @@ int cmd_train(int argc, char **argv)
 			int32_t g = ds.files[es->file[i]].group;
 			if (g < 0)
 				continue;
-			const float *p = ep + i * K;
-			uint32_t bk = 0;
-			for (uint32_t k = 1; k < K; k++)
-				if (p[k] > p[bk])
-					bk = k;
 			g_wins[g]++;
-			g_wok[g] += bk == es->y[i];
+			g_wok[g] += top_class(ep + i * K, K) == es->y[i];
 		}
 		for (size_t i = 0; i < ds.n_files; i++) {
 			const ds_file *f = &ds.files[i];
 			if (f->group < 0 || (f->split == DS_SPLIT_VAL) != have_val)
 				continue;
-			const double *fp = fileprob + i * K;
-			double sum = 0.0;
-			uint32_t bk = 0;
-			for (uint32_t k = 0; k < K; k++) {
-				sum += fp[k];
-				if (fp[k] > fp[bk])
-					bk = k;
-			}
+			double sum;
+			uint32_t bk = top_file_class(fileprob + i * K, K, &sum);
 			if (!(sum > 0.0))
 				continue;
 			g_files[f->group]++;
@@ -1358,13 +1357,8 @@ int cmd_train(int argc, char **argv)
 		if ((f->split == DS_SPLIT_VAL) != have_val)
 			continue;
 		const double *fp = fileprob + i * K;
-		double sum = 0.0;
-		uint32_t bk = 0;
-		for (uint32_t k = 0; k < K; k++) {
-			sum += fp[k];
-			if (fp[k] > fp[bk])
-				bk = k;
-		}
+		double sum;
+		uint32_t bk = top_file_class(fp, K, &sum);
 		if (!(sum > 0.0))
 			continue;
 		cli_printf(&flist, "  %-5s %s -> %s %.3f  ", bk == f->label ? "ok" : "WRONG",
