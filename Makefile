@@ -27,6 +27,8 @@ CFLAGS ?= $(OPT) -g -ffile-prefix-map=$(CURDIR)=.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
 CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CFLAGS_PKG) $(CPPFLAGS)
 FUZZ_SECONDS ?= 60
+# 0 = a new random seed each run; fixed by default so a run can be repeated
+FUZZ_SEED ?= 1
 PYTHON ?= /usr/bin/python3
 SANCC ?= clang
 
@@ -217,7 +219,8 @@ $(FUZZ): tests/fuzz_model.c $(CORE_SRC) $(ISAS:%=$(BUILD)/san/kernels_%.o)
 fuzz: $(FUZZ) $(BUILD)/test_model
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(BUILD)/test_model --write-corpus $(BUILD)/fuzz/corpus
-	$(FUZZ) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+	$(FUZZ) -rss_limit_mb=1024 -timeout=10 tests/fuzz/*.onm
+	$(FUZZ) -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
 		-timeout=10 $(BUILD)/fuzz/corpus
 
 # ---------------------------------------------------------------- manual pages
