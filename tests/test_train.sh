@@ -314,6 +314,46 @@ for v in 0 3 -61 x; do
 		sh -c "[ $s -eq 2 ] && grep -q -- '--robust' '$T/err' && [ ! -e '$T/m/rbad.onm' ]"
 done
 
+# --stream (data larger than memory): windows read from a cache file as
+# needed give the very same network as training in memory (the metadata
+# differs only by the command line), plain, augmented and robust; the
+# cache leaves nothing behind; a cache folder that cannot be written is a
+# clear error before any training
+same_net() {
+	"$PY" - "$1" "$2" <<'EOF2'
+import sys
+sys.path.insert(0, "tests")
+import numpy as np
+import onm
+a, b = onm.read(sys.argv[1]), onm.read(sys.argv[2])
+same = a["ops"] == b["ops"] and len(a["params"]) == len(b["params"]) and all(
+    np.array_equal(x, y) for x, y in zip(a["params"], b["params"]))
+sys.exit(0 if same else 1)
+EOF2
+}
+# model NAME trained again with --stream OPTIONS...: the same network, the
+# same accuracies in the report, and the cache folder left empty
+stream_ok() {
+	n=$1
+	shift
+	"$B" train $TRAIN "$@" --stream --cache-dir "$T/cache" --val-fraction 0.25 "$D" \
+		"$T/m/s$n.onm" >/dev/null 2>"$T/err" || { cat "$T/err"; return 1; }
+	same_net "$T/m/$n.onm" "$T/m/s$n.onm" || { echo "     not the same network"; return 1; }
+	grep -i accuracy "$T/m/$n.report.txt" >"$T/acc1"
+	grep -i accuracy "$T/m/s$n.report.txt" >"$T/acc2"
+	cmp -s "$T/acc1" "$T/acc2" || { echo "     the reports' accuracies differ"; return 1; }
+	empty "$T/cache" || { echo "     the cache was left behind"; return 1; }
+}
+mkdir -p "$T/cache"
+check "--stream: the same network as in memory, bit for bit; no cache left" stream_ok a
+check "--stream --augment: the same network as in memory" stream_ok g --augment
+check "--stream --robust: the same network and robust accuracy as in memory" \
+	stream_ok r --robust -20 --robust-steps 2
+"$B" train $TRAIN --cache-dir "$T/no/such/folder" "$D" "$T/m/sbad.onm" >/dev/null 2>"$T/err"
+s=$?
+check "--cache-dir that cannot be written: exit 1, a message naming it, no model" \
+	sh -c "[ $s -eq 1 ] && grep -q 'no/such/folder' '$T/err' && [ ! -e '$T/m/sbad.onm' ]"
+
 # whole sources held out when the CSV has a source column and no split:
 # sources of 3 files each; the report lists the validation files
 {
@@ -479,7 +519,7 @@ help_ok() {
 check "train --help lists every option" help_ok train --classes --binary --folds --val-folds \
 	--val-fraction --audio-dir --rate --window --window-overlap --floor-db --balance --arch \
 	--layers --norm --epochs --batch --lr --warmup --weight-decay --patience --seed --threads \
-	--svg --pdf --quiet
+	--stream --cache-dir --svg --pdf --quiet
 check "score --help lists every option" help_ok score --model --json --top --window-overlap \
 	--floor-db --threads
 

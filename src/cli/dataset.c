@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_DEPTH 8 /* folder recursion inside a class folder */
 #define MAX_CSV_BYTES (1u << 30)
@@ -163,7 +164,54 @@ void ds_free(dataset *ds)
 	free(ds->source);
 	free(ds->split_desc);
 	free(ds->group_col);
+	if (ds->streamed)
+		close(ds->cache_fd);
+	free(ds->cache_dir);
 	memset(ds, 0, sizeof *ds);
+}
+
+int ds_stream(dataset *ds, const char *dir, char *err, size_t errlen)
+{
+	char *tmpl = xasprintf("%s/oneiro-train-cache-XXXXXX", dir);
+	if (!tmpl)
+		return fail(err, errlen, "out of memory");
+	int fd = mkstemp(tmpl);
+	if (fd < 0) {
+		fail(err, errlen, "cannot make the stream cache in %s: %s", dir, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	unlink(tmpl);
+	free(tmpl);
+	if (ds->streamed)
+		close(ds->cache_fd);
+	free(ds->cache_dir);
+	ds->cache_dir = xstrdup(dir);
+	ds->streamed = 1;
+	ds->cache_fd = fd;
+	ds->cache_len = 0;
+	return 0;
+}
+
+const float *ds_audio(const dataset *ds, const ds_file *f, size_t off, size_t n, float *buf,
+                      char *err, size_t errlen)
+{
+	if (f->x)
+		return f->x + off;
+	size_t want = n * sizeof(float), got = 0;
+	off_t at = (off_t)((f->cache_at + off) * sizeof(float));
+	while (got < want) {
+		ssize_t r = pread(ds->cache_fd, (char *)buf + got, want - got, at + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fail(err, errlen, "cannot read the stream cache in %s: %s", ds->cache_dir,
+			     r < 0 ? strerror(errno) : "it is shorter than written");
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return buf;
 }
 
 /* ---------------------------------------------------------------- folders */
@@ -1543,9 +1591,37 @@ static void load_one(loader *L, size_t i)
 			f->error = xstrdup("out of memory");
 		return;
 	}
-	f->x = x;
 	f->n = n;
 	f->seconds = secs;
+	if (!L->ds->streamed) {
+		f->x = x;
+		return;
+	}
+	/* each file's place in the cache is taken in turn; the writes go on in
+	 * parallel. Windows name a file and an offset, so the order the files
+	 * land in does not change what training reads. */
+	pthread_mutex_lock(&L->mu);
+	uint64_t at = L->ds->cache_len;
+	L->ds->cache_len += n;
+	pthread_mutex_unlock(&L->mu);
+	size_t want = n * sizeof(float), put = 0;
+	while (put < want) {
+		ssize_t w = pwrite(L->ds->cache_fd, (const char *)x + put, want - put,
+		                   (off_t)(at * sizeof(float) + put));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(err, sizeof err, "cannot write the stream cache in %s: %s",
+			         L->ds->cache_dir, w < 0 ? strerror(errno) : "no space written");
+			f->error = xstrdup(err);
+			if (!f->error)
+				f->error = xstrdup("out of memory");
+			break;
+		}
+		put += (size_t)w;
+	}
+	free(x);
+	f->cache_at = at;
 }
 
 static size_t take(loader *L, int finished_one, int *failed)

@@ -37,6 +37,7 @@ typedef struct {
 	double seconds;      /* the file's own length */
 	char *error;         /* why it could not be read, or NULL */
 	uint32_t win0, nwin; /* its windows: entries win0 .. win0 + nwin - 1 of the table */
+	uint64_t cache_at;   /* streamed (x NULL): its first sample's index in the cache */
 } ds_file;
 
 typedef struct {
@@ -53,6 +54,10 @@ typedef struct {
 	int split_given; /* the dataset itself says which files are for validation */
 	int has_folds;
 	size_t ignored; /* rows or files left out (test split, other folds) */
+	/* ds_stream: the audio goes to a cache file instead of memory */
+	int streamed, cache_fd;
+	uint64_t cache_len; /* samples written */
+	char *cache_dir;
 } dataset;
 
 typedef struct {
@@ -86,6 +91,19 @@ size_t ds_count(const dataset *ds, int s, uint32_t k);
 long ds_load_audio_all(dataset *ds, uint32_t rate, uint32_t window, uint32_t threads,
                        volatile sig_atomic_t *stop, void (*progress)(size_t, size_t, void *),
                        void *ctx);
+
+/* From now on ds_load_audio_all writes each file's audio to a cache file in
+ * dir (created there and unlinked at once, so nothing is left behind, even
+ * after a crash) instead of keeping it in memory: for datasets larger than
+ * memory. Files then have x NULL and are read with ds_audio. 0, or -1 with a
+ * message in err. */
+int ds_stream(dataset *ds, const char *dir, char *err, size_t errlen);
+
+/* n samples of file f from sample off (off + n <= f->n): a pointer into its
+ * audio when it is in memory, else read from the cache into buf (n floats).
+ * NULL with a message in err when the cache cannot be read. */
+const float *ds_audio(const dataset *ds, const ds_file *f, size_t off, size_t n, float *buf,
+                      char *err, size_t errlen);
 
 /* Resamples mono x (n) by ratio (output rate / input rate) with
  * libsamplerate's medium-quality sinc, into a new array *y of *ny frames.

@@ -74,6 +74,8 @@ typedef struct {
 	int select_acc;   /* --select accuracy: keep the epoch of best validation accuracy */
 	uint64_t seed;
 	int svg, pdf, quiet;
+	int stream;            /* --stream: windows read from a cache file as needed */
+	const char *cache_dir; /* where (--cache-dir; default $TMPDIR, else /var/tmp) */
 } topts;
 
 static void usage(FILE *f)
@@ -185,6 +187,15 @@ static void usage(FILE *f)
 	        "  --seed S            initial weights, split, shuffling, oversampling (default 0)\n"
 	        "  --threads N         threads, 1 to %d (default: the online CPUs); the same seed,\n"
 	        "                      data and threads give the same model, bit for bit\n"
+	        "  --stream            for data larger than memory: each file is decoded once\n"
+	        "                      into a cache file (4 bytes per sample at --rate; deleted\n"
+	        "                      when training ends, even after a crash) and windows are\n"
+	        "                      read from it as they are needed; memory then holds a\n"
+	        "                      batch, an evaluation chunk and a few hundred bytes per\n"
+	        "                      file, not the audio. The model is the same, bit for bit,\n"
+	        "                      as without --stream\n"
+	        "  --cache-dir DIR     where --stream's cache goes (implies --stream; default\n"
+	        "                      $TMPDIR, else /var/tmp: disk, not memory)\n"
 	        "\n"
 	        "output:\n"
 	        "  --svg               also write the report picture as MODEL.report.svg\n"
@@ -244,13 +255,15 @@ static int parse_args(int argc, char **argv, topts *o)
 		                          {"--pdf", &o->pdf},
 		                          {"--quiet", &o->quiet},
 		                          {"-q", &o->quiet},
-		                          {"--augment", &o->augment}};
+		                          {"--augment", &o->augment},
+		                          {"--stream", &o->stream}};
 		static const char *const with_value[] = {
 		    "--classes",   "--binary", "--folds",  "--val-folds",      "--val-fraction",
 		    "--audio-dir", "--rate",   "--window", "--window-overlap", "--floor-db",
 		    "--balance",   "--arch",   "--layers", "--norm",           "--epochs",
 		    "--batch",     "--lr",     "--warmup", "--weight-decay",   "--patience",
-		    "--seed",      "--threads", "--select", "--robust", "--robust-steps"};
+		    "--seed",      "--threads", "--select", "--robust", "--robust-steps",
+		    "--cache-dir"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -337,7 +350,10 @@ static int parse_args(int argc, char **argv, topts *o)
 				bad = 1;
 			}
 		}
-		else if (!strcmp(name, "--threads"))
+		else if (!strcmp(name, "--cache-dir")) {
+			o->cache_dir = v;
+			o->stream = 1;
+		} else if (!strcmp(name, "--threads"))
 			bad = cli_parse_u32(PROG, name, v, 1, ONR_TRAIN_MAX_THREADS, &o->threads);
 		else if (!strcmp(name, "--robust")) {
 			bad = cli_parse_double(PROG, name, v, -60.0, 0.0, &o->robust_db);
@@ -514,30 +530,32 @@ static int parse_layers(const char *spec, uint32_t n_classes, onr_op *ops, uint3
 
 /* ================================================================ windows */
 typedef struct {
-	const float **x; /* (n) window starts inside the files' audio */
+	const dataset *ds;
+	size_t *off;     /* (n) window starts inside their file's audio */
 	uint32_t *y;     /* (n) class */
 	uint32_t *file;  /* (n) index into the dataset's files */
 	size_t n, cap;
+	uint32_t W;      /* samples per window */
 } winset;
 
-static int ws_add(winset *s, const float *x, uint32_t y, uint32_t file)
+static int ws_add(winset *s, size_t off, uint32_t y, uint32_t file)
 {
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 4096;
-		const float **nx = realloc(s->x, nc * sizeof *nx);
-		if (nx)
-			s->x = nx;
+		size_t *no = realloc(s->off, nc * sizeof *no);
+		if (no)
+			s->off = no;
 		uint32_t *ny = realloc(s->y, nc * sizeof *ny);
 		if (ny)
 			s->y = ny;
 		uint32_t *nf = realloc(s->file, nc * sizeof *nf);
 		if (nf)
 			s->file = nf;
-		if (!nx || !ny || !nf)
+		if (!no || !ny || !nf)
 			return -1;
 		s->cap = nc;
 	}
-	s->x[s->n] = x;
+	s->off[s->n] = off;
 	s->y[s->n] = y;
 	s->file[s->n] = file;
 	s->n++;
@@ -546,9 +564,32 @@ static int ws_add(winset *s, const float *x, uint32_t y, uint32_t file)
 
 static void ws_free(winset *s)
 {
-	free(s->x);
+	free(s->off);
 	free(s->y);
 	free(s->file);
+}
+
+/* Window w of s: in memory, a pointer into its file's audio; streamed, read
+ * from the cache into buf (s->W floats). NULL, with the message given, when
+ * the cache cannot be read. */
+static const float *ws_get(const winset *s, size_t w, float *buf)
+{
+	char err[512];
+	const float *x = ds_audio(s->ds, &s->ds->files[s->file[w]], s->off[w], s->W, buf, err,
+	                          sizeof err);
+	if (!x)
+		msg("%s", err);
+	return x;
+}
+
+/* Windows i .. i+n-1 of s into x (n pointers), read into buf (n * s->W
+ * floats) when streamed. ONR_OK or ONR_EIO (message given). */
+static int ws_range(const winset *s, size_t i, uint32_t n, float *buf, const float **x)
+{
+	for (uint32_t j = 0; j < n; j++)
+		if (!(x[j] = ws_get(s, i + j, buf ? buf + (size_t)j * s->W : NULL)))
+			return ONR_EIO;
+	return ONR_OK;
 }
 
 /* ================================================================ evaluation */
@@ -559,11 +600,14 @@ typedef struct {
 /* Class probabilities of every window of s into probs (n, K), in chunks,
  * with the progress line kept alive. */
 static int eval_probs(onr_trainer *t, const winset *s, uint32_t K, float *probs, cli_progress *pg,
-                      const char *what)
+                      const char *what, float *buf)
 {
+	const float *x[EVAL_CHUNK];
 	for (size_t i = 0; i < s->n; i += EVAL_CHUNK) {
 		uint32_t n = (uint32_t)(s->n - i < EVAL_CHUNK ? s->n - i : EVAL_CHUNK);
-		int st = onr_trainer_eval(t, s->x + i, n, probs + i * K);
+		int st = ws_range(s, i, n, buf, x);
+		if (!st)
+			st = onr_trainer_eval(t, x, n, probs + i * K);
 		if (st)
 			return st;
 		cli_progress_show(pg, (double)(i + n) / s->n, 0, "%s %zu/%zu windows", what, i + n, s->n);
@@ -793,6 +837,10 @@ int cmd_train(int argc, char **argv)
 	size_t *cls_start = NULL;
 	const float **bx = NULL;
 	float *augbuf = NULL; /* (batch, window) --augment's varied windows */
+	float *streambuf = NULL, *evalbuf = NULL; /* --stream: a batch's and an evaluation
+	                                             chunk's windows, read from the cache */
+	float *filebuf = NULL;                    /* --stream: one file, to find its windows */
+	size_t filebuf_n = 0;
 	float *bw = NULL, *probs = NULL, *best_probs = NULL, *best_params = NULL, *tprobs = NULL;
 	double *fileprob = NULL, *class_w = NULL;
 	size_t *off = NULL, *cnt[4] = {NULL, NULL, NULL, NULL};
@@ -959,6 +1007,19 @@ int cmd_train(int argc, char **argv)
 
 	/* ---- audio */
 	cli_catch_signals(on_signal, CLI_SIG_RESTART | CLI_SIG_HUP);
+	if (o.stream) {
+		const char *dir = o.cache_dir ? o.cache_dir : getenv("TMPDIR");
+		if (!dir || !*dir)
+			dir = "/var/tmp";
+		if (ds_stream(&ds, dir, err, sizeof err)) {
+			msg("--stream: %s", err);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (!o.quiet)
+			fprintf(stderr, "streaming: the audio goes to a cache in %s and is read as needed\n",
+			        dir);
+	}
 	load_ctx lc = {&pg, cli_now()};
 	long bad = ds_load_audio_all(&ds, o.rate, W, o.threads, &g_stop, load_progress, &lc);
 	cli_progress_end(&pg);
@@ -982,10 +1043,28 @@ int cmd_train(int argc, char **argv)
 			goto out;
 		}
 	size_t *tr_files = cnt[0], *tr_wins = cnt[1], *va_files = cnt[2], *va_wins = cnt[3];
+	wtr.ds = wva.ds = &ds;
+	wtr.W = wva.W = W;
 	for (size_t i = 0; i < ds.n_files; i++) {
 		ds_file *f = &ds.files[i];
 		size_t k;
-		if (ds_windows(f->x, f->n, W, hop, o.floor_db, &off, &k)) {
+		if (!f->x && f->n > filebuf_n) {
+			float *nb = realloc(filebuf, f->n * sizeof *nb);
+			if (!nb) {
+				msg("out of memory for %s (%zu samples)", f->where, f->n);
+				st = EXIT_FAIL;
+				goto out;
+			}
+			filebuf = nb;
+			filebuf_n = f->n;
+		}
+		const float *fx = ds_audio(&ds, f, 0, f->n, filebuf, err, sizeof err);
+		if (!fx) {
+			msg("%s", err);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (ds_windows(fx, f->n, W, hop, o.floor_db, &off, &k)) {
 			msg("out of memory");
 			st = EXIT_FAIL;
 			goto out;
@@ -994,7 +1073,7 @@ int cmd_train(int argc, char **argv)
 		f->win0 = (uint32_t)s->n;
 		f->nwin = (uint32_t)k;
 		for (size_t j = 0; j < k; j++)
-			if (ws_add(s, f->x + off[j], f->label, (uint32_t)i)) {
+			if (ws_add(s, off[j], f->label, (uint32_t)i)) {
 				msg("out of memory for the windows");
 				st = EXIT_FAIL;
 				goto out;
@@ -1036,6 +1115,17 @@ int cmd_train(int argc, char **argv)
 	order = malloc((per_epoch + 1) * sizeof *order);
 	labels = malloc((size_t)B * sizeof *labels);
 	bx = malloc((size_t)B * sizeof *bx);
+	if (ds.streamed) {
+		free(filebuf); /* the windows are known: no more whole files */
+		filebuf = NULL;
+		streambuf = malloc((size_t)B * W * sizeof *streambuf);
+		evalbuf = malloc((size_t)EVAL_CHUNK * W * sizeof *evalbuf);
+		if (!streambuf || !evalbuf) {
+			msg("out of memory for --stream's buffers");
+			st = EXIT_FAIL;
+			goto out;
+		}
+	}
 	if (o.augment) {
 		augbuf = malloc((size_t)B * W * sizeof *augbuf);
 		if (!augbuf) {
@@ -1160,12 +1250,17 @@ int cmd_train(int argc, char **argv)
 			uint32_t nb = (uint32_t)(n - b0 < B ? n - b0 : B);
 			for (uint32_t j = 0; j < nb; j++) {
 				uint32_t w = order[b0 + j];
-				bx[j] = wtr.x[w];
+				bx[j] = ws_get(&wtr, w, streambuf ? streambuf + (size_t)j * W : NULL);
+				if (!bx[j]) {
+					cli_progress_end(&pg);
+					st = EXIT_FAIL;
+					goto out;
+				}
 				labels[j] = wtr.y[w];
 				bw[j] = (float)class_w[wtr.y[w]];
 				if (augbuf) {
 					float *y = augbuf + (size_t)j * W;
-					onr_augment_window(y, wtr.x[w], W, (double)o.rate, &aug_rng);
+					onr_augment_window(y, bx[j], W, (double)o.rate, &aug_rng);
 					bx[j] = y;
 				}
 			}
@@ -1202,7 +1297,7 @@ int cmd_train(int argc, char **argv)
 		h->val_loss = h->val_acc = h->val_file_acc = NAN;
 		h->partial = interrupted;
 		if (have_val) {
-			int e = eval_probs(tr, &wva, K, probs, &pg, "validating");
+			int e = eval_probs(tr, &wva, K, probs, &pg, "validating", evalbuf);
 			if (e) {
 				cli_progress_end(&pg);
 				msg("evaluation failed: %s", onr_strerror(e));
@@ -1272,7 +1367,7 @@ int cmd_train(int argc, char **argv)
 	} else {
 		eval_on = "training set (no validation set: optimistic)";
 		tprobs = malloc((wtr.n + 1) * K * sizeof *tprobs);
-		int e = tprobs ? eval_probs(tr, &wtr, K, tprobs, &pg, "evaluating") : 0;
+		int e = tprobs ? eval_probs(tr, &wtr, K, tprobs, &pg, "evaluating", evalbuf) : 0;
 		if (!tprobs || e) {
 			cli_progress_end(&pg);
 			msg("cannot evaluate the model: %s", tprobs ? onr_strerror(e) : "out of memory");
@@ -1290,10 +1385,13 @@ int cmd_train(int argc, char **argv)
 		float *rp = malloc((es->n + 1) * K * sizeof *rp);
 		size_t right = 0;
 		int e = rp ? 0 : ONR_ENOMEM;
+		const float *ex[EVAL_CHUNK];
 		for (size_t i = 0; i < es->n && !e; i += EVAL_CHUNK) {
 			uint32_t n = (uint32_t)(es->n - i < EVAL_CHUNK ? es->n - i : EVAL_CHUNK);
-			e = onr_trainer_eval_robust(tr, es->x + i, es->y + i, n, (float)o.robust_db,
-			                            rp + i * K);
+			e = ws_range(es, i, n, evalbuf, ex);
+			if (!e)
+				e = onr_trainer_eval_robust(tr, ex, es->y + i, n, (float)o.robust_db,
+				                            rp + i * K);
 			cli_progress_show(&pg, (double)(i + n) / es->n, 0, "attacking %zu/%zu windows",
 			                  i + n, es->n);
 		}
@@ -1528,6 +1626,9 @@ out:
 	free(cls_start);
 	free(bx);
 	free(augbuf);
+	free(streambuf);
+	free(evalbuf);
+	free(filebuf);
 	free(bw);
 	free(class_w);
 	free(probs);
