@@ -158,7 +158,7 @@ $(CORE_LIB): $(CORE_OBJ)
 $(BUILD)/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_PICTURES) -DONR_DATADIR='"$(DATADIR)"' -DONEIRO_VERSION='"$(VERSION)"' $(CFLAGS) $(WARN) -c $< -o $@
-$(BUILD)/cli/oneiro.o: Makefile
+$(BUILD)/cli/oneiro.o $(BUILD)/cli/train_cmd.o: Makefile
 # the program looks for its models in DATADIR: rebuilt when that changes
 # (make install PREFIX=... after a plain make)
 $(BUILD)/datadir: FORCE

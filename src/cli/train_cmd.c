@@ -29,7 +29,7 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define VERSION_TAG "oneiro train 0.1.0"
+#define VERSION_TAG "oneiro train " ONEIRO_VERSION
 #define EVAL_CHUNK 256
 #define MAX_BAD_SHOWN 10
 
