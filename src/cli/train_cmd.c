@@ -788,6 +788,9 @@ static void format_date(char *buf, size_t len)
 static void print_bad_files(const dataset *ds, long bad)
 {
 	long shown = 0;
+	int oom = 0;
+	for (size_t i = 0; i < ds->n_files; i++)
+		oom |= ds->files[i].error && !strcmp(ds->files[i].error, "out of memory");
 	for (size_t i = 0; i < ds->n_files && shown < MAX_BAD_SHOWN; i++) {
 		const ds_file *f = &ds->files[i];
 		if (!f->error)
@@ -801,6 +804,8 @@ static void print_bad_files(const dataset *ds, long bad)
 	if (bad > shown)
 		msg("(and %ld more files that cannot be read)", bad - shown);
 	msg("%ld file%s of the dataset cannot be read; no model written", bad, bad == 1 ? "" : "s");
+	if (oom && !ds->streamed)
+		msg("the audio does not fit in memory: --stream reads it from a cache on disk instead");
 }
 
 typedef struct {
