@@ -66,6 +66,7 @@ void onr_dream_params_default(onr_dream_params *p, const onr_model *m)
 	p->jitter_copies = ONR_DREAM_DEFAULT_COPIES;
 	p->jitter_ms = ONR_DREAM_DEFAULT_JITTER_MS;
 	p->jitter_gain_db = ONR_DREAM_DEFAULT_JITTER_GAIN_DB;
+	p->second_share = 0.5f;
 }
 
 static int clampf(float *v, float lo, float hi, float def)
@@ -101,6 +102,7 @@ int onr_dream_params_sanitize(onr_dream_params *p, const onr_model *m)
 	n += clampf(&p->mix, 0.0f, 2.0f, def.mix);
 	n += clampf(&p->jitter_ms, 0.0f, 16.0f, def.jitter_ms);
 	n += clampf(&p->jitter_gain_db, 0.0f, 6.0f, def.jitter_gain_db);
+	n += clampf(&p->second_share, 0.0f, 1.0f, def.second_share);
 	if (p->form > ONR_DREAM_AUTO) {
 		p->form = def.form;
 		n++;
@@ -146,6 +148,14 @@ struct onr_dreamer {
 	float mkey_lo, mkey_hi, mkey_tilt;
 	double t_fb, t_cond;
 	int timing;
+	/* a second model heard at once (onr_dreamer_set_second); net2 NULL
+	 * when none */
+	const onr_model *m2;
+	onr_net *net2;
+	float *g2;            /* (W) its gradient */
+	onr_objective obj2;   /* this run's objective, in its terms */
+	int use2;             /* this run mixes it in */
+	float s1, s2;         /* this run's input scales of the two models */
 };
 
 void onr_dreamer_free(onr_dreamer *w)
@@ -153,6 +163,8 @@ void onr_dreamer_free(onr_dreamer *w)
 	if (!w)
 		return;
 	onr_net_free(w->net);
+	onr_net_free(w->net2);
+	free(w->g2);
 	onr_fftw_lock();
 	if (w->fwd)
 		fftwf_destroy_plan(w->fwd);
@@ -372,6 +384,99 @@ static void layer_energies(onr_dreamer *w, uint32_t deep, int pre, double *out)
 	}
 }
 
+int onr_dreamer_set_second(onr_dreamer *w, const onr_model *m2, char *err, size_t errlen)
+{
+	if (m2->sample_rate != w->m->sample_rate)
+		return onr_fail(err, errlen, ONR_EINVAL,
+		                "the second model runs at %u Hz and the first at %u Hz: both must "
+		                "hear the same rate", m2->sample_rate, w->m->sample_rate);
+	if (m2->min_len > w->W)
+		return onr_fail(err, errlen, ONR_EINVAL,
+		                "the second model needs windows of %u samples, the dream's are %u",
+		                m2->min_len, w->W);
+	onr_net *net = NULL;
+	float *g = calloc(w->W, sizeof *g);
+	int st = g ? onr_net_new(&net, m2, w->W, 0) : ONR_ENOMEM;
+	if (st) {
+		free(g);
+		return onr_fail(err, errlen, st, "out of memory for the second model");
+	}
+	onr_net_free(w->net2);
+	free(w->g2);
+	w->m2 = m2;
+	w->net2 = net;
+	w->g2 = g;
+	return ONR_OK;
+}
+
+/* This run's objective for the second model (w->obj2, w->use2): toward the
+ * class of the same name (none: the first model alone); the layer weights
+ * carried over by relative depth (block j of n2 takes the weight of block
+ * round(j (n1 - 1) / (n2 - 1)) of the first model's n1), so "the middle
+ * layers" stay the middle layers; a single filter has no counterpart. */
+static void second_objective(onr_dreamer *w, const onr_dream_params *p)
+{
+	w->use2 = 0;
+	if (!w->net2 || !(p->second_share > 0.0f))
+		return;
+	const onr_model *m = w->m, *m2 = w->m2;
+	onr_objective *o = &w->obj2;
+	memset(o, 0, sizeof *o);
+	o->mode = p->obj.mode;
+	o->pre = p->obj.pre;
+	if (p->obj.mode == ONR_OBJ_CLASS) {
+		if (p->obj.cls >= m->n_classes)
+			return;
+		uint32_t k = 0;
+		while (k < m2->n_classes && strcmp(m2->class_names[k], m->class_names[p->obj.cls]))
+			k++;
+		if (k == m2->n_classes)
+			return;
+		o->cls = k;
+	} else if (p->obj.mode == ONR_OBJ_LAYERS) {
+		uint32_t n1 = m->n_blocks, n2 = m2->n_blocks;
+		for (uint32_t j = 0; j < n2 && j < ONR_MAX_BLOCKS; j++) {
+			uint32_t i = n2 > 1 ? (uint32_t)lround((double)j * (n1 - 1) / (n2 - 1)) : n1 - 1;
+			o->layer_w[j] = i < ONR_MAX_BLOCKS ? p->obj.layer_w[i] : 0.0f;
+		}
+	} else {
+		return;
+	}
+	if (onr_objective_check(m2, o, NULL, 0) != ONR_OK ||
+	    onr_objective_depth(m2, o) == UINT32_MAX)
+		return;
+	w->use2 = 1;
+}
+
+/* The objective's gradient at x (n samples, times gain) into g, J the first
+ * model's value. With a second model, the two gradients are each brought
+ * to unit RMS and mixed by second_share: their units differ by orders of
+ * magnitude, and neither should win by them. A view shorter than the
+ * second model's input, or a flat second gradient, leaves the first's. */
+static int objective_grad(onr_dreamer *w, const onr_dream_params *p, const float *x, uint32_t n,
+                          float gain, float *J, float *g)
+{
+	int st = onr_net_objective(w->net, &p->obj, x, n, w->s1 * gain, J, g);
+	if (st || !w->use2 || n < w->m2->min_len)
+		return st;
+	float J2;
+	if (onr_net_objective(w->net2, &w->obj2, x, n, w->s2 * gain, &J2, w->g2) != ONR_OK)
+		return st;
+	double e1 = 0.0, e2 = 0.0;
+	for (uint32_t i = 0; i < n; i++) {
+		e1 += (double)g[i] * g[i];
+		e2 += (double)w->g2[i] * w->g2[i];
+	}
+	if (!(e2 > 0.0) || !isfinite(e2))
+		return st;
+	double share = p->second_share < 1.0f ? p->second_share : 1.0;
+	float a = e1 > 0.0 && isfinite(e1) ? (float)((1.0 - share) / sqrt(e1 / n)) : 0.0f;
+	float b = (float)(share / sqrt(e2 / n));
+	for (uint32_t i = 0; i < n; i++)
+		g[i] = a * g[i] + b * w->g2[i];
+	return st;
+}
+
 /* Transformation-robust ascent: w->g <- the mean over `copies` random views
  * of the gradient at w->x (see onr_dream_params). A view is the dry window
  * x0 cropped at offset a plus the dream so far (x - x0) cropped at offset b,
@@ -379,7 +484,7 @@ static void layer_energies(onr_dreamer *w, uint32_t deep, int pre, double *out)
  * gain of +-gain_db; the view's gradient goes back to the dream samples it
  * was made of, so the views together cover the window. */
 static int jittered_gradient(onr_dreamer *w, const onr_dream_params *p, const float *x0,
-                             uint32_t shift, uint32_t copies, float scale, uint64_t *rng)
+                             uint32_t shift, uint32_t copies, uint64_t *rng)
 {
 	uint32_t W = w->W, n = W - shift;
 	memset(w->g, 0, W * sizeof(float));
@@ -392,7 +497,7 @@ static int jittered_gradient(onr_dreamer *w, const onr_dream_params *p, const fl
 		for (uint32_t i = 0; i < n; i++)
 			w->v[i] = xa[i] + (xb[i] - x0b[i]);
 		float J;
-		int st = onr_net_objective(w->net, &p->obj, w->v, n, scale * gain, &J, w->gv);
+		int st = objective_grad(w, p, w->v, n, gain, &J, w->gv);
 		if (st)
 			return st;
 		float *gb = w->g + b;
@@ -468,7 +573,7 @@ static double smooth_gains(onr_dreamer *w)
 /* The magnitude form of onr_dreamer_run's ascent: gains G per bin and frame
  * within 1 +- b, x = x(G); leaves the dreamed window in w->x. */
 static void magnitude_ascent(onr_dreamer *w, const onr_dream_params *p, const float *x0,
-                             uint32_t K, float scale, int jitter, uint32_t shift,
+                             uint32_t K, int jitter, uint32_t shift,
                              uint32_t copies, uint64_t *rng, float *before,
                              double *layers_before, uint32_t deep)
 {
@@ -485,8 +590,8 @@ static void magnitude_ascent(onr_dreamer *w, const onr_dream_params *p, const fl
 	for (uint32_t k = 0; k < K; k++) {
 		float J;
 		double t0 = w->timing ? clock_s() : 0.0;
-		if (jitter ? jittered_gradient(w, p, x0, shift, copies, scale, rng)
-		           : onr_net_objective(w->net, &p->obj, w->x, w->W, scale, &J, w->g))
+		if (jitter ? jittered_gradient(w, p, x0, shift, copies, rng)
+		           : objective_grad(w, p, w->x, w->W, 1.0f, &J, w->g))
 			break;
 		double t1 = w->timing ? clock_s() : 0.0;
 		if (k == 0 && !jitter) {
@@ -577,6 +682,10 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 				fol[i] = fminf(1.0f, fol[i]);
 	}
 	float scale = onr_input_scale(m, x0, W);
+	w->s1 = scale;
+	second_objective(w, p);
+	if (w->use2)
+		w->s2 = onr_input_scale(w->m2, x0, W);
 	float step = (float)(p->depth * 0.5 * bound);
 	/* jitter: the largest shift in samples, limited so that a view stays as
 	 * long as the model's shortest input. Off: the plain ascent. */
@@ -600,7 +709,7 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 		}
 	}
 	if (onr_dream_form_of(p) == ONR_DREAM_MAGNITUDE && w->mf.W) {
-		magnitude_ascent(w, p, x0, K, scale, jitter, shift, copies, &rng, before, layers_before,
+		magnitude_ascent(w, p, x0, K, jitter, shift, copies, &rng, before, layers_before,
 		                 deep);
 		/* the delta is the dry sound filtered, so it follows its envelope
 		 * already; but it reaches up to the model's Nyquist frequency,
@@ -629,8 +738,8 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	for (uint32_t k = 0; k < K; k++) {
 		float J;
 		double t0 = w->timing ? clock_s() : 0.0;
-		if (jitter ? jittered_gradient(w, p, x0, shift, copies, scale, &rng)
-		           : onr_net_objective(w->net, &p->obj, w->x, W, scale, &J, w->g))
+		if (jitter ? jittered_gradient(w, p, x0, shift, copies, &rng)
+		           : objective_grad(w, p, w->x, W, 1.0f, &J, w->g))
 			break;
 		double t1 = w->timing ? clock_s() : 0.0;
 		if (k == 0 && !jitter) {
@@ -1312,6 +1421,8 @@ int onr_dream_new(onr_dream **out, const onr_model *m, const onr_dream_config *c
 	d->mix_coef = (float)(1.0 - exp(-1.0 / (0.02 * cfg->host_rate)));
 
 	int st = onr_dreamer_new(&d->dreamer, m, W, d->cfg.max_iterations, err, errlen);
+	if (!st && cfg->second)
+		st = onr_dreamer_set_second(d->dreamer, cfg->second, err, errlen);
 	if (st) {
 		onr_dream_free(d);
 		return st;

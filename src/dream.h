@@ -44,6 +44,9 @@ typedef struct {
 	                              window gets at least two blocks' time, which
 	                              sets the latency. The output does not depend
 	                              on it beyond that delay. */
+	const onr_model *second;   /* NULL, or a second model the dream is for as
+	                              well (onr_dreamer_set_second); it must
+	                              outlive the engine */
 	int test_identity;         /* tests only: every window's "dream" is
 	                              delta = 0.5 * x0, no network, so the delta path's
 	                              alignment with the dry path can be seen */
@@ -103,6 +106,9 @@ typedef struct {
 	uint32_t form;             /* onr_dream_form; onr_dream_params_default gives
 	                              ONR_DREAM_ADD, oneiro render and the plugin
 	                              ONR_DREAM_AUTO */
+	float second_share;        /* with a second model: its share of each step's
+	                              direction, 0..1 (default 0.5; 0 = the first
+	                              model alone, 1 = the second alone) */
 } onr_dream_params;
 
 typedef enum {
@@ -230,6 +236,14 @@ void onr_dreamer_free(onr_dreamer *w);
  * then moves the seed on by one, so repeated runs differ and are still
  * reproducible. A new dreamer starts at seed 0. */
 void onr_dreamer_seed(onr_dreamer *w, uint64_t seed);
+/* Several listeners: the dream is also for m2 (the same sample rate, a
+ * shortest input within the window). Each step's direction is then the
+ * two models' gradients, each at unit RMS, mixed by p->second_share: toward
+ * the class of the same name, or the layers at the same relative depth
+ * (onr_dream_params). Perturbations that move several independently
+ * trained networks at once are less specific to one of them. Allocates:
+ * call before running. ONR_OK, or an error with a reason in err. */
+int onr_dreamer_set_second(onr_dreamer *w, const onr_model *m2, char *err, size_t errlen);
 /* Class probabilities (n_classes) the model gives the window x. */
 void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs);
 /* x0 (window) -> delta (window) = x_K - x0, with J before and after in

@@ -110,6 +110,13 @@ elif cmd == 'dreamed':  # in out: differs, same shape, delta below the input lev
         raise SystemExit('delta level %.1f dB is not between -60 and -3 dB' % db)
     if max(abs(v) for v in y['x']) > 1.0:
         raise SystemExit('output beyond full scale')
+elif cmd == 'near':     # a b ref tol: |a - b| within tol of |a - ref| (RMS)
+    x, y, r = read(a[0]), read(a[1]), read(a[2])
+    d = rms([p - q for p, q in zip(x['x'], y['x'])])
+    e = rms([p - q for p, q in zip(x['x'], r['x'])])
+    print('%.4f of the delta' % (d / e if e else 1.0))
+    if not (e > 0 and d <= float(a[3]) * e):
+        raise SystemExit('differs by %.4f of the delta' % (d / e if e else 1.0))
 elif cmd == 'finite':   # path: every sample finite
     r = read(a[0])
     if not all(math.isfinite(v) for v in r['x']):
@@ -294,6 +301,45 @@ else
 	bad "missing \$ONEIRO_MODEL: exit $st"
 fi
 
+# ---------------------------------------------------------------- --also
+# a second model heard at once: share 0 is the first model alone, bit for
+# bit; the same model twice is the first model's dream (up to rounding, as
+# both gradients are brought to unit level); another model changes the
+# dream, repeatably, and it stays bounded; a class the second model lacks
+# leaves the first alone; mismatched rates and stray options are refused
+"$B" new-model --arch small --classes 4 --seed 7 "$T/m2.onm" >/dev/null &&
+	"$B" new-model --arch tiny --classes 2 --seed 9 "$T/m2c.onm" >/dev/null &&
+	"$B" new-model --arch tiny --classes 4 --rate 22050 "$T/m22.onm" >/dev/null
+A="$M --class class3 -q $T/in/mono16.wav"
+"$B" render $A "$T/out/one.wav" 2>"$T/err"
+"$B" render $A --also "$T/m2.onm" --also-share 0 "$T/out/s0.wav" 2>>"$T/err"
+check "--also with share 0: the first model's dream, bit for bit" \
+	cmp -s "$T/out/one.wav" "$T/out/s0.wav"
+"$B" render $A --also "$T/m2.onm" "$T/out/two.wav" 2>>"$T/err"
+"$B" render $A --also "$T/m2.onm" "$T/out/two1.wav" 2>>"$T/err"
+also_ok() {
+	cmp -s "$T/out/two.wav" "$T/out/two1.wav" && ! cmp -s "$T/out/two.wav" "$T/out/one.wav" &&
+		h dreamed "$T/in/mono16.wav" "$T/out/two.wav"
+}
+check "--also another model: a bounded dream, not the first model's, the same twice" also_ok
+"$B" render $A --also "$T/m.onm" "$T/out/self.wav" 2>>"$T/err"
+check "--also the same model: its own dream within 10 % (rounding only)" \
+	h near "$T/out/self.wav" "$T/out/one.wav" "$T/in/mono16.wav" 0.1
+"$B" render $A --also "$T/m2c.onm" "$T/out/nocls.wav" 2>>"$T/err"
+check "--also a model without the target class: the first model's dream, bit for bit" \
+	cmp -s "$T/out/one.wav" "$T/out/nocls.wav"
+"$B" render $M --also "$T/m2.onm" "$T/in/mono16.wav" "$T/out/lay.wav" >"$T/sum" 2>>"$T/err"
+check "--also in layers mode: a bounded dream, the summary names the second model" \
+	sh -c "'$PY' '$T/h.py' dreamed '$T/in/mono16.wav' '$T/out/lay.wav' && grep -q '^also for: .*m2.onm (share 0.50)' '$T/sum'"
+rm -f "$T/out/one.wav" "$T/out/s0.wav" "$T/out/two.wav" "$T/out/two1.wav" "$T/out/self.wav" \
+	"$T/out/nocls.wav" "$T/out/lay.wav"
+fails "--also at another rate" "both models must run at the same rate" \
+	$M --also "$T/m22.onm" "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--also-share without --also" "without --also" $M --also-share 0.3 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--also-share 1.5" "--also-share: '1.5' is not a number from 0 to 1" \
+	$M --also "$T/m2.onm" --also-share 1.5 "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--also a missing model" "nope2.onm" $M --also "$T/nope2.onm" "$T/in/mono16.wav" "$T/f/o.wav"
+
 # Ctrl-C: a slow render (30 s, 4096 steps a window: minutes) interrupted
 # leaves nothing behind
 h gen16 "$T/in/long.wav" 16000 1 30
@@ -433,7 +479,7 @@ check "--plot FILE.jpg: exit 2, names the formats, writes nothing" \
 help_ok() {
 	for o in --model --layer --filter --class --pre --depth --iterations --bound-db --floor-db \
 		--band --tilt --smooth --mix --window --overlap --stereo --seed --out-dir --plot --from \
-		--length --rate --subtype --quiet --jobs; do
+		--length --rate --subtype --quiet --jobs --also --also-share; do
 		grep -q -- "^  $o" "$T/help" || { echo "     --help does not list $o"; return 1; }
 	done
 }

@@ -61,6 +61,8 @@ typedef struct {
 
 typedef struct {
 	const char *model_path;
+	const char *also_path;      /* --also: a second model, or NULL */
+	double also_share;          /* --also-share; NAN: not given */
 	const char *out_dir;
 	const char *plot_path;
 	const char *from;           /* "noise", "silence" or NULL */
@@ -96,6 +98,7 @@ typedef struct {
 	const ropts *o;
 	const char *model_path;
 	onr_model *m;
+	onr_model *m2;              /* --also, or NULL */
 	onr_dream_params p;
 	onr_dream_config cfg;       /* host_rate and channels set per file */
 	int tty;                    /* a progress bar */
@@ -128,6 +131,13 @@ static void usage(FILE *f)
 	        "  --class NAME|K      dream toward a class, by name or number (from 0, as inspect shows)\n"
 	        "  --pre               use pre-activations, before each layer's activation and pool\n"
 	        "                      (default: post-activation)\n"
+	        "  --also FILE         dream for a second model as well (the same sample rate):\n"
+	        "                      each step follows both models' gradients, each at unit\n"
+	        "                      level, toward the class of the same name or the layers at\n"
+	        "                      the same relative depth; what moves two independently\n"
+	        "                      trained networks is less one network's blind spot\n"
+	        "  --also-share S      the second model's share of each step, 0 to 1 (default\n"
+	        "                      0.5; 1 = the second model alone)\n"
 	        "\n"
 	        "dream:\n"
 	        "  --depth D           step size, 0 to 4 (default 0.5; 0 = no dream: output = input)\n"
@@ -265,7 +275,7 @@ static int parse_args(int argc, char **argv, ropts *o)
 	o->depth = o->bound_db = o->floor_db = o->band_lo = o->band_hi = NAN;
 	o->tilt = o->mix = o->window_s = o->length_s = NAN;
 	o->iterations = -1;
-	o->jitter_ms = o->jitter_gain_db = NAN;
+	o->jitter_ms = o->jitter_gain_db = o->also_share = NAN;
 	o->copies = -1;
 	o->stereo = -1;
 	o->mode = -1;
@@ -297,7 +307,8 @@ static int parse_args(int argc, char **argv, ropts *o)
 			"--model", "--layer", "--filter", "--class", "--depth", "--iterations", "--bound-db",
 			"--floor-db", "--band", "--tilt", "--mix", "--window", "--overlap", "--stereo",
 			"--seed", "--out-dir", "--plot", "--from", "--length", "--rate", "--subtype",
-			"--jitter-ms", "--copies", "--jitter-gain-db", "--form", "--jobs"};
+			"--jitter-ms", "--copies", "--jitter-gain-db", "--form", "--jobs",
+			"--also", "--also-share"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -411,6 +422,11 @@ static int parse_args(int argc, char **argv, ropts *o)
 				msg("--stereo: '%s' must be linked or independent", v);
 				return EXIT_USAGE;
 			}
+		} else if (!strcmp(name, "--also")) {
+			o->also_path = v;
+		} else if (!strcmp(name, "--also-share")) {
+			if (cli_parse_double(PROG, name, v, 0.0, 1.0, &o->also_share))
+				return EXIT_USAGE;
 		} else if (!strcmp(name, "--form")) {
 			if (!strcmp(v, "add"))
 				o->form = ONR_DREAM_ADD;
@@ -641,6 +657,8 @@ static int make_params(rctx *c)
 	}
 	if (o->copies > 0)
 		p->jitter_copies = (uint32_t)o->copies;
+	if (!isnan(o->also_share))
+		p->second_share = (float)o->also_share;
 	/* nothing should change now; if it does, the engine and this file
 	 * disagree about a range: say so rather than dream something else */
 	onr_dream_params q = *p;
@@ -1127,6 +1145,9 @@ static int render_file(rctx *c, int idx, const char *in_path, const char *out_pa
 		double audio_s = (double)nout / si.samplerate;
 		cli_printf(sum, "render:         %s -> %s\n", in_path, out_path);
 		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
+		if (c->m2)
+			cli_printf(sum, "also for:       %s (share %.2f)\n", c->o->also_path,
+			           (double)c->p.second_share);
 		cli_printf(sum, "audio:          %.3f s, %d Hz, %u channel%s, %s %s", audio_s, si.samplerate, C,
 		       C == 1 ? "" : "s", af_major_name(si.format), af_sub_name(si.format));
 		if ((so.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)) !=
@@ -1224,7 +1245,8 @@ static int render_from(rctx *c, const char *out_path)
 		status = EXIT_FAIL;
 		goto done;
 	}
-	if (onr_dreamer_new(&dr, m, W, c->cfg.max_iterations, err, sizeof err)) {
+	if (onr_dreamer_new(&dr, m, W, c->cfg.max_iterations, err, sizeof err) ||
+	    (c->m2 && onr_dreamer_set_second(dr, c->m2, err, sizeof err))) {
 		msg("cannot dream: %s", err);
 		status = EXIT_FAIL;
 		goto done;
@@ -1384,6 +1406,9 @@ static int render_from(rctx *c, const char *out_path)
 	if (!o->quiet) {
 		cli_printf(sum, "render:         from %s -> %s\n", o->from, out_path);
 		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, Rm);
+		if (c->m2)
+			cli_printf(sum, "also for:       %s (share %.2f)\n", c->o->also_path,
+			           (double)c->p.second_share);
 		cli_printf(sum, "audio:          %.3f s, %u Hz, 1 channel, %s %s", (double)n_out / rate, rate,
 		       af_major_name(so.format), af_sub_name(so.format));
 		if (rate != Rm)
@@ -1825,6 +1850,31 @@ int cmd_render(int argc, char **argv, const char *argv0)
 	}
 	if ((st = make_params(&c)))
 		goto out;
+	if (!o.also_path && !isnan(o.also_share)) {
+		msg("--also-share: without --also there is no second model to share with");
+		st = EXIT_USAGE;
+		goto out;
+	}
+	if (o.also_path) {
+		if (onr_model_load_file(&c.m2, o.also_path, err, sizeof err)) {
+			msg("--also: %s", err);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (c.m2->sample_rate != c.m->sample_rate) {
+			msg("--also: %s hears %u Hz and %s %u Hz: both models must run at the same rate",
+			    o.also_path, c.m2->sample_rate, c.model_path, c.m->sample_rate);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		if (c.m2->min_len > c.cfg.window) {
+			msg("--also: %s needs windows of at least %u samples, the dream's are %u "
+			    "(give a longer --window)", o.also_path, c.m2->min_len, c.cfg.window);
+			st = EXIT_USAGE;
+			goto out;
+		}
+		c.cfg.second = c.m2;
+	}
 	describe_objective(&c);
 	if (judge_wanted(&o.judge) &&
 	    (st = judge_new(&c.jg, &o.judge, c.m, c.model_path, &c.p.obj, o.quiet, n_in)))
@@ -1905,6 +1955,7 @@ out:
 	free(status);
 	judge_free(c.jg);
 	onr_model_free(c.m);
+	onr_model_free(c.m2);
 	free(o.pos);
 	return st;
 }
