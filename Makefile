@@ -261,7 +261,7 @@ BENCH = $(BUILD)/bench
 $(BUILD)/bench: $(BUILD)/tests/bench.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
 
-bench: $(BENCH)
+bench: $(BENCH) $(CLI)
 	$(BENCH) --python $(PYTHON)
 
 # retrains every shipped model from Debian packages (see models/README.md)

@@ -22,6 +22,13 @@
  * batches of reps sized so that all of them take about TARGET seconds; the
  * figure is the median over the batches of the mean time per call.
  *
+ * Then, with the same --python, the PyTorch bridge (tests/bench_bridge.py):
+ * python/oneiro_torch.py's import (to_torch) and export (save_onm) of every
+ * shipped model, next to torch.load / torch.save of the module's state_dict;
+ * the renderer's cost; `oneiro render` on a batch; and the peak memory of
+ * `oneiro train` in memory and with --stream, on a generated dataset listed
+ * once and ten times.
+ *
  * Output: one line per figure, "bench: NAME VALUE UNIT"; notes start "note:".
  * The files handed to Python (model, input, the C gradients) live in a
  * temporary directory removed at the end (kept with --keep). */
@@ -30,12 +37,15 @@
 #include "train.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -411,15 +421,16 @@ static void shq(char *buf, size_t len, const char *s)
 	buf[u] = '\0';
 }
 
-static void find_script(char *out, size_t len, const char *argv0)
+/* out = tests/NAME beside the build directory of argv0, else tests/NAME */
+static void find_script(char *out, size_t len, const char *argv0, const char *name)
 {
 	const char *slash = strrchr(argv0, '/');
 	if (slash) {
-		snprintf(out, len, "%.*s/../tests/bench_torch.py", (int)(slash - argv0), argv0);
+		snprintf(out, len, "%.*s/../tests/%s", (int)(slash - argv0), argv0, name);
 		if (access(out, R_OK) == 0)
 			return;
 	}
-	snprintf(out, len, "tests/bench_torch.py");
+	snprintf(out, len, "tests/%s", name);
 }
 
 /* Runs bench_torch.py on every size the C side ran; fills the t_* fields.
@@ -522,7 +533,170 @@ static int run_torch(size_res *rs, int nsize, const char *python, const char *sc
 	return 0;
 }
 
-/* ---------------------------------------------------------------- main */
+/* ---------------------------------------------------------------- the PyTorch bridge */
+#define MAX_BRIDGE 16
+
+typedef struct {
+	char name[64];
+	double import_ms, export_ms, load_ms, save_ms; /* NAN until reported */
+	int identical;                                 /* -1 until reported */
+} bridge_res;
+
+/* How long python/oneiro_torch.py takes to import (to_torch) and export
+ * (save_onm) each shipped model, every models/NAME.onm, next to torch.load and
+ * torch.save of the same module's state_dict (tests/bench_bridge.py).
+ * 0, or 1 if an exported model is not the original's bytes. */
+static int bench_bridge(const char *python, const char *argv0, const char *dir, int quick)
+{
+	if (!python) {
+		printf("note: bridge comparison skipped: no --python given\n");
+		return 0;
+	}
+	char script[PATH_LEN];
+	find_script(script, sizeof script, argv0, "bench_bridge.py");
+	if (access(python, X_OK) != 0) {
+		printf("note: bridge comparison skipped: %s is not an executable (%s)\n", python,
+		       strerror(errno));
+		return 0;
+	}
+	if (access(script, R_OK) != 0) {
+		printf("note: bridge comparison skipped: cannot read %s (%s)\n", script,
+		       strerror(errno));
+		return 0;
+	}
+	glob_t g;
+	int gs = glob("models/*.onm", 0, NULL, &g);
+	if (gs == GLOB_NOMATCH) {
+		printf("note: bridge comparison skipped: no models/*.onm here (run from the source "
+		       "tree)\n");
+		return 0;
+	}
+	if (gs) {
+		fprintf(stderr, "bench: bridge: cannot list models/*.onm\n");
+		return 1;
+	}
+	static char cmd[16384];
+	bridge_res br[MAX_BRIDGE];
+	int nb = 0, repeats = quick ? 3 : 7;
+	char rep[16];
+	snprintf(rep, sizeof rep, "%d", repeats);
+	cmd[0] = '\0';
+	shq(cmd, sizeof cmd, python);
+	shq(cmd, sizeof cmd, script);
+	shq(cmd, sizeof cmd, "--tmp");
+	shq(cmd, sizeof cmd, dir);
+	shq(cmd, sizeof cmd, "--repeats");
+	shq(cmd, sizeof cmd, rep);
+	for (size_t i = 0; i < g.gl_pathc && nb < MAX_BRIDGE; i++) {
+		const char *base = strrchr(g.gl_pathv[i], '/') + 1; /* "models/" matched */
+		size_t len = strlen(base) - 4;                      /* ".onm" matched */
+		bridge_res *b = &br[nb];
+		if (len >= sizeof b->name)
+			continue;
+		memcpy(b->name, base, len);
+		b->name[len] = '\0';
+		b->import_ms = b->export_ms = b->load_ms = b->save_ms = NAN;
+		b->identical = -1;
+		shq(cmd, sizeof cmd, g.gl_pathv[i]);
+		nb++;
+	}
+	if (g.gl_pathc > (size_t)nb)
+		printf("note: bridge: %zu of the %zu models/*.onm left out (at most %d, names under "
+		       "%zu bytes)\n", g.gl_pathc - (size_t)nb, g.gl_pathc, MAX_BRIDGE,
+		       sizeof br[0].name);
+	globfree(&g);
+	if (!nb)
+		return 0;
+	if (strlen(cmd) + 8 >= sizeof cmd) {
+		printf("note: bridge comparison skipped: command line too long\n");
+		return 0;
+	}
+	fflush(stdout);
+	FILE *p = popen(cmd, "r");
+	if (!p) {
+		printf("note: bridge comparison skipped: cannot start %s (%s)\n", python,
+		       strerror(errno));
+		return 0;
+	}
+	char line[1024], skip[1024] = "";
+	int results = 0;
+	while (fgets(line, sizeof line, p)) {
+		line[strcspn(line, "\n")] = '\0';
+		char name[64], key[64];
+		double v;
+		if (!strncmp(line, "skip ", 5)) {
+			snprintf(skip, sizeof skip, "%s", line + 5);
+		} else if (sscanf(line, "result %63s %63s %lf", name, key, &v) == 3) {
+			for (int i = 0; i < nb; i++) {
+				if (strcmp(br[i].name, name))
+					continue;
+				results++;
+				if (!strcmp(key, "import_ms"))
+					br[i].import_ms = v;
+				else if (!strcmp(key, "export_ms"))
+					br[i].export_ms = v;
+				else if (!strcmp(key, "torch_load_ms"))
+					br[i].load_ms = v;
+				else if (!strcmp(key, "torch_save_ms"))
+					br[i].save_ms = v;
+				else if (!strcmp(key, "roundtrip_identical"))
+					br[i].identical = v != 0.0;
+			}
+		} else if (line[0] && strncmp(line, "info ", 5)) {
+			printf("%s\n", line); /* notes and warnings of the script */
+			fflush(stdout);
+		}
+	}
+	int status = pclose(p);
+	int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	if (skip[0]) {
+		printf("note: bridge comparison skipped: %s: %s\n", python, skip);
+		return 0;
+	}
+	if (code != 0) {
+		printf("note: bridge comparison %s: %s %s exited with status %d\n",
+		       results ? "incomplete" : "skipped", python, script, code);
+		if (!results)
+			return 0;
+	}
+	printf("note: bridge: python/oneiro_torch.py, one thread, median of %d rounds: import = "
+	       "to_torch(model), export = save_onm(module, file); the peer is torch.load / "
+	       "torch.save of the same module's state_dict (torch.load builds no module); "
+	       "speedup = the peer's time / the bridge's\n", repeats);
+	int identical = 1, failed = 0;
+	for (int i = 0; i < nb; i++) {
+		bridge_res *b = &br[i];
+		if (!isnan(b->import_ms)) {
+			print_fig("bridge_import_", b->name, "_ms", b->import_ms, "ms");
+			if (!isnan(b->load_ms)) {
+				print_fig("torch_load_", b->name, "_ms", b->load_ms, "ms");
+				print_fig("bridge_import_", b->name, "_speedup_vs_torch_load",
+				          b->load_ms / b->import_ms, "x");
+			}
+		}
+		if (!isnan(b->export_ms)) {
+			print_fig("bridge_export_", b->name, "_ms", b->export_ms, "ms");
+			if (!isnan(b->save_ms)) {
+				print_fig("torch_save_", b->name, "_ms", b->save_ms, "ms");
+				print_fig("bridge_export_", b->name, "_speedup_vs_torch_save",
+				          b->save_ms / b->export_ms, "x");
+			}
+		}
+		if (b->identical == 0) {
+			printf("note: WARNING: bridge: models/%s.onm exported again is not the same "
+			       "bytes\n", b->name);
+			identical = 0;
+			failed = 1;
+		} else if (b->identical < 0) {
+			identical = 0;
+		}
+	}
+	printf("bench: bridge_roundtrip_identical %s -\n",
+	       identical ? "yes" : failed ? "NO" : "unknown");
+	fflush(stdout);
+	return failed;
+}
+
 /* ---------------------------------------------------------------- render speed */
 static double cpu_now(void)
 {
@@ -709,6 +883,14 @@ static int same_file(const char *a, const char *b)
 	return same;
 }
 
+/* prog (PATH_LEN) = the oneiro program beside this one; -1 if it is not there */
+static int find_oneiro(char *prog, const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+	int k = snprintf(prog, PATH_LEN, "%.*soneiro", slash ? (int)(slash - argv0 + 1) : 0, argv0);
+	return k < 0 || k >= PATH_LEN || access(prog, X_OK) ? -1 : 0;
+}
+
 /* Batch throughput of `oneiro render --out-dir` (the program beside this
  * one) on n_stems stems of `seconds` s, 48 kHz stereo float WAV, with the
  * shipped default model at the default settings: stems per second of wall
@@ -717,9 +899,7 @@ static int same_file(const char *a, const char *b)
 static int bench_batch(const char *argv0, const char *dir, int n_stems, double seconds)
 {
 	char prog[PATH_LEN];
-	const char *slash = strrchr(argv0, '/');
-	int k = snprintf(prog, sizeof prog, "%.*soneiro", slash ? (int)(slash - argv0 + 1) : 0, argv0);
-	if (k < 0 || k >= (int)sizeof prog || access(prog, X_OK)) {
+	if (find_oneiro(prog, argv0)) {
 		printf("note: batch throughput skipped: %s not built (make all)\n", prog);
 		return 0;
 	}
@@ -833,6 +1013,277 @@ done:
 	return failed;
 }
 
+/* ---------------------------------------------------------------- train --stream memory */
+#define STREAM_CLASSES 3
+#define STREAM_FILES 20    /* per class */
+#define STREAM_SECONDS 2.0
+#define STREAM_RATE 16000u
+#define STREAM_TIMES 10    /* the large CSV lists every file this many times */
+
+/* Runs argv (argv[0] a path) with stdout on /dev/null and waits: its exit
+ * status (-1 if it did not run or was killed), its peak resident set in kB
+ * and its wall time. The run is the only child of a go-between process, so
+ * that the go-between's getrusage(RUSAGE_CHILDREN) ru_maxrss is that run's
+ * alone (this process's would be the largest of every child so far). */
+static int run_peak(char *const *argv, long *maxrss_kb, double *wall)
+{
+	int fd[2];
+	if (pipe(fd))
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	double t0 = now();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (!pid) {
+		close(fd[0]);
+		long res[2] = {-1, 0}; /* exit status, ru_maxrss */
+		pid_t c = fork();
+		if (!c) {
+			close(fd[1]);
+			int nul = open("/dev/null", O_WRONLY);
+			if (nul >= 0) {
+				dup2(nul, STDOUT_FILENO);
+				close(nul);
+			}
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		int st;
+		if (c > 0) {
+			while (waitpid(c, &st, 0) < 0)
+				if (errno != EINTR)
+					_exit(1);
+			struct rusage ru;
+			getrusage(RUSAGE_CHILDREN, &ru);
+			res[0] = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			res[1] = ru.ru_maxrss;
+		}
+		_exit(write(fd[1], res, sizeof res) == (ssize_t)sizeof res ? 0 : 1);
+	}
+	close(fd[1]);
+	long res[2] = {-1, 0};
+	ssize_t got;
+	while ((got = read(fd[0], res, sizeof res)) < 0 && errno == EINTR)
+		;
+	close(fd[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	*wall = now() - t0;
+	*maxrss_kb = res[1];
+	return got == (ssize_t)sizeof res ? (int)res[0] : -1;
+}
+
+/* 1 if the models in files a and b are the same network, bit for bit (ops
+ * and parameters; their metadata records the command line, so it differs) */
+static int same_network(const char *a, const char *b)
+{
+	onr_model *ma = NULL, *mb = NULL;
+	char err[256];
+	int same = !onr_model_load_file(&ma, a, err, sizeof err) &&
+	           !onr_model_load_file(&mb, b, err, sizeof err) && ma->n_ops == mb->n_ops &&
+	           ma->n_params == mb->n_params;
+	for (uint32_t i = 0; same && i < ma->n_ops; i++) {
+		const onr_op *x = &ma->ops[i], *y = &mb->ops[i];
+		same = x->type == y->type && x->a == y->a && x->b == y->b && x->c == y->c &&
+		       x->d == y->d && x->e == y->e && !memcmp(&x->f, &y->f, sizeof x->f);
+	}
+	if (same)
+		same = !memcmp(ma->params, mb->params, ma->n_params * sizeof *ma->params);
+	onr_model_free(ma);
+	onr_model_free(mb);
+	return same;
+}
+
+/* Peak memory and wall time of `oneiro train` (the program beside this one)
+ * in memory and with --stream, on a small generated dataset listed once and
+ * STREAM_TIMES times: in memory the audio grows with the list, streamed it
+ * should not. 0, or 1 if a run failed or the two ways gave different models. */
+static int bench_stream(const char *argv0, const char *dir)
+{
+	static const char *const labels[STREAM_CLASSES] = {"tone", "noise", "sweep"};
+	char prog[PATH_LEN];
+	if (find_oneiro(prog, argv0)) {
+		printf("note: train --stream memory skipped: %s not built (make all)\n", prog);
+		return 0;
+	}
+	uint32_t frames = (uint32_t)(STREAM_SECONDS * STREAM_RATE);
+	float *x = malloc(frames * sizeof *x);
+	char sub[PATH_LEN], cache[PATH_LEN], csv[2][PATH_LEN], model[2][PATH_LEN];
+	int failed = 1, made_sub = 0, made_cache = 0, wavs = 0;
+	if (!x) {
+		fprintf(stderr, "bench: train --stream: out of memory\n");
+		return 1;
+	}
+	if (path_in(sub, dir, "stream", "") || path_in(cache, sub, "cache", "") ||
+	    path_in(csv[0], sub, "x1", ".csv") || path_in(csv[1], sub, "x10", ".csv") ||
+	    path_in(model[0], sub, "memory", ".onm") || path_in(model[1], sub, "stream", ".onm")) {
+		fprintf(stderr, "bench: train --stream: temporary path too long\n");
+		goto done;
+	}
+	if (mkdir(sub, 0700)) {
+		fprintf(stderr, "bench: train --stream: cannot make %s: %s\n", sub, strerror(errno));
+		goto done;
+	}
+	made_sub = 1;
+	if (mkdir(cache, 0700)) {
+		fprintf(stderr, "bench: train --stream: cannot make %s: %s\n", cache, strerror(errno));
+		goto done;
+	}
+	made_cache = 1;
+
+	/* the dataset: steady tones, white noise, rising sweeps; float WAV */
+	for (int c = 0; c < STREAM_CLASSES; c++) {
+		for (int i = 0; i < STREAM_FILES; i++, wavs++) {
+			char name[32], path[PATH_LEN];
+			uint64_t s = 4242u + 1000u * (uint64_t)c + (uint64_t)i;
+			double f0 = 150.0 * (1.0 + 0.15 * i), f1 = 4.0 * f0, ph = 0.0;
+			for (uint32_t j = 0; j < frames; j++) {
+				double t = (double)j / STREAM_RATE, v;
+				if (c == 0) {
+					v = 0.3 * sin(2 * PI * f0 * t) + 0.01 * urand(&s);
+				} else if (c == 1) {
+					v = 0.2 * urand(&s);
+				} else {
+					ph += 2 * PI * (f0 + (f1 - f0) * t / STREAM_SECONDS) / STREAM_RATE;
+					v = 0.3 * sin(ph) + 0.01 * urand(&s);
+				}
+				x[j] = (float)v;
+			}
+			snprintf(name, sizeof name, "%s_%02d", labels[c], i);
+			if (path_in(path, sub, name, ".wav") ||
+			    write_wav_f32(path, x, frames, 1, STREAM_RATE)) {
+				fprintf(stderr, "bench: train --stream: cannot write %s\n", path);
+				wavs++; /* a partial file may be there */
+				goto done;
+			}
+		}
+	}
+	/* path,label; the paths relative to the CSV */
+	for (int k = 0; k < 2; k++) {
+		FILE *f = fopen(csv[k], "w");
+		int bad = !f || fprintf(f, "path,label\n") < 0;
+		for (int r = 0; f && r < (k ? STREAM_TIMES : 1); r++)
+			for (int c = 0; c < STREAM_CLASSES; c++)
+				for (int i = 0; i < STREAM_FILES; i++)
+					bad |= fprintf(f, "%s_%02d.wav,%s\n", labels[c], i, labels[c]) < 0;
+		if (f)
+			bad |= fclose(f) != 0;
+		if (bad) {
+			fprintf(stderr, "bench: train --stream: cannot write %s\n", csv[k]);
+			goto done;
+		}
+	}
+
+	/* the floor: a forked child starts with this program's pages */
+	long floor_kb = 0, rss[2][2] = {{0, 0}, {0, 0}}; /* [1x, 10x][in memory, streamed] */
+	double wall[2][2] = {{0, 0}, {0, 0}}, w;
+	char *av[24] = {prog, "version", NULL};
+	if (run_peak(av, &floor_kb, &w)) {
+		fprintf(stderr, "bench: train --stream: %s version failed\n", prog);
+		goto done;
+	}
+	int same[2] = {0, 0};
+	for (int k = 0; k < 2; k++) {
+		for (int s = 0; s < 2; s++) {
+			int a = 0;
+			av[a++] = prog;
+			av[a++] = "train";
+			av[a++] = "--arch";
+			av[a++] = "mel";
+			av[a++] = "--epochs";
+			av[a++] = "1";
+			av[a++] = "--threads";
+			av[a++] = "1";
+			av[a++] = "--seed";
+			av[a++] = "1";
+			av[a++] = "--quiet";
+			if (s) {
+				av[a++] = "--stream";
+				av[a++] = "--cache-dir";
+				av[a++] = cache;
+			}
+			av[a++] = csv[k];
+			av[a++] = model[s];
+			av[a] = NULL;
+			int st = run_peak(av, &rss[k][s], &wall[k][s]);
+			if (st) {
+				fprintf(stderr, "bench: train --stream: oneiro train %s%s failed (exit %d)\n",
+				        s ? "--stream " : "", csv[k], st);
+				goto done;
+			}
+		}
+		same[k] = same_network(model[0], model[1]);
+	}
+	double mb[2][2];
+	for (int k = 0; k < 2; k++)
+		for (int s = 0; s < 2; s++)
+			mb[k][s] = (double)rss[k][s] / 1024.0;
+	printf("note: train --stream: oneiro train --arch mel --epochs 1 --threads 1 --seed 1 on %d "
+	       "classes x %d WAVs (%.0f s, %u Hz mono float), a CSV listing them once (1x) and %d "
+	       "times (%dx), each in memory and with --stream --cache-dir; peak RSS = the run's "
+	       "ru_maxrss, which counts the pages it was forked with: the floor is `oneiro "
+	       "version` run the same way; streamed, what grows from 1x to %dx is mostly its "
+	       "evaluation buffer (256 windows) filling up, a fixed size\n",
+	       STREAM_CLASSES, STREAM_FILES, STREAM_SECONDS, STREAM_RATE, STREAM_TIMES,
+	       STREAM_TIMES, STREAM_TIMES);
+	printf("note: train --stream:  peak RSS MB      1x     %2dx  %2dx/1x    wall s 1x     %2dx\n",
+	       STREAM_TIMES, STREAM_TIMES, STREAM_TIMES);
+	for (int s = 0; s < 2; s++)
+		printf("note: train --stream:  %-11s %7.1f %7.1f %7.2f %12.2f %7.2f\n",
+		       s ? "streamed" : "in memory", mb[0][s], mb[1][s], mb[1][s] / mb[0][s],
+		       wall[0][s], wall[1][s]);
+	printf("bench: train_rss_floor_mb %.1f MB\n", (double)floor_kb / 1024.0);
+	printf("bench: train_memory_1x_peak_rss_mb %.1f MB\n", mb[0][0]);
+	printf("bench: train_stream_1x_peak_rss_mb %.1f MB\n", mb[0][1]);
+	printf("bench: train_memory_%dx_peak_rss_mb %.1f MB\n", STREAM_TIMES, mb[1][0]);
+	printf("bench: train_stream_%dx_peak_rss_mb %.1f MB\n", STREAM_TIMES, mb[1][1]);
+	printf("bench: train_memory_rss_growth_%dx_vs_1x %.3g x\n", STREAM_TIMES,
+	       mb[1][0] / mb[0][0]);
+	printf("bench: train_stream_rss_growth_%dx_vs_1x %.3g x\n", STREAM_TIMES,
+	       mb[1][1] / mb[0][1]);
+	printf("bench: train_stream_%dx_rss_vs_memory %.3g x\n", STREAM_TIMES, mb[1][1] / mb[1][0]);
+	printf("bench: train_stream_1x_time_vs_memory %.3g x\n", wall[0][1] / wall[0][0]);
+	printf("bench: train_stream_%dx_time_vs_memory %.3g x\n", STREAM_TIMES,
+	       wall[1][1] / wall[1][0]);
+	/* as tests/test_train.sh checks: the same network either way */
+	printf("bench: train_stream_same_network %s -\n", same[0] && same[1] ? "yes" : "NO");
+	fflush(stdout);
+	failed = !(same[0] && same[1]);
+done:
+	for (int k = 0; k < wavs; k++) {
+		char name[32], path[PATH_LEN];
+		snprintf(name, sizeof name, "%s_%02d", labels[k / STREAM_FILES], k % STREAM_FILES);
+		if (!path_in(path, sub, name, ".wav"))
+			unlink(path);
+	}
+	if (made_sub) {
+		/* each model and its reports (named without the .onm) */
+		static const char *const ext[] = {".onm", ".report.txt", ".report.png"};
+		for (int k = 0; k < 2; k++) {
+			unlink(csv[k]);
+			for (size_t e = 0; e < sizeof ext / sizeof ext[0]; e++) {
+				char path[PATH_LEN];
+				if (!path_in(path, sub, k ? "stream" : "memory", ext[e]))
+					unlink(path);
+			}
+		}
+	}
+	if (made_cache && rmdir(cache))
+		fprintf(stderr, "bench: cannot remove %s: %s\n", cache, strerror(errno));
+	if (made_sub && rmdir(sub))
+		fprintf(stderr, "bench: cannot remove %s: %s\n", sub, strerror(errno));
+	free(x);
+	return failed;
+}
+
+/* ---------------------------------------------------------------- main */
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
@@ -842,6 +1293,10 @@ static void usage(FILE *f, const char *argv0)
 	        "training step (a batch of %u examples, weight gradients) on the reference\n"
 	        "architectures, N = %u samples at %u Hz, %u classes; with --python, the same\n"
 	        "in PyTorch (CPU, one thread) on the same weights via tests/bench_torch.py.\n"
+	        "Then the PyTorch bridge's import and export of models/*.onm against\n"
+	        "torch.load / torch.save (tests/bench_bridge.py, with --python), the renderer,\n"
+	        "`oneiro render` on a batch and the peak memory of `oneiro train` with and\n"
+	        "without --stream (the last two run build/oneiro: make all first).\n"
 	        "\n"
 	        "  --python PATH   a Python 3 with torch and numpy (none: C figures only)\n"
 	        "  --sizes LIST    comma-separated architectures (default tiny,small,wide)\n"
@@ -953,7 +1408,7 @@ int main(int argc, char **argv)
 		printf("note: PyTorch comparison skipped: no --python given\n");
 	} else {
 		char script[PATH_LEN];
-		find_script(script, sizeof script, argv[0]);
+		find_script(script, sizeof script, argv[0], "bench_torch.py");
 		have_torch = run_torch(rs, nsize, python, script, input_path, batch_path, quick) == 0;
 	}
 
@@ -999,6 +1454,9 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* the PyTorch bridge's import and export of the shipped models */
+	failed |= bench_bridge(python, argv[0], dir, quick);
+
 	/* the renderer: default settings, and a heavy one */
 	double secs = quick ? 5.0 : 20.0;
 	printf("note: render: 48 kHz stereo, %.0f s, small model; default = linked stereo, "
@@ -1019,6 +1477,8 @@ int main(int argc, char **argv)
 	                       -1.0f, ONR_DREAM_MAGNITUDE);
 	/* oneiro render on a batch of stems, one at a time and on every core */
 	failed |= bench_batch(argv[0], dir, quick ? 4 : 8, quick ? 5.0 : 15.0);
+	/* oneiro train's peak memory, in memory and with --stream */
+	failed |= bench_stream(argv[0], dir);
 
 	if (keep) {
 		printf("note: files kept in %s\n", dir);
