@@ -2302,6 +2302,129 @@ static void test_preecho(void)
 	free(out[0]);
 }
 
+/* ================================================================ several listeners
+ * A second model heard at once: both models' targets rise; share 0 is the
+ * first model alone, bit for bit; the stream stays block-size independent
+ * and differs from the single-model dream; a model at another rate, or one
+ * needing a longer window, is refused with a reason. */
+static void test_second(void)
+{
+	onr_op ops[ONR_MAX_OPS];
+	char err[256] = "";
+	uint32_t nops = onr_arch_preset("small", 4, ops);
+	onr_model *m2 = NULL, *m22 = NULL;
+	int st = onr_model_new(&m2, ops, nops, MRATE, MWIN, ONR_KIND_CLASSES, NULL, 4, err,
+	                       sizeof err);
+	CHECK(st == ONR_OK, "second model: %s", err);
+	st = onr_model_new(&m22, ops, nops, 22050, MWIN, ONR_KIND_CLASSES, NULL, 4, err, sizeof err);
+	CHECK(st == ONR_OK, "second model at 22050 Hz: %s", err);
+	if (!m2 || !m22) {
+		onr_model_free(m2);
+		onr_model_free(m22);
+		return;
+	}
+	onr_model_init_params(m2, 77);
+	onr_model_init_params(m22, 78);
+	onr_dreamer *one = NULL, *two = NULL, *ear2 = NULL;
+	onr_dreamer_new(&one, model, WIN, 16, err, sizeof err);
+	onr_dreamer_new(&two, model, WIN, 16, err, sizeof err);
+	onr_dreamer_new(&ear2, m2, WIN, 16, err, sizeof err);
+	CHECK(one && two && ear2, "onr_dreamer_new: %s", err);
+	if (!one || !two || !ear2)
+		goto out;
+	err[0] = '\0';
+	st = onr_dreamer_set_second(two, m22, err, sizeof err);
+	CHECK(st != ONR_OK && strstr(err, "22050 Hz"), "a second model at another rate: %d '%s'",
+	      st, err);
+	st = onr_dreamer_set_second(two, m2, err, sizeof err);
+	CHECK(st == ONR_OK, "onr_dreamer_set_second: %s", err);
+
+	float *x = fbuf(WIN), *d1 = fbuf(WIN), *d2 = fbuf(WIN), *y = fbuf(WIN);
+	synth(x, WIN, MRATE, 5, 0.5f);
+	onr_dream_params p;
+	onr_dream_params_default(&p, model);
+	p.obj.mode = ONR_OBJ_CLASS;
+	p.obj.cls = 2;
+	p.depth = 1.0f;
+	p.iterations = 16;
+	/* share 0: the first model alone, bit for bit */
+	p.second_share = 0.0f;
+	onr_dreamer_run(one, &p, x, d1, -1.0f, NULL, NULL, NULL, NULL);
+	onr_dreamer_run(two, &p, x, d2, -1.0f, NULL, NULL, NULL, NULL);
+	CHECK(first_bit_diff(d1, d2, WIN) == WIN, "second model at share 0: other bits than none");
+	/* share 0.5: both models hear more of class 2 */
+	p.second_share = 0.5f;
+	float before = 0, after = 0, pb[4], pa[4];
+	onr_dreamer_run(two, &p, x, d2, -1.0f, &before, &after, NULL, NULL);
+	CHECK(after > before, "two models: the first's target does not rise (%g -> %g)",
+	      (double)before, (double)after);
+	for (uint32_t i = 0; i < WIN; i++)
+		y[i] = x[i] + d2[i];
+	onr_dreamer_listen(ear2, x, pb);
+	onr_dreamer_listen(ear2, y, pa);
+	CHECK(pa[2] > pb[2], "two models: the second's target does not rise (%g -> %g)",
+	      (double)pb[2], (double)pa[2]);
+	CHECK(first_bit_diff(d1, d2, WIN) < WIN, "two models: the single model's dream");
+	double bound = pow(10.0, p.bound_db / 20.0), ss = 0.0, worst = 0.0;
+	for (uint32_t i = 0; i < WIN; i++) {
+		ss += (double)x[i] * x[i];
+		worst = fmax(worst, fabs(d2[i]));
+	}
+	CHECK(worst <= 1.001 * bound * sqrt(ss / WIN),
+	      "two models: largest change %.4g beyond the bound", worst);
+	/* layers: the weights carried over by relative depth still dream */
+	onr_dream_params_default(&p, model);
+	before = after = 0;
+	onr_dreamer_run(two, &p, x, d2, -1.0f, &before, &after, NULL, NULL);
+	CHECK(after > before, "two models, layers: the objective does not rise (%g -> %g)",
+	      (double)before, (double)after);
+	free(x), free(d1), free(d2), free(y);
+
+	/* the stream: blocks of 1 and of 4096 give the same bits */
+	{
+		uint32_t rate = 44100, n = rate, C = 2;
+		float *in[2] = {fbuf(n), fbuf(n)}, *o1[2] = {fbuf(n), fbuf(n)},
+		      *o2[2] = {fbuf(n), fbuf(n)}, *o0[2] = {fbuf(n), fbuf(n)};
+		synth(in[0], n, rate, 160, 0.8f);
+		synth(in[1], n, rate, 161, 0.8f);
+		onr_dream_config cfg;
+		memset(&cfg, 0, sizeof cfg);
+		cfg.max_block = max_block;
+		cfg.host_rate = rate;
+		cfg.channels = C;
+		cfg.window = WIN;
+		cfg.overlap = 2;
+		cfg.max_iterations = 16;
+		onr_dream *a = NULL, *b = NULL, *c = NULL;
+		onr_dream_new(&c, model, &cfg, err, sizeof err); /* the first model alone */
+		cfg.second = m2;
+		onr_dream_new(&a, model, &cfg, err, sizeof err);
+		onr_dream_new(&b, model, &cfg, err, sizeof err);
+		CHECK(a && b && c, "onr_dream_new with a second model: %s", err);
+		if (a && b && c) {
+			run_blocks(a, in, o1, C, n, pat_1, 1);
+			run_blocks(b, in, o2, C, n, pat_4096, 1);
+			run_blocks(c, in, o0, C, n, pat_4096, 1);
+			uint32_t bad = first_bit_diff(o1[0], o2[0], n);
+			CHECK(bad == n && first_bit_diff(o1[1], o2[1], n) == n,
+			      "two models: blocks of 1 and of 4096 differ at sample %u", bad);
+			CHECK(first_bit_diff(o0[0], o2[0], n) < n,
+			      "two models: the stream gives the single model's bits");
+		}
+		onr_dream_free(a);
+		onr_dream_free(b);
+		onr_dream_free(c);
+		for (int k = 0; k < 2; k++)
+			free(in[k]), free(o1[k]), free(o2[k]), free(o0[k]);
+	}
+out:
+	onr_dreamer_free(one);
+	onr_dreamer_free(two);
+	onr_dreamer_free(ear2);
+	onr_model_free(m2);
+	onr_model_free(m22);
+}
+
 int main(void)
 {
 	onr_op ops[ONR_MAX_OPS];
@@ -2333,6 +2456,7 @@ int main(void)
 		{"jitter", test_jitter},
 		{"magnitude form", test_magnitude},
 		{"pre-echo", test_preecho},
+		{"several listeners", test_second},
 	};
 	for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
 		double t0 = now_s();
