@@ -1287,7 +1287,7 @@ done:
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-	        "usage: %s [--python PATH] [--sizes tiny,small,wide] [--quick] [--keep] [--help]\n"
+	        "usage: %s [--python PATH] [--sizes tiny,small,wide,mel] [--quick] [--keep] [--help]\n"
 	        "\n"
 	        "Times oneiro's dream step (Layers 3+4 objective, forward + input gradient) and\n"
 	        "training step (a batch of %u examples, weight gradients) on the reference\n"
@@ -1299,7 +1299,7 @@ static void usage(FILE *f, const char *argv0)
 	        "without --stream (the last two run build/oneiro: make all first).\n"
 	        "\n"
 	        "  --python PATH   a Python 3 with torch and numpy (none: C figures only)\n"
-	        "  --sizes LIST    comma-separated architectures (default tiny,small,wide)\n"
+	        "  --sizes LIST    comma-separated architectures (default tiny,small,wide,mel)\n"
 	        "  --quick         fewer repetitions\n"
 	        "  --keep          keep the temporary directory of model and gradient files\n"
 	        "  --help          this text\n"
@@ -1310,7 +1310,7 @@ static void usage(FILE *f, const char *argv0)
 
 int main(int argc, char **argv)
 {
-	const char *python = NULL, *sizes = "tiny,small,wide";
+	const char *python = NULL, *sizes = "tiny,small,wide,mel";
 	int quick = 0, keep = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--python") && i + 1 < argc) {
