@@ -328,11 +328,12 @@ check "--also the same model: its own dream within 10 % (rounding only)" \
 "$B" render $A --also "$T/m2c.onm" "$T/out/nocls.wav" 2>>"$T/err"
 check "--also a model without the target class: the first model's dream, bit for bit" \
 	cmp -s "$T/out/one.wav" "$T/out/nocls.wav"
+"$B" render $M -q "$T/in/mono16.wav" "$T/out/lay0.wav" 2>>"$T/err"
 "$B" render $M --also "$T/m2.onm" "$T/in/mono16.wav" "$T/out/lay.wav" >"$T/sum" 2>>"$T/err"
-check "--also in layers mode: a bounded dream, the summary names the second model" \
-	sh -c "'$PY' '$T/h.py' dreamed '$T/in/mono16.wav' '$T/out/lay.wav' && grep -q '^also for: .*m2.onm (share 0.50)' '$T/sum'"
+check "--also in layers mode: a bounded dream, not the first model's; the summary names the second" \
+	sh -c "'$PY' '$T/h.py' dreamed '$T/in/mono16.wav' '$T/out/lay.wav' && ! cmp -s '$T/out/lay.wav' '$T/out/lay0.wav' && grep -q '^also for: .*m2.onm (share 0.50)' '$T/sum'"
 rm -f "$T/out/one.wav" "$T/out/s0.wav" "$T/out/two.wav" "$T/out/two1.wav" "$T/out/self.wav" \
-	"$T/out/nocls.wav" "$T/out/lay.wav"
+	"$T/out/nocls.wav" "$T/out/lay.wav" "$T/out/lay0.wav"
 fails "--also at another rate" "both models must run at the same rate" \
 	$M --also "$T/m22.onm" "$T/in/mono16.wav" "$T/f/o.wav"
 fails "--also-share without --also" "without --also" $M --also-share 0.3 "$T/in/mono16.wav" "$T/f/o.wav"
