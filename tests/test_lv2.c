@@ -94,6 +94,7 @@
 #define URI_STEREO "urn:oneiro:dream"
 #define URI_MONO "urn:oneiro:dream-mono"
 #define URI_MODEL "urn:oneiro:dream#model"
+#define URI_MODEL2 "urn:oneiro:dream#model2"
 #define MAX_PATH_LEN 4096
 
 /* Ardour's inline display, as the plugin declares it (not in lv2-dev) */
@@ -428,7 +429,7 @@ static LV2_URID_Unmap unmap = {NULL, urid_unmap};
 
 static struct {
 	LV2_URID atom_Sequence, atom_Object, atom_URID, atom_Path, atom_Int, atom_Float,
-		atom_Chunk, patch_Set, patch_Get, patch_property, patch_value, model, bufsz_max,
+		atom_Chunk, patch_Set, patch_Get, patch_property, patch_value, model, model2, bufsz_max,
 		bufsz_nominal, log_Error, log_Warning, log_Note, log_Trace;
 } U;
 
@@ -473,6 +474,8 @@ static char repo_dir[900];
 static char lv2_dir[1024];
 static char model_default[2048], model_b[2048], model_c[2048];
 static char model_bad[2048], model_trunc[2048], model_missing[2048];
+static char model_listener[2048]; /* models/listener.onm: a second listener */
+static char model_r22[2048];      /* a model at 22050 Hz */
 static char oneiro_bin[1024];
 
 static const LilvPlugin *find_plugin(const char *uri)
@@ -542,6 +545,7 @@ typedef struct Host {
 	LV2_Atom_Sequence *notify;  /* NOTIFY_CAP bytes */
 	LV2_Atom_Forge forge;
 	char pend_set[8][MAX_PATH_LEN];
+	uint32_t pend_key[8]; /* U.model or U.model2 */
 	int n_pend_set, pend_get;
 	Ring *req, *resp;
 	int auto_drain;   /* drain the worker after each run (queue mode) */
@@ -554,6 +558,8 @@ typedef struct Host {
 	/* what the notify port said */
 	char last_path[MAX_PATH_LEN];
 	unsigned path_reports, notify_bad, runs;
+	char last_path2[MAX_PATH_LEN]; /* the second model ("": none) */
+	unsigned path2_reports;
 	uint64_t report_frame;      /* h->frames when the last path report came */
 	unsigned long fft_near_swap, fft_elsewhere; /* FFTs inside run() */
 	unsigned runs_fft_near_swap, runs_fft_elsewhere;
@@ -828,8 +834,19 @@ static void host_free(Host *h)
 /* the next run's control input gets a patch:Set of the model */
 static void host_send_model(Host *h, const char *path)
 {
-	if (h->n_pend_set < 8)
+	if (h->n_pend_set < 8) {
+		h->pend_key[h->n_pend_set] = U.model;
 		snprintf(h->pend_set[h->n_pend_set++], MAX_PATH_LEN, "%s", path);
+	}
+}
+
+/* ... of the second model ("": none) */
+static void host_send_model2(Host *h, const char *path)
+{
+	if (h->n_pend_set < 8) {
+		h->pend_key[h->n_pend_set] = U.model2;
+		snprintf(h->pend_set[h->n_pend_set++], MAX_PATH_LEN, "%s", path);
+	}
 }
 
 static void forge_control(Host *h)
@@ -843,7 +860,7 @@ static void forge_control(Host *h)
 		lv2_atom_forge_frame_time(f, 0);
 		lv2_atom_forge_object(f, &o, 0, U.patch_Set);
 		lv2_atom_forge_key(f, U.patch_property);
-		lv2_atom_forge_urid(f, U.model);
+		lv2_atom_forge_urid(f, h->pend_key[i]);
 		lv2_atom_forge_key(f, U.patch_value);
 		lv2_atom_forge_path(f, h->pend_set[i], (uint32_t)strlen(h->pend_set[i]));
 		lv2_atom_forge_pop(f, &o);
@@ -873,11 +890,19 @@ static void read_notify(Host *h)
 			continue;
 		const LV2_Atom *prop = NULL, *val = NULL;
 		lv2_atom_object_get(obj, U.patch_property, &prop, U.patch_value, &val, 0);
-		if (!prop || prop->type != U.atom_URID || ((const LV2_Atom_URID *)prop)->body != U.model)
+		if (!prop || prop->type != U.atom_URID)
+			continue;
+		LV2_URID key = ((const LV2_Atom_URID *)prop)->body;
+		if (key != U.model && key != U.model2)
 			continue;
 		if (!val || val->type != U.atom_Path || val->size == 0 || val->size > MAX_PATH_LEN)
 			continue;
 		const char *s = LV2_ATOM_BODY_CONST(val);
+		if (key == U.model2) {
+			snprintf(h->last_path2, sizeof h->last_path2, "%.*s", (int)val->size, s);
+			h->path2_reports++;
+			continue;
+		}
 		snprintf(h->last_path, sizeof h->last_path, "%.*s", (int)val->size, s);
 		h->path_reports++;
 		h->report_frame = h->frames;
@@ -1439,14 +1464,14 @@ static void test_dreams(void)
 }
 
 /* ================================================================ models */
-static int make_model(const char *path, const char *arch, uint32_t classes, uint32_t window,
-                      uint64_t seed)
+static int make_model_rate(const char *path, const char *arch, uint32_t classes,
+                           uint32_t window, uint64_t seed, uint32_t rate)
 {
 	onr_op ops[ONR_MAX_OPS];
 	uint32_t n = onr_arch_preset(arch, classes, ops);
 	onr_model *m = NULL;
 	char err[512];
-	if (!n || onr_model_new(&m, ops, n, 16000, window, ONR_KIND_CLASSES, NULL, classes, err,
+	if (!n || onr_model_new(&m, ops, n, rate, window, ONR_KIND_CLASSES, NULL, classes, err,
 	                        sizeof err)) {
 		fprintf(stderr, "make_model: %s\n", err);
 		return -1;
@@ -1457,6 +1482,12 @@ static int make_model(const char *path, const char *arch, uint32_t classes, uint
 		fprintf(stderr, "make_model: %s\n", err);
 	onr_model_free(m);
 	return st ? -1 : 0;
+}
+
+static int make_model(const char *path, const char *arch, uint32_t classes, uint32_t window,
+                      uint64_t seed)
+{
+	return make_model_rate(path, arch, classes, window, seed, 16000);
 }
 
 static int write_bytes(const char *path, const void *d, size_t n)
@@ -1483,7 +1514,10 @@ static int make_models(void)
 	snprintf(model_bad, sizeof model_bad, "%s/garbage.onm", tmp_dir);
 	snprintf(model_trunc, sizeof model_trunc, "%s/truncated.onm", tmp_dir);
 	snprintf(model_missing, sizeof model_missing, "%s/no-such-model.onm", tmp_dir);
-	if (make_model(model_b, "tiny", 4, 16384, 3) || make_model(model_c, "tiny", 4, 8192, 5))
+	snprintf(model_listener, sizeof model_listener, "%s/models/listener.onm", repo_dir);
+	snprintf(model_r22, sizeof model_r22, "%s/r22050.onm", tmp_dir);
+	if (make_model(model_b, "tiny", 4, 16384, 3) || make_model(model_c, "tiny", 4, 8192, 5) ||
+	    make_model_rate(model_r22, "tiny", 4, 16384, 7, 22050) || access(model_listener, R_OK))
 		return -1;
 	uint8_t junk[5000];
 	uint32_t s = 99;
@@ -2486,13 +2520,14 @@ typedef struct {
 	const void *value;
 	size_t size;
 	uint32_t type;
+	uint32_t key; /* 0: U.model */
 } SavedValue;
 
 static const void *retrieve_saved(LV2_State_Handle sh, uint32_t key, size_t *size,
                                   uint32_t *type, uint32_t *flags)
 {
 	const SavedValue *v = sh;
-	if (key != U.model)
+	if (!v->value || key != (v->key ? v->key : U.model))
 		return NULL;
 	*size = v->size;
 	*type = v->type;
@@ -2510,16 +2545,24 @@ static char *guarded(char *base, size_t page, const void *bytes, size_t n)
 	return p;
 }
 
-static LV2_State_Status restore_raw(Host *h, const void *value, size_t size, uint32_t type)
+/* restore() given one value under key (0: the model; value NULL: nothing
+ * at all, as for a preset of port values) */
+static LV2_State_Status restore_raw_key(Host *h, uint32_t key, const void *value, size_t size,
+                                        uint32_t type)
 {
 	const LV2_State_Interface *si =
 		lilv_instance_get_extension_data(h->inst, LV2_STATE__interface);
-	SavedValue v = {value, size, type};
+	SavedValue v = {value, size, type, key};
 	if (!si || !si->restore) {
 		CHECK(0, "f: no state interface");
 		return LV2_STATE_ERR_UNKNOWN;
 	}
 	return si->restore(lilv_instance_get_handle(h->inst), retrieve_saved, &v, 0, h->features);
+}
+
+static LV2_State_Status restore_raw(Host *h, const void *value, size_t size, uint32_t type)
+{
+	return restore_raw_key(h, 0, value, size, type);
 }
 
 static void test_restore_sizes(void)
@@ -2622,6 +2665,358 @@ static void test_restore_sizes(void)
 	}
 	loop_free(&lp);
 	munmap(map_base, span);
+}
+
+/* ================================================================ s: a second model */
+/* Several listeners: a second model, set through patch:Set or state. Each
+ * render is a fresh stereo instance in freewheel: the messages, the state
+ * and the raw restore are applied while the input is still silent (so the
+ * stream starts with the rig they made), then SEC_SECONDS of the test
+ * signal and a tail go through. */
+#define SEC_SECONDS 2.5
+static size_t sec_total;   /* frames rendered (signal and tail) */
+static float **sec_in;     /* (2, sec_total) the input */
+
+typedef struct {
+	const char *const *msgs;   /* patch:Set of the second model, in order ("": none) */
+	int n_msgs;
+	const LilvState *st;       /* restored first (with its port values) */
+	float share;               /* the second_share port; < 0: as it is */
+	int raw;                   /* then restore() given one value: */
+	uint32_t raw_key;          /* 0: the model, else U.model2 */
+	const char *raw_value;     /* NULL: nothing saved (a preset of port values) */
+	size_t raw_size;
+} SecRun;
+
+/* The output (free_ch(out, 2)), or NULL; the host in *keep when given (the
+ * caller frees it), else freed. */
+static float **render_second(const SecRun *sr, Host **keep)
+{
+	Host *h = host_new(URI_STEREO, 48000, 4096, 0);
+	CHECK(h != NULL, "s: instantiate");
+	if (keep)
+		*keep = h;
+	if (!h)
+		return NULL;
+	if (sr->st)
+		lilv_state_restore(sr->st, h->inst, set_port_value, h, 0, h->features);
+	host_set(h, "freewheel", 1.0f);
+	if (sr->share >= 0.0f)
+		host_set(h, "second_share", sr->share);
+	float **z = alloc_ch(2, 256), **zo = alloc_ch(2, 256);
+	uint32_t bs = 256;
+	for (int k = 0; k <= sr->n_msgs + (sr->raw ? 1 : 0); k++) {
+		if (k < sr->n_msgs)
+			host_send_model2(h, sr->msgs[k]);
+		else if (k == sr->n_msgs && sr->raw)
+			restore_raw_key(h, sr->raw_key, sr->raw_value, sr->raw_size, U.atom_Path);
+		for (int b = 0; b < 4; b++)
+			host_process(h, z, zo, 0, 256, &bs, 1, NULL);
+	}
+	double zsum = 0.0;
+	for (uint32_t c = 0; c < 2; c++)
+		for (uint32_t i = 0; i < 256; i++)
+			zsum += fabs(zo[c][i]);
+	CHECK(zsum == 0.0, "s: output %g during the silence before the stream", zsum);
+	free_ch(z, 2);
+	free_ch(zo, 2);
+	float **out = alloc_ch(2, sec_total);
+	size_t pp = 0;
+	host_process(h, sec_in, out, 0, sec_total, PAT_VARY, 5, &pp);
+	size_t where = 0;
+	CHECK(all_finite(out[0], sec_total, &where) && all_finite(out[1], sec_total, &where),
+	      "s: non-finite output at %zu", where);
+	if (!keep)
+		host_free(h);
+	return out;
+}
+
+/* how many samples of a and b (2, sec_total) differ in their bits; *db the
+ * difference's level relative to the input's */
+static size_t sec_differ(float **a, float **b, double *db)
+{
+	size_t n = 0;
+	double d2 = 0.0, x2 = 0.0;
+	for (uint32_t c = 0; c < 2; c++)
+		for (size_t i = 0; i < sec_total; i++) {
+			n += !same_bits(a[c][i], b[c][i]);
+			double d = (double)a[c][i] - b[c][i];
+			d2 += d * d;
+			x2 += (double)sec_in[c][i] * sec_in[c][i];
+		}
+	if (db)
+		*db = 10.0 * log10((d2 + 1e-30) / (x2 + 1e-30));
+	return n;
+}
+
+static void test_second(void)
+{
+	const double rate = 48000;
+	size_t n = (size_t)(SEC_SECONDS * rate);
+	sec_total = n + (size_t)(2.0 * rate);
+	sec_in = alloc_ch(2, sec_total);
+	make_signal(sec_in[0], sec_in[1], n, rate, 777u);
+	const char *lis[] = {model_listener};
+	Host *h = NULL;
+	double db = 0.0;
+
+	/* the single model, as it always was */
+	SecRun none = {NULL, 0, NULL, -1.0f, 0, 0, NULL, 0};
+	float **ref = render_second(&none, &h);
+	if (!ref) {
+		host_free(h);
+		free_ch(sec_in, 2);
+		return;
+	}
+	CHECK(h->path2_reports >= 1 && h->last_path2[0] == '\0',
+	      "s: without a second model the notify port reports '%s' (%u reports)", h->last_path2,
+	      h->path2_reports);
+	CHECK(host_get(h, "second_share") == 0.5f, "s: second_share defaults to %g",
+	      (double)host_get(h, "second_share"));
+	host_free(h);
+	float **ref2 = render_second(&none, NULL);
+	CHECK(sec_differ(ref, ref2, NULL) == 0, "s: two single-model renders differ");
+	free_ch(ref2, 2);
+
+	/* set by patch:Set: another sound, the same in two instances */
+	SecRun set = {lis, 1, NULL, -1.0f, 0, 0, NULL, 0};
+	float **a = render_second(&set, &h);
+	CHECK(h && same_file(h->last_path2, model_listener),
+	      "s: patch:Set of the second model: the notify port reports '%s', not %s",
+	      h ? h->last_path2 : "", model_listener);
+	host_free(h);
+	size_t da = sec_differ(a, ref, &db);
+	printf("  s: second model (listener.onm, share 0.5): %zu of %zu samples differ from the "
+	       "single model's, by %.1f dB re the input\n", da, 2 * sec_total, db);
+	CHECK(da > n, "s: the second model changed only %zu samples of the single-model output", da);
+	CHECK(db > -80.0 && db < 0.0, "s: the second model's difference is %.1f dB re the input", db);
+	float **b = render_second(&set, NULL);
+	size_t dab = sec_differ(a, b, &db);
+	CHECK(dab == 0, "s: two instances with the second model differ in %zu samples (%.1f dB)", dab,
+	      db);
+	free_ch(b, 2);
+
+	/* share 0: the first model alone, bit for bit; share 1: another dream */
+	SecRun s0 = set;
+	s0.share = 0.0f;
+	float **z = render_second(&s0, NULL);
+	size_t dz = sec_differ(z, ref, &db);
+	CHECK(dz == 0, "s: share 0 with a second model differs from the single model in %zu "
+	               "samples (%.1f dB)", dz, db);
+	free_ch(z, 2);
+	SecRun s1 = set;
+	s1.share = 1.0f;
+	float **one = render_second(&s1, NULL);
+	CHECK(sec_differ(one, a, NULL) > n && sec_differ(one, ref, NULL) > n,
+	      "s: share 1 sounds like share 0.5 or like the single model");
+	free_ch(one, 2);
+
+	/* bad second models: logged, nothing reported, the sound as it was;
+	 * then a good one works */
+	const char *bad[] = {model_missing, model_bad, model_trunc, model_r22};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *msgs[2] = {bad[i], model_listener};
+		for (int then_good = 0; then_good < 2; then_good++) {
+			SecRun br = {msgs, 1 + then_good, NULL, -1.0f, 0, 0, NULL, 0};
+			unsigned long e0 = atomic_load(&log_errors);
+			log_quiet = 1;
+			float **o = render_second(&br, &h);
+			log_quiet = 0;
+			if (!o) {
+				host_free(h);
+				continue;
+			}
+			CHECK(atomic_load(&log_errors) > e0, "s: second model %s: nothing logged", bad[i]);
+			size_t d = sec_differ(o, then_good ? a : ref, &db);
+			CHECK(d == 0, "s: second model %s%s: %zu samples differ from %s (%.1f dB)", bad[i],
+			      then_good ? " then listener.onm" : "", d,
+			      then_good ? "listener.onm's" : "the single model's", db);
+			CHECK(then_good ? same_file(h->last_path2, model_listener) : !h->last_path2[0],
+			      "s: second model %s%s: the notify port reports '%s'", bad[i],
+			      then_good ? " then listener.onm" : "", h->last_path2);
+			free_ch(o, 2);
+			host_free(h);
+		}
+	}
+	/* a bad one after a good one: the good one plays on; an empty path
+	 * removes it */
+	{
+		const char *gb[2] = {model_listener, model_r22};
+		SecRun r = {gb, 2, NULL, -1.0f, 0, 0, NULL, 0};
+		log_quiet = 1;
+		float **o = render_second(&r, NULL);
+		log_quiet = 0;
+		CHECK(o && sec_differ(o, a, NULL) == 0,
+		      "s: a refused second model after listener.onm: not listener.onm's sound");
+		free_ch(o, 2);
+		const char *ge[2] = {model_listener, ""};
+		SecRun e = {ge, 2, NULL, -1.0f, 0, 0, NULL, 0};
+		o = render_second(&e, &h);
+		CHECK(o && sec_differ(o, ref, NULL) == 0,
+		      "s: the second model removed (an empty path): not the single model's sound");
+		CHECK(h && h->path2_reports >= 2 && !h->last_path2[0],
+		      "s: the second model removed: the notify port reports '%s'", h ? h->last_path2 : "");
+		free_ch(o, 2);
+		host_free(h);
+	}
+
+	/* state: saved with the second model and share 0.7, restored into
+	 * fresh instances (in memory and from a file) */
+	{
+		SecRun r7 = set;
+		r7.share = 0.7f;
+		float **p7 = render_second(&r7, &h);
+		char scratch[PATH_MAX], save[PATH_MAX], file[PATH_MAX];
+		snprintf(scratch, sizeof scratch, "%s/second-scratch", tmp_dir);
+		snprintf(save, sizeof save, "%s/second.lv2", tmp_dir);
+		snprintf(file, sizeof file, "%s/second.lv2/state.ttl", tmp_dir);
+		mkdir(scratch, 0700);
+		mkdir(save, 0700);
+		LilvState *st = h ? lilv_state_new_from_instance(
+			h->plugin, h->inst, &map, scratch, scratch, save, save, get_port_value, h,
+			LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, h->features) : NULL;
+		CHECK(st && lilv_state_get_num_properties(st) == 2,
+		      "s: the state of an instance with a second model holds %u properties, not 2",
+		      st ? lilv_state_get_num_properties(st) : 0);
+		host_free(h);
+		LilvState *st2 = NULL;
+		if (st) {
+			int sv = lilv_state_save(world, &map, &unmap, st, NULL, save, "state.ttl");
+			CHECK(sv == 0, "s: lilv_state_save into %s: %d", save, sv);
+			st2 = lilv_state_new_from_file(world, &map, NULL, file);
+			CHECK(st2 != NULL, "s: lilv_state_new_from_file %s", file);
+		}
+		LilvState *which[2] = {st, st2};
+		const char *wname[2] = {"in memory", "from file"};
+		for (int w = 0; w < 2 && p7; w++) {
+			if (!which[w])
+				continue;
+			SecRun rs = {NULL, 0, which[w], -1.0f, 0, 0, NULL, 0};
+			float **o = render_second(&rs, &h);
+			if (!o) {
+				host_free(h);
+				continue;
+			}
+			CHECK(same_file(h->last_path2, model_listener),
+			      "s: state %s: the second model came back as '%s'", wname[w], h->last_path2);
+			CHECK(host_get(h, "second_share") == 0.7f, "s: state %s: second_share %g",
+			      wname[w], (double)host_get(h, "second_share"));
+			size_t d = sec_differ(o, p7, &db);
+			CHECK(d == 0, "s: state %s: %zu samples differ from the saved instance's (%.1f dB)",
+			      wname[w], d, db);
+			if (!d)
+				printf("  s: state %s: the second model and its share came back, same bits\n",
+				       wname[w]);
+			/* and it saves it again */
+			LilvState *again = lilv_state_new_from_instance(
+				h->plugin, h->inst, &map, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL);
+			CHECK(again && lilv_state_get_num_properties(again) == 2,
+			      "s: state %s: saved again with %u properties", wname[w],
+			      again ? lilv_state_get_num_properties(again) : 0);
+			if (again)
+				lilv_state_free(again);
+			free_ch(o, 2);
+			host_free(h);
+		}
+		free_ch(p7, 2);
+		if (st)
+			lilv_state_free(st);
+		if (st2)
+			lilv_state_free(st2);
+	}
+
+	/* restore() with the sizes hosts give (with and without the NUL) */
+	size_t len = strlen(model_listener);
+	for (int with_nul = 1; with_nul >= 0; with_nul--) {
+		SecRun r = {NULL, 0, NULL, -1.0f, 1, U.model2, model_listener, len + (size_t)with_nul};
+		float **o = render_second(&r, &h);
+		CHECK(o && sec_differ(o, a, NULL) == 0 && h && same_file(h->last_path2, model_listener),
+		      "s: restore of the second model, size %s the NUL: not listener.onm ('%s')",
+		      with_nul ? "with" : "without", h ? h->last_path2 : "");
+		free_ch(o, 2);
+		host_free(h);
+	}
+	/* a state with the model and no second model (saved without one, or
+	 * before there was one) has none; one without either (a preset) keeps
+	 * it; an unusable saved value keeps it */
+	{
+		SecRun r = {lis, 1, NULL, -1.0f, 1, 0, model_default, strlen(model_default) + 1};
+		float **o = render_second(&r, &h);
+		CHECK(o && sec_differ(o, ref, NULL) == 0 && h && !h->last_path2[0],
+		      "s: a state without a second model left '%s' playing", h ? h->last_path2 : "");
+		free_ch(o, 2);
+		host_free(h);
+		SecRun pr = {lis, 1, NULL, -1.0f, 1, 0, NULL, 0};
+		o = render_second(&pr, &h);
+		CHECK(o && sec_differ(o, a, NULL) == 0 && h && same_file(h->last_path2, model_listener),
+		      "s: a preset (no saved paths) changed the second model to '%s'",
+		      h ? h->last_path2 : "");
+		free_ch(o, 2);
+		host_free(h);
+		SecRun ur = {lis, 1, NULL, -1.0f, 1, U.model2, "", 1};
+		unsigned long e0 = atomic_load(&log_errors);
+		log_quiet = 1;
+		o = render_second(&ur, &h);
+		log_quiet = 0;
+		CHECK(atomic_load(&log_errors) > e0, "s: an empty saved second model path: not logged");
+		CHECK(o && sec_differ(o, a, NULL) == 0 && h && same_file(h->last_path2, model_listener),
+		      "s: an unusable saved second model path changed it to '%s'",
+		      h ? h->last_path2 : "");
+		free_ch(o, 2);
+		host_free(h);
+	}
+
+	/* live: the first model changes and the second stays (checked against
+	 * each new first model: a 22050 Hz one refuses it, logged, and it is
+	 * back with the next), crossfaded, finite, the latency kept */
+	h = host_new(URI_STEREO, rate, 4096, 0);
+	if (h) {
+		Loop lp;
+		loop_init(&lp, rate, 3.0);
+		RunStats rs = {0};
+		run_loop(h, &lp, 4096, 256, &rs);
+		uint32_t L0 = (uint32_t)host_get(h, "latency");
+		unsigned r0 = h->path_reports;
+		host_send_model2(h, model_listener);
+		CHECK(run_until_report(h, &lp, r0, 4, &rs) && same_file(h->last_path2, model_listener),
+		      "s: live: the second model reported as '%s'", h->last_path2);
+		run_loop(h, &lp, (size_t)(0.3 * rate), 256, &rs);
+		const struct {
+			const char *first;
+			int second_kept;
+		} steps[] = {{model_b, 1}, {model_r22, 0}, {model_default, 1}, {model_b, 1}};
+		for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+			unsigned long e0 = atomic_load(&log_errors);
+			r0 = h->path_reports;
+			log_quiet = !steps[i].second_kept;
+			host_send_model(h, steps[i].first);
+			int got = run_until_report(h, &lp, r0, 4, &rs);
+			log_quiet = 0;
+			CHECK(got && !strcmp(h->last_path, steps[i].first),
+			      "s: live: the model did not become %s ('%s')", steps[i].first, h->last_path);
+			CHECK(steps[i].second_kept ? same_file(h->last_path2, model_listener)
+			                           : !h->last_path2[0] && atomic_load(&log_errors) > e0,
+			      "s: live: with the model %s the second model is '%s' (%s expected)",
+			      steps[i].first, h->last_path2,
+			      steps[i].second_kept ? "listener.onm" : "none, and a message");
+			run_loop(h, &lp, (size_t)(0.3 * rate), 256, &rs); /* past the crossfade */
+		}
+		/* past the latency of the last change of it (the 22050 Hz model) */
+		RunStats end = {0};
+		run_loop(h, &lp, (size_t)(2.0 * rate), 512, &end);
+		CHECK((uint32_t)host_get(h, "latency") == L0, "s: live: latency %g, was %u",
+		      (double)host_get(h, "latency"), L0);
+		CHECK(rs.nonfinite == 0 && end.nonfinite == 0, "s: live: %d non-finite output samples",
+		      rs.nonfinite + end.nonfinite);
+		CHECK(end.n && sqrt(end.sq / (double)end.n) > 0.01, "s: live: output RMS %.4f at the end",
+		      end.n ? sqrt(end.sq / (double)end.n) : 0.0);
+		loop_free(&lp);
+		host_free(h);
+	}
+	free_ch(a, 2);
+	free_ch(ref, 2);
+	free_ch(sec_in, 2);
+	sec_in = NULL;
 }
 
 /* ================================================================ g: NaN / Inf */
@@ -2765,7 +3160,7 @@ static void test_mono(void)
 	CHECK(h != NULL, "i: instantiate mono");
 	if (!h)
 		return;
-	CHECK(h->channels == 1 && h->n_ports == 34, "i: mono has %u channels, %u ports", h->channels,
+	CHECK(h->channels == 1 && h->n_ports == 35, "i: mono has %u channels, %u ports", h->channels,
 	      h->n_ports);
 	host_set(h, "freewheel", 1.0f);
 	/* the stereo-only setting must not matter */
@@ -2796,7 +3191,7 @@ static void test_ports(void)
 		if (!p)
 			continue;
 		uint32_t np = lilv_plugin_get_num_ports(p);
-		CHECK(np == (u ? 34u : 36u), "ports: %s has %u ports", uris[u], np);
+		CHECK(np == (u ? 35u : 37u), "ports: %s has %u ports", uris[u], np);
 		float mn[MAX_PORTS], mx[MAX_PORTS], df[MAX_PORTS];
 		if (np > MAX_PORTS)
 			continue;
@@ -3052,6 +3447,7 @@ int main(int argc, char **argv)
 	U.patch_property = urid_map(NULL, LV2_PATCH__property);
 	U.patch_value = urid_map(NULL, LV2_PATCH__value);
 	U.model = urid_map(NULL, URI_MODEL);
+	U.model2 = urid_map(NULL, URI_MODEL2);
 	U.bufsz_max = urid_map(NULL, LV2_BUF_SIZE__maxBlockLength);
 	U.bufsz_nominal = urid_map(NULL, LV2_BUF_SIZE__nominalBlockLength);
 	U.log_Error = urid_map(NULL, LV2_LOG__Error);
@@ -3087,6 +3483,7 @@ int main(int argc, char **argv)
 	TIMED(test_thread_lifetime());
 	TIMED(test_state());
 	TIMED(test_restore_sizes());
+	TIMED(test_second());
 	TIMED(test_preroll());
 	TIMED(test_nonfinite(1));
 	TIMED(test_nonfinite(0));

@@ -65,6 +65,12 @@ idpy:queue_draw
 	rdfs:comment "An oneiro model file (.onm). Without one, the bundled default model is used." ;
 	rdfs:range atom:Path .
 
+<urn:oneiro:dream#model2>
+	a lv2:Parameter ;
+	rdfs:label "Second model" ;
+	rdfs:comment "Another oneiro model file (.onm), heard at once with the first: each dream step follows both models, mixed by the second model share (toward the class of the same name, or the layers at the same relative depth). It must run at the first model's sample rate and fit the dream window. Empty: the first model alone." ;
+	rdfs:range atom:Path .
+
 <urn:oneiro:dream#dream>
 	a pg:Group ;
 	lv2:symbol "dream" ;
@@ -314,6 +320,14 @@ control_ports() {
 		lv2:portProperty lv2:integer , lv2:enumeration ;
 		lv2:scalePoint [ rdfs:label "Add" ; rdf:value 0 ] , [ rdfs:label "Magnitude" ; rdf:value 1 ] ,
 			[ rdfs:label "Auto" ; rdf:value 2 ]'
+	port "lv2:InputPort, lv2:ControlPort" '		lv2:symbol "second_share" ;
+		lv2:name "Second model share" ;
+		rdfs:comment "With a second model: its share of each dream step'"'"'s direction (0: the first model alone, 1: the second alone). Without one it does nothing." ;
+		pg:group <urn:oneiro:dream#dream> ;
+		lv2:default 0.5 ;
+		lv2:minimum 0.0 ;
+		lv2:maximum 1.0 ;
+		units:unit units:coef'
 }
 
 plugin() { # plugin URI NAME CHANNELS
@@ -334,7 +348,7 @@ plugin() { # plugin URI NAME CHANNELS
 		idpy:queue_draw ;
 	opts:supportedOption bufsz:maxBlockLength , bufsz:nominalBlockLength ;
 	lv2:extensionData work:interface , state:interface , idpy:interface ;
-	patch:writable <urn:oneiro:dream#model> ;
+	patch:writable <urn:oneiro:dream#model> , <urn:oneiro:dream#model2> ;
 	lv2:port
 EOF
 	if [ "$3" = 2 ]; then

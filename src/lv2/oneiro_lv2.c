@@ -65,6 +65,7 @@ typedef struct {
 #define ONEIRO_URI "urn:oneiro:dream"
 #define ONEIRO_MONO_URI "urn:oneiro:dream-mono"
 #define ONEIRO__model ONEIRO_URI "#model"
+#define ONEIRO__model2 ONEIRO_URI "#model2" /* the second model ("several listeners") */
 #define DEFAULT_MODEL "default.onm"
 #define N_LAYERS 8
 #define XFADE_SECONDS 0.05
@@ -103,6 +104,7 @@ typedef enum {
 	P_LATE,
 	P_FORM,          /* added after the read-outs, so older sessions' port
 	                    indices stay what they were */
+	P_SECOND_SHARE,  /* likewise added last */
 	P_COUNT
 } port_index;
 
@@ -131,25 +133,29 @@ static const double window_seconds[] = {0.0, 0.25, 0.5, 1.0, 2.0};
 typedef struct {
 	LV2_URID atom_Path, atom_URID, atom_Object, atom_Sequence, atom_eventTransfer;
 	LV2_URID patch_Set, patch_Get, patch_property, patch_value, patch_subject;
-	LV2_URID model, bufsz_max, bufsz_nominal, atom_Int;
+	LV2_URID model, model2, bufsz_max, bufsz_nominal, atom_Int;
 } URIs;
 
-/* What a swap installs: a model, an engine built on it, and its file. */
+/* What a swap installs: a model, an engine built on it, and its file; the
+ * second model the engine also dreams for (NULL: none), owned by the rig
+ * and freed after the engine. */
 typedef struct {
 	onr_model *model;
+	onr_model *model2;
 	onr_dream *eng;
 	char path[MAX_PATH];
+	char path2[MAX_PATH];      /* "" without a second model */
 	uint32_t window_idx, stereo;
 	char initial[ONR_MAX_CLASSES];  /* (n_classes) for the inline display */
 } Rig;
 
 /* Worker messages. */
-enum { MSG_LOAD = 1, MSG_REBUILD, MSG_FREE };
+enum { MSG_LOAD = 1, MSG_REBUILD, MSG_FREE, MSG_LOAD2 };
 typedef struct {
 	uint32_t type;
 	uint32_t window_idx, stereo;
 	Rig *rig;                  /* MSG_FREE */
-	char path[MAX_PATH];       /* MSG_LOAD */
+	char path[MAX_PATH];       /* MSG_LOAD; MSG_LOAD2 ("": no second model) */
 } Msg;
 
 typedef struct {
@@ -197,6 +203,10 @@ typedef struct {
 	pthread_mutex_t lock;
 	onr_model *w_model;        /* the latest good model */
 	char w_path[MAX_PATH];
+	onr_model *w_model2;       /* the second model chosen (NULL: none); a rig
+	                              whose engine refuses it (another rate, too
+	                              short a window) is built without it */
+	char w_path2[MAX_PATH];
 
 	/* handed to run() */
 	_Atomic(Rig *) pending;
@@ -236,8 +246,12 @@ typedef struct {
 /* ------------------------------------------------------------------ rigs */
 
 /* Main or worker thread. Builds an engine for `model` with the plugin's
- * rate and channels. */
-static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint32_t window_idx,
+ * rate and channels, dreaming for `model2` as well when it is not NULL (a
+ * copy the rig owns). An engine that refuses model2 (another sample rate, a
+ * window shorter than it needs) is built without it: the reason goes to the
+ * log, and r->model2 is NULL. */
+static Rig *rig_new(Plugin *self, const onr_model *model, const char *path,
+                    const onr_model *model2, const char *path2, uint32_t window_idx,
                     uint32_t stereo, char *err, size_t errlen)
 {
 	Rig *r = calloc(1, sizeof *r);
@@ -270,7 +284,31 @@ static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint
 	cfg.stereo = stereo ? ONR_STEREO_INDEPENDENT : ONR_STEREO_LINKED;
 	cfg.max_iterations = 64;
 	cfg.max_block = self->max_block;
-	if (onr_dream_new(&r->eng, r->model, &cfg, err, errlen)) {
+	if (model2) {
+		r->model2 = onr_model_clone(model2);
+		if (!r->model2) {
+			onr_model_free(r->model);
+			free(r);
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		cfg.second = r->model2;
+		char err2[512];
+		if (onr_dream_new(&r->eng, r->model, &cfg, err2, sizeof err2)) {
+			/* without it, if that is what the engine refused */
+			cfg.second = NULL;
+			onr_model_free(r->model2);
+			r->model2 = NULL;
+			r->eng = NULL;
+			if (onr_dream_new(&r->eng, r->model, &cfg, err, errlen)) {
+				onr_model_free(r->model);
+				free(r);
+				return NULL;
+			}
+			lv2_log_error(&self->logger, "oneiro: the second model %s is not used: %s\n",
+			              path2, err2);
+		}
+	} else if (onr_dream_new(&r->eng, r->model, &cfg, err, errlen)) {
 		onr_model_free(r->model);
 		free(r);
 		return NULL;
@@ -287,6 +325,8 @@ static Rig *rig_new(Plugin *self, const onr_model *model, const char *path, uint
 		r->initial[k] = c;
 	}
 	snprintf(r->path, sizeof r->path, "%s", path);
+	if (r->model2)
+		snprintf(r->path2, sizeof r->path2, "%s", path2);
 	r->window_idx = window_idx;
 	r->stereo = stereo;
 	return r;
@@ -304,6 +344,7 @@ static void rig_free(Plugin *self, Rig *r)
 	}
 	onr_dream_free(r->eng);
 	onr_model_free(r->model);
+	onr_model_free(r->model2); /* after the engine that used it */
 	free(r);
 }
 
@@ -356,6 +397,59 @@ static int load_model(Plugin *self, const char *path, onr_model **out)
 	return 0;
 }
 
+/* Worker or main thread, holding self->lock: a rig of the current models
+ * (the first, and the second when it fits) for these settings, handed to
+ * run(); on failure the playing rig stays and the reason goes to the log. */
+static void build_rig(Plugin *self, uint32_t window_idx, uint32_t stereo)
+{
+	char err[512];
+	Rig *r = rig_new(self, self->w_model, self->w_path, self->w_model2, self->w_path2,
+	                 window_idx, stereo, err, sizeof err);
+	if (!r) {
+		lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
+		return;
+	}
+	post_rig(self, r);
+}
+
+/* Worker or main thread, holding self->lock: the second model becomes the
+ * file at `path` ("": none) and a rig with it is handed to run(). A file
+ * that does not load, or a model the engine refuses beside the first
+ * (another sample rate, a longer shortest input than the window), changes
+ * nothing: the reason goes to the log and the current rig plays on. */
+static void set_second(Plugin *self, const char *path, uint32_t window_idx, uint32_t stereo)
+{
+	if (!*path) {
+		onr_model_free(self->w_model2);
+		self->w_model2 = NULL;
+		self->w_path2[0] = '\0';
+		build_rig(self, window_idx, stereo);
+		return;
+	}
+	onr_model *m2;
+	char err[512];
+	if (onr_model_load_file(&m2, path, err, sizeof err)) {
+		lv2_log_error(&self->logger, "oneiro: cannot use the second model: %s\n", err);
+		return;
+	}
+	Rig *r = rig_new(self, self->w_model, self->w_path, m2, path, window_idx, stereo, err,
+	                 sizeof err);
+	if (!r) {
+		lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
+		onr_model_free(m2);
+		return;
+	}
+	if (!r->model2) { /* refused (logged by rig_new): keep what plays */
+		rig_free(self, r);
+		onr_model_free(m2);
+		return;
+	}
+	onr_model_free(self->w_model2);
+	self->w_model2 = m2;
+	snprintf(self->w_path2, sizeof self->w_path2, "%s", path);
+	post_rig(self, r);
+}
+
 /* ------------------------------------------------------------------ the dream thread */
 static void notify_dream(void *arg) /* audio thread: wake the dream thread */
 {
@@ -399,6 +493,7 @@ static void map_uris(LV2_URID_Map *map, URIs *u)
 	u->patch_value = map->map(map->handle, LV2_PATCH__value);
 	u->patch_subject = map->map(map->handle, LV2_PATCH__subject);
 	u->model = map->map(map->handle, ONEIRO__model);
+	u->model2 = map->map(map->handle, ONEIRO__model2);
 	u->bufsz_max = map->map(map->handle, LV2_BUF_SIZE__maxBlockLength);
 	u->bufsz_nominal = map->map(map->handle, LV2_BUF_SIZE__nominalBlockLength);
 }
@@ -490,7 +585,7 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 	}
 	snprintf(self->w_path, sizeof self->w_path, "%s", path);
 	char err[512];
-	self->rig = rig_new(self, self->w_model, path, 0, 0, err, sizeof err);
+	self->rig = rig_new(self, self->w_model, path, NULL, "", 0, 0, err, sizeof err);
 	if (!self->rig) {
 		lv2_log_error(&self->logger, "oneiro: %s\n", err);
 		cleanup(self);
@@ -543,6 +638,7 @@ static void cleanup(LV2_Handle h)
 	rig_free(self, self->fading);
 	rig_free(self, atomic_exchange(&self->pending, NULL));
 	onr_model_free(self->w_model);
+	onr_model_free(self->w_model2);
 	free(self->scratch[0]);
 	free(self->scratch[1]);
 	free(self->hist[0]);
@@ -618,6 +714,7 @@ static void read_params(Plugin *self, int enabled)
 	p->band_hi = fminf(port_value(self, P_BAND_HI, 8000.0f), (float)m->sample_rate / 2.0f);
 	p->tilt_db = port_value(self, P_TILT, -3.0f);
 	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
+	p->second_share = fmaxf(0.0f, fminf(1.0f, port_value(self, P_SECOND_SHARE, 0.5f)));
 	float fv = port_value(self, P_FORM, (float)ONR_DREAM_AUTO);
 	p->form = fv < 0.5f ? ONR_DREAM_ADD : fv < 1.5f ? ONR_DREAM_MAGNITUDE : ONR_DREAM_AUTO;
 	uint32_t mode = (uint32_t)port_value(self, P_MODE, 0.0f);
@@ -640,22 +737,24 @@ static void read_params(Plugin *self, int enabled)
 		p->obj.filter = 0;
 }
 
-/* audio thread */
-static void write_path(Plugin *self, const char *path)
+/* audio thread: a patch:Set of `property` (the model or the second model)
+ * to `path` ("": no second model) on the notify port */
+static void write_path(Plugin *self, LV2_URID property, const char *path)
 {
 	const URIs *u = &self->uris;
 	LV2_Atom_Forge_Frame frame;
 	lv2_atom_forge_frame_time(&self->forge, 0);
 	lv2_atom_forge_object(&self->forge, &frame, 0, u->patch_Set);
 	lv2_atom_forge_key(&self->forge, u->patch_property);
-	lv2_atom_forge_urid(&self->forge, u->model);
+	lv2_atom_forge_urid(&self->forge, property);
 	lv2_atom_forge_key(&self->forge, u->patch_value);
 	lv2_atom_forge_path(&self->forge, path, (uint32_t)strlen(path));
 	lv2_atom_forge_pop(&self->forge, &frame);
 }
 
-/* audio thread: patch:Set of the model asks the worker to load it;
- * patch:Get asks for the current one */
+/* audio thread: patch:Set of the model (or of the second model; an empty
+ * path removes that) asks the worker to load it; patch:Get asks for the
+ * current ones */
 static void read_control(Plugin *self)
 {
 	const URIs *u = &self->uris;
@@ -670,19 +769,24 @@ static void read_control(Plugin *self)
 		} else if (obj->body.otype == u->patch_Set) {
 			const LV2_Atom *property = NULL, *value = NULL;
 			lv2_atom_object_get(obj, u->patch_property, &property, u->patch_value, &value, 0);
-			if (!property || property->type != u->atom_URID ||
-			    ((const LV2_Atom_URID *)property)->body != u->model)
+			if (!property || property->type != u->atom_URID)
 				continue;
-			if (!value || value->type != u->atom_Path || value->size == 0 ||
-			    value->size >= MAX_PATH)
+			LV2_URID key = ((const LV2_Atom_URID *)property)->body;
+			if (key != u->model && key != u->model2)
+				continue;
+			if (!value || value->type != u->atom_Path || value->size >= MAX_PATH)
+				continue;
+			if (value->size == 0 && key == u->model)
 				continue;
 			Msg msg;
 			memset(&msg, 0, sizeof msg);
-			msg.type = MSG_LOAD;
+			msg.type = key == u->model ? MSG_LOAD : MSG_LOAD2;
 			msg.window_idx = self->req_window;
 			msg.stereo = self->req_stereo;
-			memcpy(msg.path, LV2_ATOM_BODY_CONST(value), value->size);
-			msg.path[value->size - 1] = '\0';
+			if (value->size) {
+				memcpy(msg.path, LV2_ATOM_BODY_CONST(value), value->size);
+				msg.path[value->size - 1] = '\0';
+			}
 			self->schedule->schedule_work(self->schedule->handle,
 			                              (uint32_t)(offsetof(Msg, path) + value->size), &msg);
 		}
@@ -794,7 +898,8 @@ static void run(LV2_Handle h, uint32_t n)
 		read_control(self);
 		install_pending(self);
 		if (self->send_path) {
-			write_path(self, self->rig->path);
+			write_path(self, u->model, self->rig->path);
+			write_path(self, u->model2, self->rig->path2);
 			self->send_path = 0;
 		}
 		lv2_atom_forge_pop(&self->forge, &seq);
@@ -995,6 +1100,11 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
 		return LV2_WORKER_SUCCESS;
 	}
 	pthread_mutex_lock(&self->lock);
+	if (msg.type == MSG_LOAD2) {
+		set_second(self, msg.path, msg.window_idx, msg.stereo);
+		pthread_mutex_unlock(&self->lock);
+		return LV2_WORKER_SUCCESS;
+	}
 	if (msg.type == MSG_LOAD) {
 		onr_model *m;
 		if (load_model(self, msg.path, &m) == 0) {
@@ -1006,15 +1116,9 @@ static LV2_Worker_Status work(LV2_Handle h, LV2_Worker_Respond_Function respond,
 			return LV2_WORKER_SUCCESS; /* the current model plays on */
 		}
 	}
-	char err[512];
-	Rig *r = rig_new(self, self->w_model, self->w_path, msg.window_idx, msg.stereo, err,
-	                 sizeof err);
+	/* a new first model keeps the second, if the engine takes the pair */
+	build_rig(self, msg.window_idx, msg.stereo);
 	pthread_mutex_unlock(&self->lock);
-	if (!r) {
-		lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
-		return LV2_WORKER_SUCCESS;
-	}
-	post_rig(self, r);
 	return LV2_WORKER_SUCCESS;
 }
 
@@ -1056,7 +1160,22 @@ static void state_free_path(const StatePaths *sp, char *path)
 	else
 		free(path);
 }
-/* main thread (or any non-real-time thread the host chooses) */
+/* main thread: stores `path` under `key` as an atom:Path, abstract when the
+ * host maps paths */
+static LV2_State_Status store_path(Plugin *self, LV2_State_Store_Function store,
+                                   LV2_State_Handle sh, const StatePaths *sp, LV2_URID key,
+                                   const char *path)
+{
+	char *apath = sp->map ? sp->map->abstract_path(sp->map->handle, path) : NULL;
+	const char *v = apath ? apath : path;
+	LV2_State_Status st = store(sh, key, v, strlen(v) + 1, self->uris.atom_Path,
+	                            LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
+	state_free_path(sp, apath);
+	return st;
+}
+
+/* main thread (or any non-real-time thread the host chooses): the model's
+ * path, and the second model's when there is one (none saved: none) */
 static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
                              LV2_State_Handle sh, uint32_t flags,
                              const LV2_Feature *const *features)
@@ -1064,15 +1183,14 @@ static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
 	Plugin *self = h;
 	(void)flags;
 	StatePaths sp = state_paths(features);
+	char path[MAX_PATH], path2[MAX_PATH];
 	pthread_mutex_lock(&self->lock);
-	char path[MAX_PATH];
 	snprintf(path, sizeof path, "%s", self->w_path);
+	snprintf(path2, sizeof path2, "%s", self->w_path2);
 	pthread_mutex_unlock(&self->lock);
-	char *apath = sp.map ? sp.map->abstract_path(sp.map->handle, path) : NULL;
-	const char *v = apath ? apath : path;
-	LV2_State_Status st = store(sh, self->uris.model, v, strlen(v) + 1, self->uris.atom_Path,
-	                            LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE);
-	state_free_path(&sp, apath);
+	LV2_State_Status st = store_path(self, store, sh, &sp, self->uris.model, path);
+	if (st == LV2_STATE_SUCCESS && path2[0])
+		st = store_path(self, store, sh, &sp, self->uris.model2, path2);
 	return st;
 }
 
@@ -1105,8 +1223,42 @@ static const char *state_path_value(const Plugin *self, const char *value, size_
 	return NULL;
 }
 
+/* main thread: the path saved under `key` (`what` names it in messages),
+ * made absolute, into out (MAX_PATH bytes). Returns 1 when there is one, 0
+ * when nothing is saved under key, -1 when the value is unusable (logged). */
+static int restore_path(Plugin *self, LV2_State_Retrieve_Function retrieve, LV2_State_Handle sh,
+                        const StatePaths *sp, LV2_URID key, const char *what, char *out)
+{
+	size_t size;
+	uint32_t type, vflags;
+	const char *value = retrieve(sh, key, &size, &type, &vflags);
+	if (!value)
+		return 0;
+	char saved[MAX_PATH];
+	const char *why = state_path_value(self, value, size, type, saved);
+	if (why) {
+		lv2_log_error(&self->logger, "oneiro: the saved %s path is unusable (%s): "
+		                             "keeping the current %s\n", what, why, what);
+		return -1;
+	}
+	char *apath = sp->map ? sp->map->absolute_path(sp->map->handle, saved) : NULL;
+	const char *path = apath ? apath : saved;
+	int ok = strlen(path) < MAX_PATH;
+	if (ok)
+		memcpy(out, path, strlen(path) + 1);
+	else
+		lv2_log_error(&self->logger, "oneiro: the saved %s path is longer than the longest "
+		                             "path taken: keeping the current %s\n", what, what);
+	state_free_path(sp, apath);
+	return ok ? 1 : -1;
+}
+
 /* main thread; with state:threadSafeRestore possibly while run() goes on:
- * the new rig reaches run() through the same atomic hand-off as a load. */
+ * the new rig reaches run() through the same atomic hand-off as a load.
+ * A saved file that does not load keeps the current model (or second
+ * model). A state with the model but no second model (saved without one,
+ * or before there was one) has none; one without either (a preset of port
+ * values) keeps both. */
 static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrieve,
                                 LV2_State_Handle sh, uint32_t flags,
                                 const LV2_Feature *const *features)
@@ -1114,38 +1266,39 @@ static LV2_State_Status restore(LV2_Handle h, LV2_State_Retrieve_Function retrie
 	Plugin *self = h;
 	(void)flags;
 	StatePaths sp = state_paths(features);
-	size_t size;
-	uint32_t type, vflags;
-	const char *value = retrieve(sh, self->uris.model, &size, &type, &vflags);
-	if (!value)
-		return LV2_STATE_SUCCESS; /* no model saved: keep the current one */
-	char saved[MAX_PATH];
-	const char *why = state_path_value(self, value, size, type, saved);
-	if (why) {
-		lv2_log_error(&self->logger, "oneiro: the saved model path is unusable (%s): "
-		                             "keeping the current model\n", why);
-		return LV2_STATE_ERR_BAD_TYPE;
-	}
-	char *apath = sp.map ? sp.map->absolute_path(sp.map->handle, saved) : NULL;
-	const char *path = apath ? apath : saved;
+	char path[MAX_PATH], path2[MAX_PATH];
+	int got = restore_path(self, retrieve, sh, &sp, self->uris.model, "model", path);
+	int got2 = restore_path(self, retrieve, sh, &sp, self->uris.model2, "second model", path2);
 	pthread_mutex_lock(&self->lock);
+	int changed = 0;
 	onr_model *m;
-	int ok = load_model(self, path, &m) == 0;
-	if (ok) {
+	if (got == 1 && load_model(self, path, &m) == 0) {
 		onr_model_free(self->w_model);
 		self->w_model = m;
 		snprintf(self->w_path, sizeof self->w_path, "%s", path);
-		char err[512];
-		Rig *r = rig_new(self, m, path, atomic_load(&self->cur_window),
-		                 atomic_load(&self->cur_stereo), err, sizeof err);
-		if (r)
-			post_rig(self, r);
-		else
-			lv2_log_error(&self->logger, "oneiro: cannot build the dream engine: %s\n", err);
+		changed = 1;
 	}
+	if (got2 == 1) {
+		char err[512];
+		if (onr_model_load_file(&m, path2, err, sizeof err) == 0) {
+			onr_model_free(self->w_model2);
+			self->w_model2 = m;
+			snprintf(self->w_path2, sizeof self->w_path2, "%s", path2);
+			changed = 1;
+		} else {
+			lv2_log_error(&self->logger, "oneiro: cannot use the second model: %s\n", err);
+		}
+	} else if (got2 == 0 && got == 1 && self->w_model2) {
+		onr_model_free(self->w_model2);
+		self->w_model2 = NULL;
+		self->w_path2[0] = '\0';
+		changed = 1;
+	}
+	if (changed) /* the second is checked against the first here */
+		build_rig(self, atomic_load(&self->cur_window), atomic_load(&self->cur_stereo));
 	pthread_mutex_unlock(&self->lock);
-	state_free_path(&sp, apath);
-	return LV2_STATE_SUCCESS; /* a missing file keeps the current model */
+	/* a missing file keeps the current model */
+	return got < 0 || got2 < 0 ? LV2_STATE_ERR_BAD_TYPE : LV2_STATE_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ inline display */
