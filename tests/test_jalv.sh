@@ -4,6 +4,9 @@
 # runs it headless under a private JACK server with the dummy driver (no
 # sound card, no real-time privileges), with a click track on its inputs;
 # then it is told to quit (end of its command input) and must exit cleanly.
+# It starts from a saved state (jalv -l) that names a model and a second
+# model (models/listener.onm), as a session would: the plugin must take
+# both without a complaint on the log.
 #
 # Run from the repository root after `make all`. Needs jalv (Debian package
 # jalv) and jackd (Debian package jackd2; its jack_lsp, jack_connect and
@@ -86,10 +89,24 @@ else
 	finish
 fi
 
+# the saved state: both models by absolute file URI, as lilv writes paths
+# outside the state directory
+mkdir "$tmp/state"
+cat >"$tmp/state/state.ttl" <<EOF
+@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
+@prefix pset: <http://lv2plug.in/ns/ext/presets#> .
+@prefix state: <http://lv2plug.in/ns/ext/state#> .
+<> a pset:Preset ;
+	lv2:appliesTo <urn:oneiro:dream> ;
+	state:state [
+		<urn:oneiro:dream#model> <file://$PWD/models/default.onm> ;
+		<urn:oneiro:dream#model2> <file://$PWD/models/listener.onm>
+	] .
+EOF
 # jalv in console mode reads commands from its standard input, and quits at
 # its end: a FIFO held open on fd 3 until we are done
 mkfifo "$tmp/cmd"
-jalv -n "$client" -x -p -c depth=0.7 -c mix=1 urn:oneiro:dream \
+jalv -n "$client" -x -p -l "$tmp/state" -c depth=0.7 -c mix=1 urn:oneiro:dream \
 	<"$tmp/cmd" >"$tmp/jalv.out" 2>"$tmp/jalv.err" &
 jalv_pid=$!
 exec 3>"$tmp/cmd"
@@ -132,6 +149,7 @@ jack_connect "$client:out_r" system:playback_2 2>/dev/null
 # heard), change a control, ask for the read-outs
 sleep 3
 echo "depth = 0.3" >&3
+echo "second_share = 0.25" >&3
 sleep 1
 echo "monitors" >&3
 sleep 1
@@ -180,6 +198,11 @@ else
 fi
 # the control change was taken
 if grep -q '^\(> \)*depth = 0.3' "$tmp/jalv.out"; then ok; else bad "'depth = 0.3' not echoed by jalv"; fi
+if grep -q '^\(> \)*second_share = 0.25' "$tmp/jalv.out"; then
+	ok
+else
+	bad "'second_share = 0.25' not echoed by jalv (no such port?)"
+fi
 # the read-outs: latency reported, and windows were heard (the model's
 # class probability moved off 0)
 lat=$(sed -n 's/^\(> \)*latency = \([0-9.]*\).*/\2/p' "$tmp/jalv.out" | tail -1)

@@ -1654,8 +1654,8 @@ static void *gui_main(void *arg)
 }
 
 /* d: nothing inside run() allocates, locks, waits or does I/O, with the
- * dream on (live, the dream thread working), while models are swapped,
- * engines rebuilt, the plugin bypassed and re-enabled. */
+ * dream on (live, the dream thread working), while models and second
+ * models are swapped, engines rebuilt, the plugin bypassed and re-enabled. */
 static void test_realtime(int threaded)
 {
 	const char *what = threaded ? "d (worker thread)" : "d (worker queue)";
@@ -1683,11 +1683,22 @@ static void test_realtime(int threaded)
 	pthread_t gui;
 	int gui_ok = pthread_create(&gui, NULL, gui_main, &gd) == 0;
 	const char *swaps[] = {model_b, model_default, model_c, model_b, model_bad, model_default};
+	/* the second model: set, refused (another rate), removed, set, a
+	 * missing file, set */
+	const char *seconds[] = {model_listener, model_r22, "", model_listener, model_missing,
+	                         model_listener};
 	log_quiet = 1;
 	for (int step = 0; step < 24; step++) {
 		switch (step % 8) {
 		case 1:
 			host_send_model(h, swaps[(step / 8 * 2) % 6]);
+			break;
+		case 2:
+			host_send_model2(h, seconds[step / 8 * 2]);
+			host_set(h, "second_share", step < 16 ? 0.3f : 0.8f);
+			break;
+		case 7:
+			host_send_model2(h, seconds[step / 8 * 2 + 1]);
 			break;
 		case 3:
 			host_send_model(h, swaps[(step / 8 * 2 + 1) % 6]);
@@ -1719,6 +1730,9 @@ static void test_realtime(int threaded)
 	CHECK(gui_ok && gd.frames > 0 && gd.bad == 0,
 	      "%s: the GUI thread rendered %lu frames, %lu of them wrong", what, gd.frames, gd.bad);
 	CHECK(atomic_load(&h->draws) > 0, "%s: run() never called queue_draw", what);
+	CHECK(same_file(h->last_path2, model_listener),
+	      "%s: the second model playing at the end is '%s', not listener.onm", what,
+	      h->last_path2);
 	unsigned long after[RT_N];
 	rt_snapshot(after);
 	unsigned long sum = 0;

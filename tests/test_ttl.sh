@@ -243,4 +243,53 @@ for uri in urn:oneiro:dream urn:oneiro:dream-mono; do
 	fi
 done
 
+# ---------------------------------------------------------------- 5. parameters, appended ports
+# Each plugin's patch:writable parameters (the model and the second model)
+# are described for a host's file chooser: an lv2:Parameter with an
+# rdfs:label, an rdfs:comment and rdfs:range atom:Path. The ports added
+# after the first release keep their places at the end (form, then
+# second_share), so older sessions' port indices stay what they were.
+PATCH="http://lv2plug.in/ns/ext/patch#"
+RDF="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS="http://www.w3.org/2000/01/rdf-schema#"
+# has S P O: the triple <S> <P> <O> is in the bundle
+has() { awk -v s="<$1>" -v p="<$2>" -v o="<$3>" '$1 == s && $2 == p && $3 == o { f = 1 }
+	END { exit !f }' "$tmp"/*.nt; }
+for uri in urn:oneiro:dream urn:oneiro:dream-mono; do
+	writable=$(awk -v s="<$uri>" -v p="<${PATCH}writable>" '$1 == s && $2 == p {
+		print substr($3, 2, length($3) - 2) }' "$tmp"/*.nt | sort -u | tr '\n' ' ')
+	for want in urn:oneiro:dream#model urn:oneiro:dream#model2; do
+		case " $writable" in
+		*" $want "*) ok ;;
+		*) bad "$uri: <$want> is not patch:writable (writable: $writable)" ;;
+		esac
+	done
+	for w in $writable; do
+		if has "$w" "${RDF}type" "${LV2NS}Parameter" && has "$w" "${RDFS}range" \
+			"http://lv2plug.in/ns/ext/atom#Path" && [ -n "$(obj "$w" "${RDFS}label")" ] &&
+			[ -n "$(obj "$w" "${RDFS}comment")" ]; then
+			ok
+		else
+			bad "$uri: the writable <$w> is not an lv2:Parameter with a label, a comment and rdfs:range atom:Path"
+		fi
+	done
+	places=$(awk -v pl="<$uri>" -v P="<${LV2NS}port>" -v S="<${LV2NS}symbol>" \
+		-v I="<${LV2NS}index>" '
+	function lit(   r) { r = $0; sub(/^[^"]*"/, "", r); sub(/".*$/, "", r); return r }
+	$1 == pl && $2 == P { port[$3] = 1 }
+	$2 == S { sym[$1] = lit() }
+	$2 == I { idx[$1] = lit() }
+	END {
+		for (q in port) { n++; if (sym[q] == "form") f = idx[q]; if (sym[q] == "second_share") s = idx[q] }
+		print n, f, s
+	}' "$tmp/oneiro.ttl.nt")
+	# shellcheck disable=SC2086 # three numbers, split on purpose
+	set -- $places
+	if [ $# -eq 3 ] && [ "$2" = "$(($1 - 2))" ] && [ "$3" = "$(($1 - 1))" ]; then
+		ok
+	else
+		bad "$uri: ports 'form' and 'second_share' are not the last two (ports, form, second_share: $places)"
+	fi
+done
+
 finish
