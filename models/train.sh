@@ -5,7 +5,7 @@
 #   2. oneiro train for each model, with fixed seeds (the same data, seed and
 #      thread count give the same model bits)
 #   3. the plugin's default model is sound-categories.
-# Run by `make models` (as root: it installs the data packages). About 35 min
+# Run by `make models` (as root: it installs the data packages). About 50 min
 # on 2 cores.
 set -e
 D=${DATA:-build/data}
@@ -42,6 +42,17 @@ LISTENER=logmel:1024:256:80:40:8000,conv:80:64:5:1:2,lrelu,maxpool:2
 LISTENER=$LISTENER,conv:64:96:5:1:2,lrelu,maxpool:2,conv:96:128:3:1:1,lrelu,gmean,dense:128:N
 train listener 7 --layers "$LISTENER" --window 1.024 --augment --epochs 20 --patience 8 \
 	"$D/sound-categories/listener.csv"
+# the critic: a third ear, for judging dreams made for two models at once
+# (render --also models/listener.onm): the clips split by yet other sources,
+# another front end (25 ms frames every 8 ms, 48 bands), a wide first kernel,
+# another seed; neither dreaming model is it
+/usr/bin/python3 models/data/resplit.py "$D/sound-categories/sound-categories.csv" \
+	"$D/sound-categories/critic.csv" judge3
+CRITIC=logmel:400:128:48:50:7900,conv:48:64:7:1:3,lrelu,maxpool:2,conv:64:96:3:1:1,lrelu
+CRITIC=$CRITIC,maxpool:2,conv:96:96:3:1:1,lrelu,maxpool:2,conv:96:128:3:1:1,lrelu,gmean
+CRITIC=$CRITIC,dense:128:N
+train critic 11 --layers "$CRITIC" --window 1.024 --augment --epochs 16 --patience 6 \
+	"$D/sound-categories/critic.csv"
 # accompaniment styles rendered from mma grooves (held out by groove file): two
 # more blocks at 64 and 128 ms steps, so that a last feature sees about a
 # second (a beat or two) rather than 0.11 s
