@@ -26,6 +26,9 @@ the script reports, over all (clip, target) cases:
   colour     per clip, the octave-band levels of the delta toward each
              target; the largest spread (max - min over targets) in any band,
              median over clips: whether the dream's colour follows the target
+A judge must be independent of what dreams: models/listener.onm for the
+default model alone; models/critic.onm when the listener dreams too
+(--also models/listener.onm).
 Needs Debian's python3-numpy and python3-soundfile.
 """
 import argparse
