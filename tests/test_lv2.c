@@ -8,14 +8,16 @@
  *   a  depth 0 (and bypass): the output is the input delayed by the latency
  *      port's value, bit for bit, at several rates and block patterns;
  *   b  freewheel gives the same bits as `oneiro render` with the same settings
- *      (skipped with a note when `oneiro render` does not run);
+ *      (skipped with a note when `oneiro render` does not run), also with a
+ *      second model (render --also);
  *   c  the dream changes the sound, stays finite and under +12 dBFS, and the
  *      read-out ports say so;
  *   d  run() allocates nothing, takes no lock, waits for nothing, opens and
  *      writes nothing, and (freewheel off) computes no dream window itself:
  *      libc and FFTW calls made while the run() thread's in_run flag is set
- *      are counted, including runs that install a model swap or a rebuilt
- *      engine; with a worker queue and with a worker thread;
+ *      are counted, including runs that install a model swap (of the first
+ *      or the second model) or a rebuilt engine; with a worker queue and
+ *      with a worker thread;
  *   e  model swaps through patch:Set while running (crossfaded, or to another
  *      latency, or several at once), bad model files, patch:Get, and freeing
  *      the plugin with work still queued (LeakSanitizer, in the ASan build);
@@ -25,6 +27,12 @@
  *   h  block sizes 1 and the maximum (4096, and 8192 by option), rates 22050
  *      and 192000, unsupported rates and a missing required feature;
  *   i  the mono plugin;
+ *   s  a second model (patch:Set of #model2, state): another sound, the same
+ *      bits in two instances; share 0 the single model's bits; files that do
+ *      not load or that the engine refuses (22050 Hz) change nothing; an
+ *      empty path removes it; state brings it back (sizes with and without
+ *      the NUL; a state without it removes it, a preset keeps it); it stays
+ *      when the first model changes (re-checked, and back after a refusal);
  *   plus the port ranges from lilv and the presets (values within the port
  *   ranges; each preset runs).
  * Under AddressSanitizer or ThreadSanitizer d is skipped (they bring their
@@ -1240,6 +1248,9 @@ typedef struct {
 	int settle; /* let the worker build the engine the ports ask for, then
 	               deactivate and activate before the input */
 	float form; /* the "form" port: 0 add, 1 magnitude, 2 auto */
+	const char *also; /* a second model (patch:Set before the first run; render
+	                     --also), or NULL */
+	float share;      /* its share (second_share; render --also-share) */
 } RenderCase;
 
 /* The plugin in freewheel against `oneiro render` with the same settings. */
@@ -1262,6 +1273,10 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	host_set(h, "stereo", rc->stereo);
 	host_set(h, "window", rc->window);
 	host_set(h, "form", rc->form);
+	if (rc->also) {
+		host_set(h, "second_share", rc->share);
+		host_send_model2(h, rc->also);
+	}
 	char layer_sym[16];
 	for (int l = 0; l < 8; l++) {
 		snprintf(layer_sym, sizeof layer_sym, "layer%d", l + 1);
@@ -1312,6 +1327,9 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --stereo independent");
 	k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --form %s",
 	              rc->form < 0.5f ? "add" : rc->form < 1.5f ? "magnitude" : "auto");
+	if (rc->also)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --also '%s' --also-share %.9g",
+		              rc->also, (double)rc->share);
 	if (rc->window > 0.5f) {
 		static const double ws[] = {0, 0.25, 0.5, 1.0, 2.0};
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --window %g", ws[(int)rc->window]);
@@ -1372,11 +1390,11 @@ static void test_render(void)
 	}
 	/* the main case: every dream setting away from its default, mix 1 */
 	RenderCase main_case = {"settings", 0.8f, 5, -9.0f, 60.0f, 6000.0f, -2.0f, 1.0f, 0, 0,
-	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f};
+	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f, NULL, 0.0f};
 	check_render(URI_STEREO, &main_case, 3.0);
 	/* the plugin's defaults as they are */
 	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
-	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f};
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f, NULL, 0.0f};
 	check_render(URI_STEREO, &defaults, 3.0);
 	/* a mix other than 1 from the start */
 	RenderCase mix = main_case;
@@ -1400,6 +1418,12 @@ static void test_render(void)
 	settled.name = "independent-0.5s-settled";
 	settled.settle = 1;
 	check_render(URI_STEREO, &settled, 3.0);
+	/* a second model (several listeners), set while the first windows run */
+	RenderCase second = defaults;
+	second.name = "second-model";
+	second.also = model_listener;
+	second.share = 0.6f;
+	check_render(URI_STEREO, &second, 3.0);
 	/* the magnitude form */
 	RenderCase mag = main_case;
 	mag.name = "magnitude";
