@@ -484,6 +484,8 @@ static char model_default[2048], model_b[2048], model_c[2048];
 static char model_bad[2048], model_trunc[2048], model_missing[2048];
 static char model_listener[2048]; /* models/listener.onm: a second listener */
 static char model_r22[2048];      /* a model at 22050 Hz */
+static char model_short[2048];    /* a model with a window of 1200 samples, shorter
+                                     than listener.onm's shortest input */
 static char oneiro_bin[1024];
 
 static const LilvPlugin *find_plugin(const char *uri)
@@ -1540,8 +1542,10 @@ static int make_models(void)
 	snprintf(model_missing, sizeof model_missing, "%s/no-such-model.onm", tmp_dir);
 	snprintf(model_listener, sizeof model_listener, "%s/models/listener.onm", repo_dir);
 	snprintf(model_r22, sizeof model_r22, "%s/r22050.onm", tmp_dir);
+	snprintf(model_short, sizeof model_short, "%s/short.onm", tmp_dir);
 	if (make_model(model_b, "tiny", 4, 16384, 3) || make_model(model_c, "tiny", 4, 8192, 5) ||
-	    make_model_rate(model_r22, "tiny", 4, 16384, 7, 22050) || access(model_listener, R_OK))
+	    make_model_rate(model_r22, "tiny", 4, 16384, 7, 22050) ||
+	    make_model(model_short, "tiny", 4, 1200, 9) || access(model_listener, R_OK))
 		return -1;
 	uint8_t junk[5000];
 	uint32_t s = 99;
@@ -3005,8 +3009,9 @@ static void test_second(void)
 	}
 
 	/* live: the first model changes and the second stays (checked against
-	 * each new first model: a 22050 Hz one refuses it, logged, and it is
-	 * back with the next), crossfaded, finite, the latency kept */
+	 * each new first model: a 22050 Hz one refuses it, so does one whose
+	 * window is shorter than the second needs; logged, and it is back with
+	 * the next), crossfaded, finite, the latency kept */
 	h = host_new(URI_STEREO, rate, 4096, 0);
 	if (h) {
 		Loop lp;
@@ -3022,7 +3027,8 @@ static void test_second(void)
 		const struct {
 			const char *first;
 			int second_kept;
-		} steps[] = {{model_b, 1}, {model_r22, 0}, {model_default, 1}, {model_b, 1}};
+		} steps[] = {{model_b, 1}, {model_r22, 0}, {model_default, 1}, {model_short, 0},
+		             {model_b, 1}};
 		for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 			unsigned long e0 = atomic_load(&log_errors);
 			r0 = h->path_reports;

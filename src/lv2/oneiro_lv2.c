@@ -1175,7 +1175,10 @@ static LV2_State_Status store_path(Plugin *self, LV2_State_Store_Function store,
 }
 
 /* main thread (or any non-real-time thread the host chooses): the model's
- * path, and the second model's when there is one (none saved: none) */
+ * path, and the second model's when one is chosen (none saved: none). The
+ * second is the one chosen even while the engine refuses it beside this
+ * first model (the notify port says what plays: none then); restored, it is
+ * checked again. */
 static LV2_State_Status save(LV2_Handle h, LV2_State_Store_Function store,
                              LV2_State_Handle sh, uint32_t flags,
                              const LV2_Feature *const *features)
