@@ -291,7 +291,8 @@ if command -v jalv >/dev/null 2>&1 && command -v jackd >/dev/null 2>&1; then
 	# packages' bundles in /usr/lib/lv2, broken or not, are not this test's
 	mkdir -p "$tmp/lv2"
 	ln -s "$lv2dir/oneiro.lv2" "$tmp/lv2/oneiro.lv2"
-	if ONEIRO_TEST_LV2_PATH=$tmp/lv2 sh "$repo/tests/test_jalv.sh" >"$tmp/jalv.out" 2>&1; then
+	if ONEIRO_TEST_LV2_PATH=$tmp/lv2 ONEIRO_TEST_MODELS=$datadir/models \
+		sh "$repo/tests/test_jalv.sh" >"$tmp/jalv.out" 2>&1; then
 		ok
 		note "jalv: $(grep 'jalv: latency' "$tmp/jalv.out" | sed 's/^ *//')"
 	else

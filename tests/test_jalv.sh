@@ -12,7 +12,8 @@
 # jalv) and jackd (Debian package jackd2; its jack_lsp, jack_connect and
 # jack_metro come with it); without jackd it prints a note and passes.
 # ONEIRO_TEST_LV2_PATH overrides where the bundle is looked for
-# (default $PWD/build/lv2). Ends with "test_jalv: N passed, N failed".
+# (default $PWD/build/lv2), ONEIRO_TEST_MODELS where the models the saved
+# state names are (default $PWD/models). Ends with "test_jalv: N passed, N failed".
 set -u
 
 pass=0
@@ -40,6 +41,8 @@ for t in jack_lsp jack_connect; do
 done
 
 LV2_PATH=${ONEIRO_TEST_LV2_PATH:-$PWD/build/lv2}
+# the models the saved state names (an installed copy's, for test_install)
+MODELS=${ONEIRO_TEST_MODELS:-$PWD/models}
 export LV2_PATH
 if [ ! -f "$LV2_PATH/oneiro.lv2/manifest.ttl" ]; then
 	bad "no bundle at $LV2_PATH/oneiro.lv2 (run 'make all' from the repository root first)"
@@ -99,8 +102,8 @@ cat >"$tmp/state/state.ttl" <<EOF
 <> a pset:Preset ;
 	lv2:appliesTo <urn:oneiro:dream> ;
 	state:state [
-		<urn:oneiro:dream#model> <file://$PWD/models/default.onm> ;
-		<urn:oneiro:dream#model2> <file://$PWD/models/listener.onm>
+		<urn:oneiro:dream#model> <file://$MODELS/default.onm> ;
+		<urn:oneiro:dream#model2> <file://$MODELS/listener.onm>
 	] .
 EOF
 # jalv in console mode reads commands from its standard input, and quits at
