@@ -435,6 +435,76 @@ static void find_script(char *out, size_t len, const char *argv0, const char *na
 
 /* Runs bench_torch.py on every size the C side ran; fills the t_* fields.
  * Returns 0, or -1 after printing a note saying why there is no comparison. */
+/* Runs a benchmark script (cmd) and reads what it prints: "result NAME KEY
+ * VALUE" lines go to on_result(ctx, n, NAME, KEY, VALUE), "skip WHY" means
+ * the comparison cannot run here, "info KEY VALUE" becomes a bench line
+ * when info is set (else it is dropped: another script said it), and
+ * anything else is a note, printed as it is. The number of results, or -1
+ * when it was skipped (said as "note: WHAT skipped: ..."); a script that
+ * fails after some results is said to be incomplete. */
+typedef void (*py_result_fn)(void *ctx, int n, const char *name, const char *key, double v);
+static int py_results(const char *cmd, const char *what, const char *python, const char *script,
+                      int info, py_result_fn on_result, void *ctx, int n)
+{
+	FILE *p = popen(cmd, "r");
+	if (!p) {
+		printf("note: %s skipped: cannot start %s (%s)\n", what, python, strerror(errno));
+		return -1;
+	}
+	char line[1024], skip[1024] = "";
+	int results = 0;
+	while (fgets(line, sizeof line, p)) {
+		line[strcspn(line, "\n")] = '\0';
+		char name[64], key[64], k2[64], v2[128];
+		double v;
+		if (!strncmp(line, "skip ", 5)) {
+			snprintf(skip, sizeof skip, "%s", line + 5);
+		} else if (sscanf(line, "result %63s %63s %lf", name, key, &v) == 3) {
+			results++;
+			on_result(ctx, n, name, key, v);
+		} else if (!strncmp(line, "info ", 5)) {
+			if (info && sscanf(line + 5, "%63s %127s", k2, v2) == 2)
+				printf("bench: %s %s -\n", k2, v2);
+		} else if (line[0]) {
+			printf("%s\n", line); /* notes and warnings of the script */
+		}
+		fflush(stdout);
+	}
+	int status = pclose(p);
+	int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	if (skip[0]) {
+		printf("note: %s skipped: %s: %s\n", what, python, skip);
+		return -1;
+	}
+	if (code != 0) {
+		printf("note: %s %s: %s %s exited with status %d\n", what,
+		       results ? "incomplete" : "skipped", python, script, code);
+		return results ? results : -1;
+	}
+	return results;
+}
+
+static void torch_result(void *ctx, int n, const char *name, const char *key, double v)
+{
+	size_res *rs = ctx;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(rs[i].name, name))
+			continue;
+		if (!strcmp(key, "dream_step_ms"))
+			rs[i].t_dream_ms = v;
+		else if (!strcmp(key, "train_batch_ms"))
+			rs[i].t_train_ms = v;
+		else if (!strcmp(key, "train_batch_ms_2t"))
+			rs[i].t_train2_ms = v;
+		else if (!strcmp(key, "dream_grad_rel_l2"))
+			rs[i].grad_rel = v;
+		else if (!strcmp(key, "dream_objective_rel_diff"))
+			rs[i].obj_rel = v;
+		else if (!strcmp(key, "train_grad_rel_l2"))
+			rs[i].tgrad_rel = v;
+	}
+}
+
 static int run_torch(size_res *rs, int nsize, const char *python, const char *script,
                      const char *input_path, const char *batch_path, int quick)
 {
@@ -478,59 +548,9 @@ static int run_torch(size_res *rs, int nsize, const char *python, const char *sc
 		return -1;
 	}
 	fflush(stdout);
-	FILE *p = popen(cmd, "r");
-	if (!p) {
-		printf("note: PyTorch comparison skipped: cannot start %s (%s)\n", python,
-		       strerror(errno));
-		return -1;
-	}
-	char line[1024], skip[1024] = "";
-	int results = 0;
-	while (fgets(line, sizeof line, p)) {
-		line[strcspn(line, "\n")] = '\0';
-		char name[64], key[64];
-		double v;
-		if (!strncmp(line, "skip ", 5)) {
-			snprintf(skip, sizeof skip, "%s", line + 5);
-		} else if (sscanf(line, "result %63s %63s %lf", name, key, &v) == 3) {
-			for (int i = 0; i < nsize; i++) {
-				if (strcmp(rs[i].name, name))
-					continue;
-				results++;
-				if (!strcmp(key, "dream_step_ms"))
-					rs[i].t_dream_ms = v;
-				else if (!strcmp(key, "train_batch_ms"))
-					rs[i].t_train_ms = v;
-				else if (!strcmp(key, "train_batch_ms_2t"))
-					rs[i].t_train2_ms = v;
-				else if (!strcmp(key, "dream_grad_rel_l2"))
-					rs[i].grad_rel = v;
-				else if (!strcmp(key, "dream_objective_rel_diff"))
-					rs[i].obj_rel = v;
-				else if (!strcmp(key, "train_grad_rel_l2"))
-					rs[i].tgrad_rel = v;
-			}
-		} else if (!strncmp(line, "info ", 5)) {
-			char k2[64], v2[128];
-			if (sscanf(line + 5, "%63s %127s", k2, v2) == 2)
-				printf("bench: %s %s -\n", k2, v2);
-		} else if (line[0]) {
-			printf("%s\n", line); /* notes and warnings of the script */
-		}
-		fflush(stdout);
-	}
-	int status = pclose(p);
-	int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-	if (skip[0]) {
-		printf("note: PyTorch comparison skipped: %s: %s\n", python, skip);
-		return -1;
-	}
-	if (code != 0) {
-		printf("note: PyTorch comparison %s: %s %s exited with status %d\n",
-		       results ? "incomplete" : "skipped", python, script, code);
-		return results ? 0 : -1;
-	}
-	return 0;
+	return py_results(cmd, "PyTorch comparison", python, script, 1, torch_result, rs, nsize) < 0
+	           ? -1
+	           : 0;
 }
 
 /* ---------------------------------------------------------------- the PyTorch bridge */
@@ -541,6 +561,25 @@ typedef struct {
 	double import_ms, export_ms, load_ms, save_ms; /* NAN until reported */
 	int identical;                                 /* -1 until reported */
 } bridge_res;
+
+static void bridge_result(void *ctx, int n, const char *name, const char *key, double v)
+{
+	bridge_res *br = ctx;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(br[i].name, name))
+			continue;
+		if (!strcmp(key, "import_ms"))
+			br[i].import_ms = v;
+		else if (!strcmp(key, "export_ms"))
+			br[i].export_ms = v;
+		else if (!strcmp(key, "torch_load_ms"))
+			br[i].load_ms = v;
+		else if (!strcmp(key, "torch_save_ms"))
+			br[i].save_ms = v;
+		else if (!strcmp(key, "roundtrip_identical"))
+			br[i].identical = v != 0.0;
+	}
+}
 
 /* How long python/oneiro_torch.py takes to import (to_torch) and export
  * (save_onm) each shipped model, every models/NAME.onm, next to torch.load and
@@ -612,53 +651,8 @@ static int bench_bridge(const char *python, const char *argv0, const char *dir, 
 		return 0;
 	}
 	fflush(stdout);
-	FILE *p = popen(cmd, "r");
-	if (!p) {
-		printf("note: bridge comparison skipped: cannot start %s (%s)\n", python,
-		       strerror(errno));
+	if (py_results(cmd, "bridge comparison", python, script, 0, bridge_result, br, nb) <= 0)
 		return 0;
-	}
-	char line[1024], skip[1024] = "";
-	int results = 0;
-	while (fgets(line, sizeof line, p)) {
-		line[strcspn(line, "\n")] = '\0';
-		char name[64], key[64];
-		double v;
-		if (!strncmp(line, "skip ", 5)) {
-			snprintf(skip, sizeof skip, "%s", line + 5);
-		} else if (sscanf(line, "result %63s %63s %lf", name, key, &v) == 3) {
-			for (int i = 0; i < nb; i++) {
-				if (strcmp(br[i].name, name))
-					continue;
-				results++;
-				if (!strcmp(key, "import_ms"))
-					br[i].import_ms = v;
-				else if (!strcmp(key, "export_ms"))
-					br[i].export_ms = v;
-				else if (!strcmp(key, "torch_load_ms"))
-					br[i].load_ms = v;
-				else if (!strcmp(key, "torch_save_ms"))
-					br[i].save_ms = v;
-				else if (!strcmp(key, "roundtrip_identical"))
-					br[i].identical = v != 0.0;
-			}
-		} else if (line[0] && strncmp(line, "info ", 5)) {
-			printf("%s\n", line); /* notes and warnings of the script */
-			fflush(stdout);
-		}
-	}
-	int status = pclose(p);
-	int code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-	if (skip[0]) {
-		printf("note: bridge comparison skipped: %s: %s\n", python, skip);
-		return 0;
-	}
-	if (code != 0) {
-		printf("note: bridge comparison %s: %s %s exited with status %d\n",
-		       results ? "incomplete" : "skipped", python, script, code);
-		if (!results)
-			return 0;
-	}
 	printf("note: bridge: python/oneiro_torch.py, one thread, median of %d rounds: import = "
 	       "to_torch(model), export = save_onm(module, file); the peer is torch.load / "
 	       "torch.save of the same module's state_dict (torch.load builds no module); "
