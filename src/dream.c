@@ -411,9 +411,10 @@ int onr_dreamer_set_second(onr_dreamer *w, const onr_model *m2, char *err, size_
 
 /* This run's objective for the second model (w->obj2, w->use2): toward the
  * class of the same name (none: the first model alone); the layer weights
- * carried over by relative depth (block j of n2 takes the weight of block
- * round(j (n1 - 1) / (n2 - 1)) of the first model's n1), so "the middle
- * layers" stay the middle layers; a single filter has no counterpart. */
+ * carried over by relative depth (block i of the first model's n1 adds its
+ * weight to block round(i (n2 - 1) / (n1 - 1)) of the second's n2), so "the
+ * middle layers" stay the middle layers; a single filter has no
+ * counterpart (the first model alone). */
 static void second_objective(onr_dreamer *w, const onr_dream_params *p)
 {
 	w->use2 = 0;
@@ -434,10 +435,13 @@ static void second_objective(onr_dreamer *w, const onr_dream_params *p)
 			return;
 		o->cls = k;
 	} else if (p->obj.mode == ONR_OBJ_LAYERS) {
+		/* every weight lands on a block of the second model (mapped
+		 * forward, so none is lost when the second has fewer blocks) */
 		uint32_t n1 = m->n_blocks, n2 = m2->n_blocks;
-		for (uint32_t j = 0; j < n2 && j < ONR_MAX_BLOCKS; j++) {
-			uint32_t i = n2 > 1 ? (uint32_t)lround((double)j * (n1 - 1) / (n2 - 1)) : n1 - 1;
-			o->layer_w[j] = i < ONR_MAX_BLOCKS ? p->obj.layer_w[i] : 0.0f;
+		for (uint32_t i = 0; i < n1 && i < ONR_MAX_BLOCKS; i++) {
+			uint32_t j = n1 > 1 ? (uint32_t)lround((double)i * (n2 - 1) / (n1 - 1)) : n2 - 1;
+			if (j < ONR_MAX_BLOCKS)
+				o->layer_w[j] += p->obj.layer_w[i];
 		}
 	} else {
 		return;
@@ -692,7 +696,9 @@ int onr_dreamer_run(onr_dreamer *w, const onr_dream_params *p, const float *x0, 
 	uint32_t shift = 0;
 	if (p->jitter_ms > 0.0f) {
 		double s = round((double)p->jitter_ms * 1e-3 * m->sample_rate);
-		shift = s < (double)(W - m->min_len) ? (uint32_t)s : W - m->min_len;
+		/* views stay as long as the shortest input of each model heard */
+		uint32_t need = w->use2 && w->m2->min_len > m->min_len ? w->m2->min_len : m->min_len;
+		shift = s < (double)(W - need) ? (uint32_t)s : W - need;
 	}
 	int jitter = shift > 0 || p->jitter_gain_db > 0.0f;
 	uint32_t copies = p->jitter_copies < 1 ? 1 : p->jitter_copies;

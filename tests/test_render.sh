@@ -325,17 +325,34 @@ check "--also another model: a bounded dream, not the first model's, the same tw
 "$B" render $A --also "$T/m.onm" "$T/out/self.wav" 2>>"$T/err"
 check "--also the same model: its own dream within 10 % (rounding only)" \
 	h near "$T/out/self.wav" "$T/out/one.wav" "$T/in/mono16.wav" 0.1
-"$B" render $A --also "$T/m2c.onm" "$T/out/nocls.wav" 2>>"$T/err"
-check "--also a model without the target class: the first model's dream, bit for bit" \
-	cmp -s "$T/out/one.wav" "$T/out/nocls.wav"
 "$B" render $M -q "$T/in/mono16.wav" "$T/out/lay0.wav" 2>>"$T/err"
 "$B" render $M --also "$T/m2.onm" "$T/in/mono16.wav" "$T/out/lay.wav" >"$T/sum" 2>>"$T/err"
 check "--also in layers mode: a bounded dream, not the first model's; the summary names the second" \
 	sh -c "'$PY' '$T/h.py' dreamed '$T/in/mono16.wav' '$T/out/lay.wav' && ! cmp -s '$T/out/lay.wav' '$T/out/lay0.wav' && grep -q '^also for: .*m2.onm (share 0.50)' '$T/sum'"
 rm -f "$T/out/one.wav" "$T/out/s0.wav" "$T/out/two.wav" "$T/out/two1.wav" "$T/out/self.wav" \
-	"$T/out/nocls.wav" "$T/out/lay.wav" "$T/out/lay0.wav"
+	"$T/out/lay.wav" "$T/out/lay0.wav"
 fails "--also at another rate" "both models must run at the same rate" \
 	$M --also "$T/m22.onm" "$T/in/mono16.wav" "$T/f/o.wav"
+fails "--also a model without the target class" "m2c.onm has no class 'class3'" \
+	$A --also "$T/m2c.onm" "$T/f/o.wav"
+fails "--also with --filter" "--also: a single filter" \
+	$M --filter 2:1 --also "$T/m2.onm" "$T/in/mono16.wav" "$T/f/o.wav"
+# layers: with a second model of fewer layers (the shipped listener has 4,
+# the default 6), a weight on any layer of the first still reaches it
+for L in 1 2 3 4 5; do
+	"$B" render --model models/default.onm --layer $L=1 --also models/listener.onm \
+		--also-share 1 -q "$T/in/mono16.wav" "$T/out/l$L.a.wav" 2>>"$T/err"
+	"$B" render --model models/default.onm --layer $L=1 -q "$T/in/mono16.wav" \
+		"$T/out/l$L.b.wav" 2>>"$T/err"
+done
+layers_reach() {
+	for L in 1 2 3 4 5; do
+		cmp -s "$T/out/l$L.a.wav" "$T/out/l$L.b.wav" && { echo "     layer $L: the first model alone"; return 1; }
+	done
+	return 0
+}
+check "--also a model of fewer layers: a weight on any layer reaches it" layers_reach
+rm -f "$T"/out/l[1-5].[ab].wav
 fails "--also-share without --also" "without --also" $M --also-share 0.3 "$T/in/mono16.wav" "$T/f/o.wav"
 fails "--also-share 1.5" "--also-share: '1.5' is not a number from 0 to 1" \
 	$M --also "$T/m2.onm" --also-share 1.5 "$T/in/mono16.wav" "$T/f/o.wav"

@@ -133,9 +133,10 @@ static void usage(FILE *f)
 	        "                      (default: post-activation)\n"
 	        "  --also FILE         dream for a second model as well (the same sample rate):\n"
 	        "                      each step follows both models' gradients, each at unit\n"
-	        "                      level, toward the class of the same name or the layers at\n"
-	        "                      the same relative depth; what moves two independently\n"
-	        "                      trained networks is less one network's blind spot\n"
+	        "                      level, toward the class of the same name (it must have\n"
+	        "                      one) or the layers at the same relative depth; not with\n"
+	        "                      --filter. What moves two independently trained networks\n"
+	        "                      is less one network's blind spot\n"
 	        "  --also-share S      the second model's share of each step, 0 to 1 (default\n"
 	        "                      0.5; 1 = the second model alone)\n"
 	        "\n"
@@ -1872,6 +1873,26 @@ int cmd_render(int argc, char **argv, const char *argv0)
 			    "(give a longer --window)", o.also_path, c.m2->min_len, c.cfg.window);
 			st = EXIT_USAGE;
 			goto out;
+		}
+		/* what the second model cannot share in is refused, rather than
+		 * dreamed by the first model alone under its name */
+		if (c.p.obj.mode == ONR_OBJ_FILTER) {
+			msg("--also: a single filter (--filter) belongs to one model; the second has "
+			    "nothing to match it");
+			st = EXIT_USAGE;
+			goto out;
+		}
+		if (c.p.obj.mode == ONR_OBJ_CLASS) {
+			const char *want = c.m->class_names[c.p.obj.cls];
+			uint32_t k = 0;
+			while (k < c.m2->n_classes && strcmp(c.m2->class_names[k], want))
+				k++;
+			if (k == c.m2->n_classes) {
+				msg("--also: %s has no class '%s' (see oneiro inspect): it cannot hear the "
+				    "target", o.also_path, want);
+				st = EXIT_USAGE;
+				goto out;
+			}
 		}
 		c.cfg.second = c.m2;
 	}
