@@ -3057,6 +3057,28 @@ static void test_second(void)
 		loop_free(&lp);
 		host_free(h);
 	}
+	/* the order of choosing does not matter: a second model the current
+	 * first model refuses (another rate) is kept, and heard as soon as a
+	 * first model takes it */
+	h = host_new(URI_STEREO, rate, 4096, 0);
+	if (h) {
+		Loop lp;
+		loop_init(&lp, rate, 3.0);
+		RunStats rs = {0};
+		run_loop(h, &lp, 4096, 256, &rs);
+		log_quiet = 1;
+		host_send_model2(h, model_r22);
+		run_loop(h, &lp, (size_t)(0.3 * rate), 256, &rs);
+		log_quiet = 0;
+		unsigned r0 = h->path_reports;
+		host_send_model(h, model_r22);
+		int got = run_until_report(h, &lp, r0, 4, &rs);
+		CHECK(got && same_file(h->last_path, model_r22) && same_file(h->last_path2, model_r22),
+		      "s: order: the second model chosen before the first that takes it is lost "
+		      "(model '%s', second '%s')", h->last_path, h->last_path2);
+		loop_free(&lp);
+		host_free(h);
+	}
 	free_ch(a, 2);
 	free_ch(ref, 2);
 	free_ch(sec_in, 2);

@@ -68,7 +68,7 @@ idpy:queue_draw
 <urn:oneiro:dream#model2>
 	a lv2:Parameter ;
 	rdfs:label "Second model" ;
-	rdfs:comment "Another oneiro model file (.onm), heard at once with the first: each dream step follows both models, mixed by the second model share (toward the class of the same name, or the layers at the same relative depth). It must run at the first model's sample rate and fit the dream window. Empty: the first model alone." ;
+	rdfs:comment "Another oneiro model file (.onm), heard at once with the first: each dream step follows both models, mixed by the second model share (toward the class of the same name, or the layers at the same relative depth; a target class it does not have, or a single filter, is dreamed by the first model alone). It must run at the first model's sample rate and fit the dream window; chosen beside a first model it does not fit, it is kept and heard with the next one it fits. Empty: the first model alone." ;
 	rdfs:range atom:Path .
 
 <urn:oneiro:dream#dream>

@@ -439,14 +439,16 @@ static void set_second(Plugin *self, const char *path, uint32_t window_idx, uint
 		onr_model_free(m2);
 		return;
 	}
-	if (!r->model2) { /* refused (logged by rig_new): keep what plays */
-		rig_free(self, r);
-		onr_model_free(m2);
-		return;
-	}
+	/* chosen either way: refused beside this first model (logged by
+	 * rig_new), it is kept, saved, and heard with the next first model that
+	 * takes it, as a restored one is; meanwhile what plays stays */
 	onr_model_free(self->w_model2);
 	self->w_model2 = m2;
 	snprintf(self->w_path2, sizeof self->w_path2, "%s", path);
+	if (!r->model2) {
+		rig_free(self, r);
+		return;
+	}
 	post_rig(self, r);
 }
 
