@@ -25,7 +25,7 @@ OPT ?= -O2
 # the build directory is mapped to . in debug info, so nothing installed names it
 CFLAGS ?= $(OPT) -g -ffile-prefix-map=$(CURDIR)=.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes
-CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc -MMD -MP $(CFLAGS_PKG) $(CPPFLAGS)
+CPPFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_FILE_OFFSET_BITS=64 -Isrc -MMD -MP $(CFLAGS_PKG) $(CPPFLAGS)
 FUZZ_SECONDS ?= 60
 # 0 = a new random seed each run; fixed by default so a run can be repeated
 FUZZ_SEED ?= 1

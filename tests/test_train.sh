@@ -349,6 +349,16 @@ check "--stream: the same network as in memory, bit for bit; no cache left" stre
 check "--stream --augment: the same network as in memory" stream_ok g --augment
 check "--stream --robust: the same network and robust accuracy as in memory" \
 	stream_ok r --robust -20 --robust-steps 2
+# a cache that fills up (a file size limit stands in for a full disk): said
+# once as the cache's problem, loading stops, no model
+(
+	trap '' XFSZ
+	ulimit -f 40
+	"$B" train $TRAIN --stream --cache-dir "$T/cache" "$D" "$T/m/sfull.onm" >/dev/null 2>"$T/err"
+)
+s=$?
+check "--stream with a full cache: exit 1, one message about the cache, no model" \
+	sh -c "[ $s -eq 1 ] && [ \$(grep -c 'stream cache' '$T/err') -eq 1 ] && grep -q 'loading stopped' '$T/err' && [ ! -e '$T/m/sfull.onm' ]"
 "$B" train $TRAIN --cache-dir "$T/no/such/folder" "$D" "$T/m/sbad.onm" >/dev/null 2>"$T/err"
 s=$?
 check "--cache-dir that cannot be written: exit 1, a message naming it, no model" \

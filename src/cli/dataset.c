@@ -167,6 +167,7 @@ void ds_free(dataset *ds)
 	if (ds->streamed)
 		close(ds->cache_fd);
 	free(ds->cache_dir);
+	free(ds->cache_error);
 	memset(ds, 0, sizeof *ds);
 }
 
@@ -1576,6 +1577,7 @@ typedef struct {
 	pthread_mutex_t mu;
 	size_t next, done;
 	long failed;
+	int cache_full; /* a write to the stream cache failed: no more files */
 } loader;
 
 static void load_one(loader *L, size_t i)
@@ -1611,11 +1613,18 @@ static void load_one(loader *L, size_t i)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
+			/* the disk, not the file: said once, and no more files are
+			 * decoded for a cache that cannot take them */
 			snprintf(err, sizeof err, "cannot write the stream cache in %s: %s",
 			         L->ds->cache_dir, w < 0 ? strerror(errno) : "no space written");
 			f->error = xstrdup(err);
 			if (!f->error)
 				f->error = xstrdup("out of memory");
+			pthread_mutex_lock(&L->mu);
+			if (!L->ds->cache_error)
+				L->ds->cache_error = xstrdup(err);
+			L->cache_full = 1;
+			pthread_mutex_unlock(&L->mu);
 			break;
 		}
 		put += (size_t)w;
@@ -1631,7 +1640,7 @@ static size_t take(loader *L, int finished_one, int *failed)
 		L->done++;
 		L->failed += *failed;
 	}
-	size_t i = (L->stop && *L->stop) ? L->ds->n_files : L->next;
+	size_t i = (L->stop && *L->stop) || L->cache_full ? L->ds->n_files : L->next;
 	if (i < L->ds->n_files)
 		L->next++;
 	pthread_mutex_unlock(&L->mu);

@@ -58,6 +58,7 @@ typedef struct {
 	int streamed, cache_fd;
 	uint64_t cache_len; /* samples written */
 	char *cache_dir;
+	char *cache_error;  /* why the cache could not be written (loading stopped), or NULL */
 } dataset;
 
 typedef struct {

@@ -191,8 +191,9 @@ static void usage(FILE *f)
 	        "                      into a cache file (4 bytes per sample at --rate; deleted\n"
 	        "                      when training ends, even after a crash) and windows are\n"
 	        "                      read from it as they are needed; memory then holds a\n"
-	        "                      batch, an evaluation chunk and a few hundred bytes per\n"
-	        "                      file, not the audio. The model is the same, bit for bit,\n"
+	        "                      batch, an evaluation chunk, the longest file while it is\n"
+	        "                      decoded, and some bytes per file and per window (about\n"
+	        "                      100), not the audio. The model is the same, bit for bit,\n"
 	        "                      as without --stream\n"
 	        "  --cache-dir DIR     where --stream's cache goes (implies --stream; default\n"
 	        "                      $TMPDIR, else /var/tmp: disk, not memory)\n"
@@ -1031,6 +1032,12 @@ int cmd_train(int argc, char **argv)
 	if (bad < 0) {
 		msg("interrupted while reading the dataset; no model written");
 		st = 128 + g_stop;
+		goto out;
+	}
+	if (bad > 0 && ds.cache_error) {
+		msg("--stream: %s; loading stopped, no model written (free space there, or give "
+		    "another --cache-dir)", ds.cache_error);
+		st = EXIT_FAIL;
 		goto out;
 	}
 	if (bad > 0) {
