@@ -384,19 +384,28 @@ static void layer_energies(onr_dreamer *w, uint32_t deep, int pre, double *out)
 	}
 }
 
+int onr_dream_second_check(const onr_model *m, const onr_model *m2, uint32_t window, char *err,
+                           size_t errlen)
+{
+	if (m2->sample_rate != m->sample_rate)
+		return onr_fail(err, errlen, ONR_EINVAL,
+		                "the second model runs at %u Hz and the first at %u Hz: both models "
+		                "must run at the same rate", m2->sample_rate, m->sample_rate);
+	if (m2->min_len > window)
+		return onr_fail(err, errlen, ONR_EINVAL,
+		                "the second model needs windows of at least %u samples, the dream's "
+		                "are %u: a longer window fits it", m2->min_len, window);
+	return ONR_OK;
+}
+
 int onr_dreamer_set_second(onr_dreamer *w, const onr_model *m2, char *err, size_t errlen)
 {
-	if (m2->sample_rate != w->m->sample_rate)
-		return onr_fail(err, errlen, ONR_EINVAL,
-		                "the second model runs at %u Hz and the first at %u Hz: both must "
-		                "hear the same rate", m2->sample_rate, w->m->sample_rate);
-	if (m2->min_len > w->W)
-		return onr_fail(err, errlen, ONR_EINVAL,
-		                "the second model needs windows of %u samples, the dream's are %u",
-		                m2->min_len, w->W);
+	int st = onr_dream_second_check(w->m, m2, w->W, err, errlen);
+	if (st)
+		return st;
 	onr_net *net = NULL;
 	float *g = calloc(w->W, sizeof *g);
-	int st = g ? onr_net_new(&net, m2, w->W, 0) : ONR_ENOMEM;
+	st = g ? onr_net_new(&net, m2, w->W, 0) : ONR_ENOMEM;
 	if (st) {
 		free(g);
 		return onr_fail(err, errlen, st, "out of memory for the second model");
@@ -428,12 +437,9 @@ static void second_objective(onr_dreamer *w, const onr_dream_params *p)
 	if (p->obj.mode == ONR_OBJ_CLASS) {
 		if (p->obj.cls >= m->n_classes)
 			return;
-		uint32_t k = 0;
-		while (k < m2->n_classes && strcmp(m2->class_names[k], m->class_names[p->obj.cls]))
-			k++;
-		if (k == m2->n_classes)
+		o->cls = onr_model_class_index(m2, m->class_names[p->obj.cls], 0);
+		if (o->cls == UINT32_MAX)
 			return;
-		o->cls = k;
 	} else if (p->obj.mode == ONR_OBJ_LAYERS) {
 		/* every weight lands on a block of the second model (mapped
 		 * forward, so none is lost when the second has fewer blocks) */

@@ -244,6 +244,11 @@ void onr_dreamer_seed(onr_dreamer *w, uint64_t seed);
  * trained networks at once are less specific to one of them. Allocates:
  * call before running. ONR_OK, or an error with a reason in err. */
 int onr_dreamer_set_second(onr_dreamer *w, const onr_model *m2, char *err, size_t errlen);
+/* Whether m2 can be heard beside m in windows of `window` samples (what
+ * onr_dreamer_set_second checks first): ONR_OK, or ONR_EINVAL with the
+ * reason in err. */
+int onr_dream_second_check(const onr_model *m, const onr_model *m2, uint32_t window, char *err,
+                           size_t errlen);
 /* Class probabilities (n_classes) the model gives the window x. */
 void onr_dreamer_listen(onr_dreamer *w, const float *x, float *probs);
 /* x0 (window) -> delta (window) = x_K - x0, with J before and after in

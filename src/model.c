@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -452,6 +453,17 @@ void onr_model_op_shape(const onr_model *m, uint32_t i, uint32_t n, uint32_t *ch
 	}
 	*channels = ch;
 	*length = len;
+}
+
+uint32_t onr_model_class_index(const onr_model *m, const char *name, int any_case)
+{
+	for (uint32_t k = 0; k < m->n_classes; k++)
+		if (!strcmp(m->class_names[k], name))
+			return k;
+	for (uint32_t k = 0; any_case && k < m->n_classes; k++)
+		if (!strcasecmp(m->class_names[k], name))
+			return k;
+	return UINT32_MAX;
 }
 
 void onr_model_block_shape(const onr_model *m, uint32_t b, int pre, uint32_t n,

@@ -145,6 +145,9 @@ void onr_model_op_shape(const onr_model *m, uint32_t i, uint32_t n,
 /* The same for block b (0-based) output; pre != 0: its pre-activation. */
 void onr_model_block_shape(const onr_model *m, uint32_t b, int pre, uint32_t n,
                            uint32_t *channels, uint32_t *length);
+/* The index of the class called name, or UINT32_MAX: the exact name, or
+ * with any_case the first that differs only in case when none is exact. */
+uint32_t onr_model_class_index(const onr_model *m, const char *name, int any_case);
 /* A short readable name of block b, e.g. "conv 1->16 k64 s16 + lrelu". */
 void onr_model_block_desc(const onr_model *m, uint32_t b, char *buf, size_t len);
 

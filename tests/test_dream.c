@@ -228,8 +228,11 @@ static void synth(float *x, uint32_t n, uint32_t rate, uint32_t seed, float peak
 /* the longest block the engines are told to expect (a typical host's) */
 static uint32_t max_block = 1024;
 
-static onr_dream *engine(uint32_t rate, uint32_t channels, uint32_t stereo, uint32_t window,
-                         uint32_t overlap, uint32_t max_iter, int identity)
+/* An engine for the test model, and with second != NULL a second model
+ * heard at once. */
+static onr_dream *engine2(uint32_t rate, uint32_t channels, uint32_t stereo, uint32_t window,
+                          uint32_t overlap, uint32_t max_iter, int identity,
+                          const onr_model *second)
 {
 	onr_dream_config cfg;
 	memset(&cfg, 0, sizeof cfg);
@@ -241,6 +244,7 @@ static onr_dream *engine(uint32_t rate, uint32_t channels, uint32_t stereo, uint
 	cfg.stereo = stereo;
 	cfg.max_iterations = max_iter;
 	cfg.test_identity = identity;
+	cfg.second = second;
 	char err[256] = "";
 	onr_dream *d = NULL;
 	int st = onr_dream_new(&d, model, &cfg, err, sizeof err);
@@ -248,6 +252,12 @@ static onr_dream *engine(uint32_t rate, uint32_t channels, uint32_t stereo, uint
 	      "onr_dream_new(rate %u, %u channels, stereo %u, window %u, overlap %u): %d %s", rate,
 	      channels, stereo, window, overlap, st, err);
 	return st == ONR_OK ? d : NULL;
+}
+
+static onr_dream *engine(uint32_t rate, uint32_t channels, uint32_t stereo, uint32_t window,
+                         uint32_t overlap, uint32_t max_iter, int identity)
+{
+	return engine2(rate, channels, stereo, window, overlap, max_iter, identity, NULL);
 }
 
 /* Runs n frames through d in blocks whose sizes cycle through pat (zeros
@@ -2389,20 +2399,9 @@ static void test_second(void)
 		      *o2[2] = {fbuf(n), fbuf(n)}, *o0[2] = {fbuf(n), fbuf(n)};
 		synth(in[0], n, rate, 160, 0.8f);
 		synth(in[1], n, rate, 161, 0.8f);
-		onr_dream_config cfg;
-		memset(&cfg, 0, sizeof cfg);
-		cfg.max_block = max_block;
-		cfg.host_rate = rate;
-		cfg.channels = C;
-		cfg.window = WIN;
-		cfg.overlap = 2;
-		cfg.max_iterations = 16;
-		onr_dream *a = NULL, *b = NULL, *c = NULL;
-		onr_dream_new(&c, model, &cfg, err, sizeof err); /* the first model alone */
-		cfg.second = m2;
-		onr_dream_new(&a, model, &cfg, err, sizeof err);
-		onr_dream_new(&b, model, &cfg, err, sizeof err);
-		CHECK(a && b && c, "onr_dream_new with a second model: %s", err);
+		onr_dream *a = engine2(rate, C, ONR_STEREO_LINKED, WIN, 2, 16, 0, m2);
+		onr_dream *b = engine2(rate, C, ONR_STEREO_LINKED, WIN, 2, 16, 0, m2);
+		onr_dream *c = engine(rate, C, ONR_STEREO_LINKED, WIN, 2, 16, 0); /* the first alone */
 		if (a && b && c) {
 			run_blocks(a, in, o1, C, n, pat_1, 1);
 			run_blocks(b, in, o2, C, n, pat_4096, 1);

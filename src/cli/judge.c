@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #define PROG "oneiro render"
@@ -133,21 +132,6 @@ int judge_parse_option(judge_opts *o, cli_args *a)
 }
 
 /* ================================================================ models */
-static int find_class(const onr_model *m, const char *name, uint32_t *k)
-{
-	for (uint32_t i = 0; i < m->n_classes; i++)
-		if (!strcmp(m->class_names[i], name)) {
-			*k = i;
-			return 1;
-		}
-	for (uint32_t i = 0; i < m->n_classes; i++)
-		if (!strcasecmp(m->class_names[i], name)) {
-			*k = i;
-			return 1;
-		}
-	return 0;
-}
-
 static int model_setup(jmodel *jm, char *err, size_t errlen)
 {
 	onr_train_config cfg;
@@ -219,9 +203,16 @@ int judge_new(judge **out, const judge_opts *o, onr_model *m, const char *model_
 			judge_free(j);
 			return EXIT_FAIL;
 		}
-		if (j->target)
-			jm->has_target = jm->own ? (jm->target = obj->cls, 1)
-			                         : find_class(jm->m, j->target, &jm->target);
+		if (j->target && jm->own) {
+			jm->target = obj->cls;
+			jm->has_target = 1;
+		} else if (j->target) {
+			uint32_t k = onr_model_class_index(jm->m, j->target, 1);
+			if (k != UINT32_MAX) {
+				jm->target = k;
+				jm->has_target = 1;
+			}
+		}
 	}
 	if (o->json && !strcmp(o->json, "-")) {
 		/* stdout is the JSON's; the readable report goes to stderr */

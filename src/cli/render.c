@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -572,13 +571,7 @@ static int make_params(rctx *c)
 		p->obj.block = o->filt_layer - 1;
 		p->obj.filter = o->filt_ch;
 	} else if (o->mode == ONR_OBJ_CLASS) {
-		uint32_t k = UINT32_MAX;
-		for (uint32_t i = 0; i < m->n_classes && k == UINT32_MAX; i++)
-			if (!strcmp(m->class_names[i], o->cls))
-				k = i;
-		for (uint32_t i = 0; i < m->n_classes && k == UINT32_MAX; i++)
-			if (!strcasecmp(m->class_names[i], o->cls))
-				k = i;
+		uint32_t k = onr_model_class_index(m, o->cls, 1);
 		if (k == UINT32_MAX) {
 			char *end;
 			errno = 0;
@@ -774,6 +767,15 @@ static void print_layers(cli_buf *sum, const rctx *c, uint64_t windows, const do
 			cli_printf(sum, " (%+.1f dB)", 10.0 * log10(aft / bef));
 		cli_printf(sum, "\n");
 	}
+}
+
+/* The summary's model lines: the model, and the second one with --also. */
+static void print_models(cli_buf *sum, const rctx *c)
+{
+	cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
+	if (c->m2)
+		cli_printf(sum, "also for:       %s (share %.2f)\n", c->o->also_path,
+		           (double)c->p.second_share);
 }
 
 static void print_dream_settings(cli_buf *sum, const rctx *c)
@@ -1145,10 +1147,7 @@ static int render_file(rctx *c, int idx, const char *in_path, const char *out_pa
 		const onr_dream_stats *s = onr_dream_get_stats(d);
 		double audio_s = (double)nout / si.samplerate;
 		cli_printf(sum, "render:         %s -> %s\n", in_path, out_path);
-		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, c->m->sample_rate);
-		if (c->m2)
-			cli_printf(sum, "also for:       %s (share %.2f)\n", c->o->also_path,
-			           (double)c->p.second_share);
+		print_models(sum, c);
 		cli_printf(sum, "audio:          %.3f s, %d Hz, %u channel%s, %s %s", audio_s, si.samplerate, C,
 		       C == 1 ? "" : "s", af_major_name(si.format), af_sub_name(si.format));
 		if ((so.format & (SF_FORMAT_TYPEMASK | SF_FORMAT_SUBMASK)) !=
@@ -1406,10 +1405,7 @@ static int render_from(rctx *c, const char *out_path)
 	}
 	if (!o->quiet) {
 		cli_printf(sum, "render:         from %s -> %s\n", o->from, out_path);
-		cli_printf(sum, "model:          %s (%u Hz)\n", c->model_path, Rm);
-		if (c->m2)
-			cli_printf(sum, "also for:       %s (share %.2f)\n", c->o->also_path,
-			           (double)c->p.second_share);
+		print_models(sum, c);
 		cli_printf(sum, "audio:          %.3f s, %u Hz, 1 channel, %s %s", (double)n_out / rate, rate,
 		       af_major_name(so.format), af_sub_name(so.format));
 		if (rate != Rm)
@@ -1862,15 +1858,8 @@ int cmd_render(int argc, char **argv, const char *argv0)
 			st = EXIT_FAIL;
 			goto out;
 		}
-		if (c.m2->sample_rate != c.m->sample_rate) {
-			msg("--also: %s hears %u Hz and %s %u Hz: both models must run at the same rate",
-			    o.also_path, c.m2->sample_rate, c.model_path, c.m->sample_rate);
-			st = EXIT_USAGE;
-			goto out;
-		}
-		if (c.m2->min_len > c.cfg.window) {
-			msg("--also: %s needs windows of at least %u samples, the dream's are %u "
-			    "(give a longer --window)", o.also_path, c.m2->min_len, c.cfg.window);
+		if (onr_dream_second_check(c.m, c.m2, c.cfg.window, err, sizeof err)) {
+			msg("--also: %s: %s", o.also_path, err);
 			st = EXIT_USAGE;
 			goto out;
 		}
@@ -1882,17 +1871,12 @@ int cmd_render(int argc, char **argv, const char *argv0)
 			st = EXIT_USAGE;
 			goto out;
 		}
-		if (c.p.obj.mode == ONR_OBJ_CLASS) {
-			const char *want = c.m->class_names[c.p.obj.cls];
-			uint32_t k = 0;
-			while (k < c.m2->n_classes && strcmp(c.m2->class_names[k], want))
-				k++;
-			if (k == c.m2->n_classes) {
-				msg("--also: %s has no class '%s' (see oneiro inspect): it cannot hear the "
-				    "target", o.also_path, want);
-				st = EXIT_USAGE;
-				goto out;
-			}
+		if (c.p.obj.mode == ONR_OBJ_CLASS &&
+		    onr_model_class_index(c.m2, c.m->class_names[c.p.obj.cls], 0) == UINT32_MAX) {
+			msg("--also: %s has no class '%s' (see oneiro inspect): it cannot hear the "
+			    "target", o.also_path, c.m->class_names[c.p.obj.cls]);
+			st = EXIT_USAGE;
+			goto out;
 		}
 		c.cfg.second = c.m2;
 	}
