@@ -10,17 +10,22 @@
 	void onr_valid_conv_##isa(float *, size_t, const float *, size_t, const float *,  \
 	                          const float *, uint32_t, uint32_t, uint32_t, uint32_t);  \
 	void onr_valid_conv_dw_##isa(float *, const float *, size_t, const float *, size_t, \
-	                             uint32_t, uint32_t, uint32_t, uint32_t);
+	                             uint32_t, uint32_t, uint32_t, uint32_t);           \
+	void onr_valid_conv_dw_t_##isa(float *, const float *, size_t, const float *, size_t, \
+	                               uint32_t, uint32_t, uint32_t);
 DECL(generic)
 #if defined(__x86_64__) || defined(__i386__)
 DECL(avx2)
 DECL(avx512)
 #endif
 
-static const onr_kernels k_generic = {"generic", onr_valid_conv_generic, onr_valid_conv_dw_generic};
+static const onr_kernels k_generic = {"generic", onr_valid_conv_generic, onr_valid_conv_dw_generic,
+                                     onr_valid_conv_dw_t_generic};
 #if defined(__x86_64__) || defined(__i386__)
-static const onr_kernels k_avx2 = {"avx2", onr_valid_conv_avx2, onr_valid_conv_dw_avx2};
-static const onr_kernels k_avx512 = {"avx512", onr_valid_conv_avx512, onr_valid_conv_dw_avx512};
+static const onr_kernels k_avx2 = {"avx2", onr_valid_conv_avx2, onr_valid_conv_dw_avx2,
+                                     onr_valid_conv_dw_t_avx2};
+static const onr_kernels k_avx512 = {"avx512", onr_valid_conv_avx512, onr_valid_conv_dw_avx512,
+                                     onr_valid_conv_dw_t_avx512};
 #endif
 
 /* atomic: engines made on several threads at once (render --jobs, the

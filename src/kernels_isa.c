@@ -51,6 +51,39 @@ static inline float vsum(vf v)
 	return s;
 }
 
+/* The tail of a weight-gradient sum, the t past the last whole vector:
+ * where the instruction set has FMA, the products of whole groups of 4 are
+ * rounded before they are added and the last n % 4 are fused; without FMA
+ * all are rounded. This is what GCC 12 made of a plain loop on AVX2, where
+ * the shipped models were trained; it is written out so that both weight-
+ * gradient kernels follow it whatever the vectoriser does, and so give the
+ * same bits. OPAQUE keeps a product from being fused into its sum. */
+#if defined(__x86_64__) || defined(__i386__)
+#define OPAQUE(v) __asm__("" : "+v"(v))
+#elif defined(__aarch64__)
+#define OPAQUE(v) __asm__("" : "+w"(v))
+#else
+#define OPAQUE(v) ((void)0)
+#endif
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define TAIL_ROUNDED(n) ((n) / 4 * 4)
+#else
+#define TAIL_ROUNDED(n) (n)
+#endif
+
+static inline float tail_dot(float sum, const float *a, const float *b, uint32_t n)
+{
+	uint32_t m = TAIL_ROUNDED(n), t = 0;
+	for (; t < m; t++) {
+		float p = a[t] * b[t];
+		OPAQUE(p);
+		sum += p;
+	}
+	for (; t < n; t++)
+		sum += a[t] * b[t]; /* fused where FMA exists: the kernels build with fp-contract */
+	return sum;
+}
+
 /* The body, inlined with a constant Q for the common tap counts so the
  * compiler unrolls the tap loop. */
 static inline __attribute__((always_inline)) void
@@ -157,12 +190,65 @@ void FN(valid_conv_dw)(float *dwp, const float *dy, size_t ldy, const float *x, 
 			}
 			for (uint32_t i = 0; i < TD && d0 + i < D; i++)
 				for (uint32_t j = 0; j < TC && c0 + j < RQ; j++) {
-					float sum = vsum(acc[i][j]);
-					for (uint32_t t = Tv; t < T; t++)
-						sum += dr[i][t] * xr[j][t];
+					float sum = tail_dot(vsum(acc[i][j]), dr[i] + Tv, xr[j] + Tv, T - Tv);
 					uint32_t c = c0 + j;
 					dwp[((size_t)(d0 + i) * R + c / Q) * Q + c % Q] += sum;
 				}
+		}
+	}
+}
+
+/* The same dw' as valid_conv_dw, from x's shifted rows transposed:
+ * xt[t][c] = x[c / Q][t + c % Q] for c < RQ = R * Q (T rows, stride ldt,
+ * each readable and finite up to round_up(RQ, ONR_CONVX_TILE)), vectorised
+ * across c instead of t. For the short time axes of a magnitude front end
+ * (12 to 100 frames) valid_conv_dw spends as long on its horizontal sums and
+ * scalar tails as on its products; here every product is a vector one.
+ * Each output is summed in exactly valid_conv_dw's order -- VW partial sums
+ * over t = l (mod VW) below T / VW * VW, added in lane order to 0, then the
+ * remaining t in order as tail_dot does -- with the same roundings, so the
+ * two give the same bits and choosing between them is a matter of speed only
+ * (test_layers checks it for every kernel set). */
+void FN(valid_conv_dw_t)(float *dwp, const float *dy, size_t ldy, const float *xt, size_t ldt,
+                         uint32_t D, uint32_t RQ, uint32_t T)
+{
+	uint32_t Tv = T / VW * VW;
+	/* a column block of xt (T x VW) stays in the L1 cache across every d */
+	for (uint32_t c0 = 0; c0 < RQ; c0 += VW) {
+		const float *xc = xt + c0;
+		for (uint32_t d = 0; d < D; d++) {
+			const float *dr = dy + (size_t)d * ldy;
+			float *out = dwp + (size_t)d * RQ;
+			vf acc[VW];
+#pragma GCC unroll 16
+			for (int l = 0; l < VW; l++)
+				acc[l] = (vf){0};
+			for (uint32_t t = 0; t < Tv; t += VW) {
+#pragma GCC unroll 16
+				for (int l = 0; l < VW; l++)
+					acc[l] += dr[t + l] * vload(xc + (size_t)(t + l) * ldt);
+			}
+			vf sum = (vf){0};
+#pragma GCC unroll 16
+			for (int l = 0; l < VW; l++)
+				sum += acc[l];
+			uint32_t m = Tv + TAIL_ROUNDED(T - Tv), t = Tv;
+			for (; t < m; t++) {
+				vf p = dr[t] * vload(xc + (size_t)t * ldt);
+				OPAQUE(p);
+				sum += p;
+			}
+			for (; t < T; t++)
+				sum += dr[t] * vload(xc + (size_t)t * ldt);
+			uint32_t n = RQ - c0 < VW ? RQ - c0 : VW;
+			if (n == VW) {
+				vstore(out + c0, vload(out + c0) + sum);
+			} else {
+				float tmp[VW];
+				vstore(tmp, sum);
+				for (uint32_t j = 0; j < n; j++)
+					out[c0 + j] += tmp[j];
+			}
 		}
 	}
 }

@@ -90,8 +90,9 @@ typedef struct {
 } onr_convx;
 
 /* Floats needed by the scratch buffers of onr_convx_* for these dims at the
- * largest L they will see (T computed from L). */
-size_t onr_convx_scratch(const onr_conv_dims *d);
+ * largest L they will see (T computed from L); train: also onr_convx_bwd_w's
+ * (a training net's), else only the forward and input-gradient ones. */
+size_t onr_convx_scratch(const onr_conv_dims *d, int train);
 /* Sizes of the two packed weight arrays. */
 size_t onr_convx_wf_size(const onr_conv_dims *d);
 size_t onr_convx_wb_size(const onr_conv_dims *d);
@@ -122,10 +123,20 @@ typedef void (*onr_valid_conv_dw_fn)(float *dwp /* (D,R,Q) */,
                                      const float *x /* (R,ldx) */, size_t ldx,
                                      uint32_t D, uint32_t R, uint32_t Q, uint32_t T);
 
+/* The same sums, bit for bit, from the shifted rows transposed:
+ * dw'[d][c] += sum_{t<T} dy[d][t] * xt[t][c], c = r * Q + q < RQ,
+ * xt[t][c] = x[r][t + q]; xt rows (stride ldt) readable and finite up to
+ * round_up(RQ, ONR_CONVX_TILE). Faster on short time axes. */
+typedef void (*onr_valid_conv_dw_t_fn)(float *dwp /* (D,RQ) */,
+                                       const float *dy /* (D,ldy) */, size_t ldy,
+                                       const float *xt /* (T,ldt) */, size_t ldt,
+                                       uint32_t D, uint32_t RQ, uint32_t T);
+
 typedef struct {
 	const char *name;
 	onr_valid_conv_fn conv;
 	onr_valid_conv_dw_fn conv_dw;
+	onr_valid_conv_dw_t_fn conv_dw_t;
 } onr_kernels;
 
 /* The kernel set for this CPU, chosen once. */

@@ -119,7 +119,7 @@ int onr_net_new(onr_net **out, const onr_model *m, uint32_t max_len, unsigned fl
 			cx->wf = falloc(onr_convx_wf_size(&cx->d));
 			cx->wb = falloc(onr_convx_wb_size(&cx->d));
 			bad |= !cx->wf || !cx->wb;
-			size_t s = onr_convx_scratch(&cx->d);
+			size_t s = onr_convx_scratch(&cx->d, (flags & ONR_NET_TRAIN) != 0);
 			if (s > scratch)
 				scratch = s;
 		}

@@ -283,7 +283,7 @@ static void test_convx_vs_ref(uint32_t C, uint32_t D, uint32_t K, uint32_t S, ui
 	onr_convx cx = {.d = d, .R = C * S, .Q = (K + S - 1) / S};
 	cx.wf = malloc(onr_convx_wf_size(&d) * sizeof(float));
 	cx.wb = malloc(onr_convx_wb_size(&d) * sizeof(float));
-	float *scratch = calloc(onr_convx_scratch(&d), sizeof(float));
+	float *scratch = calloc(onr_convx_scratch(&d, 1), sizeof(float));
 	onr_convx_pack(&cx, w);
 	float *y0 = calloc(ny, sizeof(float)), *y1 = calloc(ny, sizeof(float));
 	float *dx0 = calloc(nx, sizeof(float)), *dx1 = calloc(nx, sizeof(float));
@@ -306,6 +306,36 @@ static void test_convx_vs_ref(uint32_t C, uint32_t D, uint32_t K, uint32_t S, ui
 	      onr_kernel_isa(), C, D, K, S, P, L, e1, e2, e3, e4);
 	free(x), free(w), free(b), free(dy), free(cx.wf), free(cx.wb), free(scratch);
 	free(y0), free(y1), free(dx0), free(dx1), free(dw0), free(dw1);
+}
+
+/* The transposed weight-gradient kernel gives conv_dw's bits exactly (the
+ * weight gradient takes either by the length of the time axis, so a model
+ * trained must not depend on which): the same dw' accumulated onto the same
+ * nonzero start, for time axes shorter than, equal to and longer than a
+ * vector, and channel counts that do not fill a vector. */
+static void test_dw_t_same_bits(uint32_t D, uint32_t R, uint32_t Q, uint32_t T)
+{
+	const onr_kernels *k = onr_kernels_get();
+	size_t ld = ((size_t)T + ONR_CONVX_TILE - 1) / ONR_CONVX_TILE * ONR_CONVX_TILE + Q - 1;
+	size_t RQ = (size_t)R * Q;
+	size_t ldt = (RQ + ONR_CONVX_TILE - 1) / ONR_CONVX_TILE * ONR_CONVX_TILE;
+	float *dy = rand_vec((size_t)D * T), *X = rand_vec((size_t)R * ld);
+	float *Xt = calloc((size_t)T * ldt, sizeof(float));
+	float *dw0 = rand_vec((size_t)D * RQ), *dw1 = malloc((size_t)D * RQ * sizeof(float));
+	memcpy(dw1, dw0, (size_t)D * RQ * sizeof(float));
+	if (D > 1) /* a row of zero gradient: signed zeros must agree too */
+		memset(dy, 0, T * sizeof(float));
+	for (uint32_t t = 0; t < T; t++)
+		for (size_t c = 0; c < RQ; c++)
+			Xt[t * ldt + c] = X[(c / Q) * ld + t + c % Q];
+	k->conv_dw(dw0, dy, T, X, ld, D, R, Q, T);
+	k->conv_dw_t(dw1, dy, T, Xt, ldt, D, (uint32_t)RQ, T);
+	size_t diff = 0;
+	for (size_t i = 0; i < (size_t)D * RQ; i++)
+		diff += memcmp(&dw0[i], &dw1[i], sizeof(float)) != 0;
+	CHECK(diff == 0, "%s conv_dw_t D%u R%u Q%u T%u: %zu of %zu weight gradients differ from conv_dw",
+	      k->name, D, R, Q, T, diff, (size_t)D * RQ);
+	free(dy), free(X), free(Xt), free(dw0), free(dw1);
 }
 
 /* ---------------------------------------------------------------- the whole network */
@@ -653,6 +683,14 @@ int main(void)
 		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
 			test_convx_vs_ref(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
 			                  shapes[i][4], shapes[i][5]);
+		static const uint32_t dwt[][4] = {
+			{96, 64, 3, 102}, {128, 96, 3, 51}, {128, 128, 3, 25}, {128, 128, 3, 12},
+			{64, 80, 5, 64},  {5, 7, 3, 1},     {3, 1, 1, 7},      {9, 5, 2, 8},
+			{4, 3, 5, 9},     {6, 11, 1, 16},   {2, 13, 3, 17},    {7, 2, 7, 33},
+			{3, 16, 4, 256},
+		};
+		for (size_t i = 0; i < sizeof dwt / sizeof dwt[0]; i++)
+			test_dw_t_same_bits(dwt[i][0], dwt[i][1], dwt[i][2], dwt[i][3]);
 	}
 	CHECK(ran >= 1, "no kernel set ran");
 	onr_kernels_force(best);
