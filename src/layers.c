@@ -445,13 +445,19 @@ void onr_convx_bwd_w(const onr_convx *cx, float *dw, float *db, const float *dy,
 	uint32_t Q = cx->Q, S = d->S, R = cx->R, K = d->K;
 	size_t ld = ld_in(T, Q);
 	float *X = scratch;                         /* (R, ld) */
-	float *dwp = scratch + (size_t)R * ld;      /* (D, R, Q) */
+	float *stage = scratch + (size_t)R * ld;    /* (D, R, Q) */
+	size_t RQ = (size_t)R * Q;
 	build_phases(X, ld, x, d->C, L, S, d->P);
-	memset(dwp, 0, (size_t)d->D * R * Q * sizeof(float));
+	/* Stride 1: (D, R, Q) is dw's own (D, C, K), so the kernels add into dw
+	 * directly (the same bits: dw is never -0, so dw + (0 + s) == dw + s);
+	 * with phases they fill a staging copy that is scattered below. */
+	float *dwp = S == 1 ? dw : stage;
+	if (S != 1)
+		memset(dwp, 0, (size_t)d->D * RQ * sizeof(float));
 	if (d->T <= DWT_MAX_T) { /* the scratch has room for Xt */
 		/* Xt[t][r * Q + q] = X[r][t + q], the columns past R * Q zero */
-		size_t ldt = ld_t(R, Q), RQ = (size_t)R * Q;
-		float *Xt = dwp + (size_t)d->D * RQ;
+		size_t ldt = ld_t(R, Q);
+		float *Xt = stage + (size_t)d->D * RQ;
 		for (uint32_t t = 0; t < T; t++) {
 			float *row = Xt + t * ldt;
 			for (uint32_t r = 0; r < R; r++)
@@ -464,7 +470,7 @@ void onr_convx_bwd_w(const onr_convx *cx, float *dw, float *db, const float *dy,
 		onr_kernels_get()->conv_dw(dwp, dy, T, X, ld, d->D, R, Q, T);
 	}
 	for (uint32_t o = 0; o < d->D; o++) {
-		for (uint32_t c = 0; c < d->C; c++)
+		for (uint32_t c = 0; c < d->C && S != 1; c++)
 			for (uint32_t p = 0; p < S; p++)
 				for (uint32_t q = 0; q < Q; q++) {
 					uint32_t k = q * S + p;
