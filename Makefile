@@ -261,8 +261,16 @@ BENCH = $(BUILD)/bench
 $(BUILD)/bench: $(BUILD)/tests/bench.o $(CORE_LIB)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS_CORE)
 
-bench: $(BENCH) $(CLI)
+# the plugin's DSP load live, inline display on against off (a lilv host)
+$(BUILD)/tests/bench_plugin.o: tests/bench_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) -Itests $(LILV_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
+$(BUILD)/bench_plugin: $(BUILD)/tests/bench_plugin.o
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LILV_LIBS) -lm -lpthread
+
+bench: $(BENCH) $(CLI) $(BUNDLE_FILES) $(BUILD)/lv2/oneiro.lv2 $(BUILD)/bench_plugin
 	$(BENCH) --python $(PYTHON)
+	$(BUILD)/bench_plugin
 
 # retrains every shipped model from Debian packages (see models/README.md)
 models: all
