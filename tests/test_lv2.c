@@ -2251,12 +2251,17 @@ static void test_inline_display(void)
 		host_free(h);
 		return;
 	}
-	/* before anything ran: a picture all the same */
+	/* before anything ran: the background and its grid lines only (no bars,
+	 * no level trace: a trace here would say the dream is as loud as the dry) */
 	const IdispSurface *sf;
 	uint32_t *img0 = grab(di, h, 160, 80, &sf);
 	CHECK(img0 && sf->width == 160 && sf->height == 80,
 	      "idisp: render(160, 80) before run: %s %dx%d", img0 ? "a surface" : "nothing",
 	      sf ? sf->width : 0, sf ? sf->height : 0);
+	size_t colours0 = img0 ? count_colours(img0, 160 * 80, NULL) : 0;
+	CHECK(img0 && colours0 <= 2,
+	      "idisp: render before run draws %zu colours, not just the background and grid",
+	      colours0);
 	free(img0);
 
 	host_set(h, "freewheel", 1.0f);
@@ -2343,6 +2348,25 @@ static void test_inline_display(void)
 	CHECK(diff_level > 0, "idisp: the dream is on (level %.1f dB) but its trace is flat",
 	      (double)host_get(h, "dream_level"));
 	free(d);
+
+	/* deactivated and activated again (a transport restart, a host's
+	 * bypass): after the first run() the old picture is gone, no bars of
+	 * what was heard before and no level trace */
+	lilv_instance_deactivate(h->inst);
+	lilv_instance_activate(h->inst);
+	{
+		static float zi[2][256], zo[2][256];
+		const float *ii[2] = {zi[0], zi[1]};
+		float *oo[2] = {zo[0], zo[1]};
+		host_run(h, ii, oo, 256);
+	}
+	uint32_t *g = grab(di, h, 160, 80, NULL);
+	size_t colours_g = g ? count_colours(g, 160 * 80, NULL) : 0;
+	CHECK(g && colours_g <= 2,
+	      "idisp: after deactivate/activate and a run, the old picture stays (%zu colours)",
+	      colours_g);
+	dump_ppm("reactivated-160x80", g, 160, 80);
+	free(g);
 
 	/* a binary model: interestingness over time */
 	char interest[PATH_MAX];

@@ -558,8 +558,12 @@ static LV2_Handle instantiate(const LV2_Descriptor *desc, double rate, const cha
 	self->disp_w = 0;
 	atomic_store(&self->disp_mid, 1);
 	self->disp_r = 2;
-	for (uint32_t i = 0; i < DISP_HIST; i++)
+	/* nothing heard yet: no level trace (a zeroed frame would say 0 dB) */
+	for (uint32_t i = 0; i < DISP_HIST; i++) {
 		self->disp_level[i] = -120.0f;
+		for (uint32_t k = 0; k < 3; k++)
+			self->frames[k].level_db[i] = -120.0f;
+	}
 	self->scratch[0] = calloc(self->max_block, sizeof(float));
 	self->scratch[1] = calloc(self->max_block, sizeof(float));
 	/* the input history a rebuilt engine replays to start in step */
@@ -688,6 +692,10 @@ static void activate(LV2_Handle h)
 		self->disp_level[i] = -120.0f;
 		self->disp_heard[i] = 0.0f;
 	}
+	/* the picture starts again too: the first run() publishes it (render()
+	 * may be reading a frame now, so only run() writes them); no bars until
+	 * a window is heard again (the reset engine counts them from 0) */
+	self->disp_new = 1;
 	dream_thread_start(self);
 }
 
