@@ -18,7 +18,9 @@
 #   - issue 13: a fresh insert (Layer 1 = 1 and Depth 0.7, or a Layer 1
 #     ramp) exported twice in its process, saved, reopened in new processes
 #     and exported (also with a shorter export pre-roll): the same bits
-#     every time, on plucked chords at 48 and 44.1 kHz.
+#     every time, on plucked chords at 48 and 44.1 kHz; and with static
+#     values, from the sound's first sample on, the same bits as
+#     `oneiro render` with the same settings (the README's promise).
 # Every check prints PASS/FAIL; the last line is
 # "test_ardour: N passed, N failed". Exit status 1 on a failure, 2 when
 # something needed is missing. ONEIRO_KEEP=1 keeps the temporary directory
@@ -239,6 +241,22 @@ reexport() { # RATE STEP
 	check dreamed "$r_tag: a fresh insert's export dreams" "$r_dir/plucks.wav" "$tmp/export/$r_tag.wav"
 	check same "$r_tag: a second export in the same process: same bits" \
 		"$tmp/export/$r_tag.wav" "$tmp/export/${r_tag}b.wav"
+	if [ "$r_step" = static ]; then
+		# the README's promise: from the sound's first sample on, the export
+		# is `oneiro render` with the same settings (the plugin's defaults,
+		# Layer 3 and 4 at 1, plus Layer 1 = 1 and Depth 0.7) of the audio
+		# with its leading digital silence removed
+		if r_off=$(/usr/bin/python3 "$here/wavtool.py" lead "$r_dir/plucks.wav" "$r_dir/sound.wav") &&
+		   build/oneiro render --quiet --model build/lv2/oneiro.lv2/default.onm --layer 1=1 \
+			--layer 3=1 --layer 4=1 --depth 0.7 "$r_dir/sound.wav" "$r_dir/render.wav" &&
+		   /usr/bin/python3 "$here/wavtool.py" cut "$tmp/export/$r_tag.wav" "$r_dir/export-cut.wav" \
+			"$r_off" "$r_dir/render.wav"; then
+			check same "$r_tag: the export from the first sound on (frame $r_off) == oneiro render of the sound: same bits" \
+				"$r_dir/render.wav" "$r_dir/export-cut.wav"
+		else
+			fail "$r_tag: oneiro render of the sound (for the export == render check) failed"
+		fi
+	fi
 	for k in 1 2; do
 		if step again "$r_tag-reopen$k"; then
 			check same "$r_tag: reopened in a new process ($k), exported: same bits as the first export" \

@@ -13,6 +13,11 @@
       interchange/<session dir>/audiofiles/, and Sources (one per channel),
       a whole-file Region, a playlist Region (fades off) and the session
       range are added to SNAPSHOT.ardour.
+  wavtool.py lead IN.wav OUT.wav
+      writes IN from its first frame with a sample that is not +0.0 (where
+      the plugin's window grid starts in freewheel) and prints its index.
+  wavtool.py cut IN.wav OUT.wav OFFSET LIKE.wav
+      writes LIKE's length of IN's frames from OFFSET on.
   wavtool.py check KIND NAME REF.wav OUT.wav
       compares an export with the input and prints one "PASS: NAME ..." or
       "FAIL: NAME ..." line (exit status 0 or 1). KIND:
@@ -331,6 +336,25 @@ def check(kind, name, ref_path, out_path):
     return False, "unknown check kind %s" % kind
 
 
+def lead(in_path, out_path):
+    """Writes the sound from its first frame with a sample that is not +0.0
+    (where the plugin starts its window grid in freewheel) and returns that
+    frame's index."""
+    rate, ch = read_wav(in_path)
+    n = len(ch[0])
+    first = next((i for i in range(n) if any(c[i:i + 1].tobytes() != b"\0\0\0\0" for c in ch)), n)
+    write_wav(out_path, [c[first:] for c in ch], rate)
+    return first
+
+
+def cut(in_path, out_path, offset, like_path):
+    """Writes frames offset .. offset + (like_path's length) of in_path."""
+    rate, ch = read_wav(in_path)
+    _, like = read_wav(like_path)
+    n = len(like[0])
+    write_wav(out_path, [c[offset:offset + n] for c in ch], rate)
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "make":
         write_wav(argv[2], make_signal())
@@ -340,6 +364,12 @@ def main(argv):
         return 0
     if len(argv) == 6 and argv[1] == "patch":
         patch_session(argv[2], argv[3], argv[4], argv[5])
+        return 0
+    if len(argv) == 4 and argv[1] == "lead":
+        print(lead(argv[2], argv[3]))
+        return 0
+    if len(argv) == 6 and argv[1] == "cut":
+        cut(argv[2], argv[3], int(argv[4]), argv[5])
         return 0
     if len(argv) == 6 and argv[1] == "check":
         ok, msg = check(argv[2], argv[3], argv[4], argv[5])
