@@ -67,8 +67,10 @@ static inline float vsum(vf v)
 #endif
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
 #define TAIL_ROUNDED(n) ((n) / 4 * 4)
+#define TAIL_FMA(a, b, s) __builtin_fmaf(a, b, s) /* one instruction: never split */
 #else
 #define TAIL_ROUNDED(n) (n)
+#define TAIL_FMA(a, b, s) ((s) + (a) * (b))
 #endif
 
 static inline float tail_dot(float sum, const float *a, const float *b, uint32_t n)
@@ -80,7 +82,7 @@ static inline float tail_dot(float sum, const float *a, const float *b, uint32_t
 		sum += p;
 	}
 	for (; t < n; t++)
-		sum += a[t] * b[t]; /* fused where FMA exists: the kernels build with fp-contract */
+		sum = TAIL_FMA(a[t], b[t], sum);
 	return sum;
 }
 
