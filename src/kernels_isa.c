@@ -211,46 +211,76 @@ void FN(valid_conv_dw)(float *dwp, const float *dy, size_t ldy, const float *x, 
  * remaining t in order as tail_dot does -- with the same roundings, so the
  * two give the same bits and choosing between them is a matter of speed only
  * (test_layers checks it for every kernel set). */
+/* NR (1 or 2, a constant) rows of dw' from row d on, for the column block
+ * xc (VW columns, n of them real): each xt vector loaded once serves NR rows. */
+static inline __attribute__((always_inline)) void
+dw_t_rows(float *dwp, const float *dy, size_t ldy, const float *xc, size_t ldt, uint32_t RQ,
+          uint32_t T, uint32_t d, uint32_t c0, int NR)
+{
+	uint32_t Tv = T / VW * VW;
+	const float *dr[2] = {dy + (size_t)d * ldy, dy + (size_t)(d + NR - 1) * ldy};
+	vf acc[2][VW];
+#pragma GCC unroll 2
+	for (int i = 0; i < NR; i++)
+#pragma GCC unroll 16
+		for (int l = 0; l < VW; l++)
+			acc[i][l] = (vf){0};
+	for (uint32_t t = 0; t < Tv; t += VW) {
+#pragma GCC unroll 16
+		for (int l = 0; l < VW; l++) {
+			vf x = vload(xc + (size_t)(t + l) * ldt);
+#pragma GCC unroll 2
+			for (int i = 0; i < NR; i++)
+				acc[i][l] += dr[i][t + l] * x;
+		}
+	}
+	vf sum[2] = {(vf){0}, (vf){0}};
+#pragma GCC unroll 16
+	for (int l = 0; l < VW; l++)
+#pragma GCC unroll 2
+		for (int i = 0; i < NR; i++)
+			sum[i] += acc[i][l];
+	uint32_t m = Tv + TAIL_ROUNDED(T - Tv), t = Tv;
+	for (; t < m; t++) {
+		vf x = vload(xc + (size_t)t * ldt);
+#pragma GCC unroll 2
+		for (int i = 0; i < NR; i++) {
+			vf p = dr[i][t] * x;
+			OPAQUE(p);
+			sum[i] += p;
+		}
+	}
+	for (; t < T; t++) {
+		vf x = vload(xc + (size_t)t * ldt);
+#pragma GCC unroll 2
+		for (int i = 0; i < NR; i++)
+			sum[i] += dr[i][t] * x;
+	}
+	uint32_t n = RQ - c0 < VW ? RQ - c0 : VW;
+#pragma GCC unroll 2
+	for (int i = 0; i < NR; i++) {
+		float *out = dwp + (size_t)(d + (uint32_t)i) * RQ + c0;
+		if (n == VW) {
+			vstore(out, vload(out) + sum[i]);
+		} else {
+			float tmp[VW];
+			vstore(tmp, sum[i]);
+			for (uint32_t j = 0; j < n; j++)
+				out[j] += tmp[j];
+		}
+	}
+}
+
 void FN(valid_conv_dw_t)(float *dwp, const float *dy, size_t ldy, const float *xt, size_t ldt,
                          uint32_t D, uint32_t RQ, uint32_t T)
 {
-	uint32_t Tv = T / VW * VW;
-	/* a column block of xt (T x VW) stays in the L1 cache across every d */
+	/* a column block of xt (T x VW) stays in the L1 cache across every d,
+	 * rows in pairs */
 	for (uint32_t c0 = 0; c0 < RQ; c0 += VW) {
-		const float *xc = xt + c0;
-		for (uint32_t d = 0; d < D; d++) {
-			const float *dr = dy + (size_t)d * ldy;
-			float *out = dwp + (size_t)d * RQ;
-			vf acc[VW];
-#pragma GCC unroll 16
-			for (int l = 0; l < VW; l++)
-				acc[l] = (vf){0};
-			for (uint32_t t = 0; t < Tv; t += VW) {
-#pragma GCC unroll 16
-				for (int l = 0; l < VW; l++)
-					acc[l] += dr[t + l] * vload(xc + (size_t)(t + l) * ldt);
-			}
-			vf sum = (vf){0};
-#pragma GCC unroll 16
-			for (int l = 0; l < VW; l++)
-				sum += acc[l];
-			uint32_t m = Tv + TAIL_ROUNDED(T - Tv), t = Tv;
-			for (; t < m; t++) {
-				vf p = dr[t] * vload(xc + (size_t)t * ldt);
-				OPAQUE(p);
-				sum += p;
-			}
-			for (; t < T; t++)
-				sum += dr[t] * vload(xc + (size_t)t * ldt);
-			uint32_t n = RQ - c0 < VW ? RQ - c0 : VW;
-			if (n == VW) {
-				vstore(out + c0, vload(out + c0) + sum);
-			} else {
-				float tmp[VW];
-				vstore(tmp, sum);
-				for (uint32_t j = 0; j < n; j++)
-					out[c0 + j] += tmp[j];
-			}
-		}
+		uint32_t d = 0;
+		for (; d + 2 <= D; d += 2)
+			dw_t_rows(dwp, dy, ldy, xt + c0, ldt, RQ, T, d, c0, 2);
+		if (d < D)
+			dw_t_rows(dwp, dy, ldy, xt + c0, ldt, RQ, T, d, c0, 1);
 	}
 }
