@@ -184,15 +184,17 @@ LILV_LIBS := $(shell $(PKG_CONFIG) --libs lilv-0 2>/dev/null)
 ifeq ($(filter deps clean distclean check run,$(MAKECMDGOALS)),)
 $(eval $(call need_pkg,lilv-0:liblilv-dev))
 endif
-$(BUILD)/tests/test_lv2.o: tests/test_lv2.c
+# tests/lv2host.c: the host plumbing it shares with bench_plugin (below)
+$(BUILD)/tests/test_lv2.o $(BUILD)/tests/lv2host.o: $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests $(LILV_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
-$(BUILD)/test_lv2: $(BUILD)/tests/test_lv2.o $(CORE_LIB)
+$(BUILD)/test_lv2: $(BUILD)/tests/test_lv2.o $(BUILD)/tests/lv2host.o $(CORE_LIB)
 	$(CC) $(CFLAGS) -rdynamic $^ -o $@ $(LILV_LIBS) $(LDLIBS_CLI) $(LDLIBS_CORE) -ldl -lpthread
-$(BUILD)/san/tests/test_lv2.o: tests/test_lv2.c
+$(BUILD)/san/tests/test_lv2.o $(BUILD)/san/tests/lv2host.o: $(BUILD)/san/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(SANCC) $(CPPFLAGS_ALL) -Itests $(LILV_CFLAGS) $(SANFLAGS) $(WARN) -c $< -o $@
-$(BUILD)/san/test_lv2: $(BUILD)/san/tests/test_lv2.o $(CORE_OBJ:$(BUILD)/%=$(BUILD)/san/%)
+$(BUILD)/san/test_lv2: $(BUILD)/san/tests/test_lv2.o $(BUILD)/san/tests/lv2host.o \
+		$(CORE_OBJ:$(BUILD)/%=$(BUILD)/san/%)
 	$(SANCC) $(SANFLAGS) -rdynamic $^ -o $@ $(LILV_LIBS) $(LDLIBS_CLI) $(LDLIBS_CORE) -ldl -lpthread
 
 # the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -265,7 +267,7 @@ $(BUILD)/bench: $(BUILD)/tests/bench.o $(CORE_LIB)
 $(BUILD)/tests/bench_plugin.o: tests/bench_plugin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) -Itests $(LILV_CFLAGS) $(CFLAGS) $(WARN) -c $< -o $@
-$(BUILD)/bench_plugin: $(BUILD)/tests/bench_plugin.o
+$(BUILD)/bench_plugin: $(BUILD)/tests/bench_plugin.o $(BUILD)/tests/lv2host.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LILV_LIBS) -lm -lpthread
 
 bench: $(BENCH) $(CLI) $(BUNDLE_FILES) $(BUILD)/lv2/oneiro.lv2 $(BUILD)/bench_plugin

@@ -5,13 +5,14 @@
  * dreamed on the plugin's own thread), with Ardour's inline display drawn
  * against the display off.
  *
- * The host is a small lilv host after tests/test_lv2.c: the built bundle
- * (found at $PWD/build/lv2, or $ONEIRO_TEST_LV2_PATH, or --lv2-path) loaded
- * by URI; urid:map/unmap, work:schedule (a worker thread), log:log, options
- * (block length 256) with bufsz:boundedBlockLength, and the inline display's
- * queue_draw. The input is a generated stereo piece (plucked strings in
- * strummed chords and arpeggios, a bass, a hi-hat of noise bursts, a little
- * noise floor; a fixed seed), fed in blocks of 256 frames.
+ * The host is a small lilv host on tests/lv2host.c (shared with
+ * tests/test_lv2.c): the built bundle (found at $PWD/build/lv2, or
+ * $ONEIRO_TEST_LV2_PATH, or --lv2-path) loaded by URI; urid:map/unmap,
+ * work:schedule (a worker thread), log:log, options (block length 256) with
+ * bufsz:boundedBlockLength, and the inline display's queue_draw. The input
+ * is a generated stereo piece (plucked strings in strummed chords and
+ * arpeggios, a bass, a hi-hat of noise bursts, a little noise floor; a
+ * fixed seed), fed in blocks of 256 frames.
  *
  * Two configurations, run interleaved off/on/off/on/... (--rounds, default
  * 5; each run on a new instance) so that what else the machine does hits
@@ -45,16 +46,10 @@
  *
  * Output: one line per figure, "bench: NAME VALUE UNIT"; notes start "note:".
  * Exit status 1 when the bundle, the plugin or the host's features fail.
- * Link: lilv-0, -lm, -lpthread. Run from the repository root after `make all`.
+ * Link: lv2host.o, lilv-0, -lm, -lpthread. Run from the repository root after
+ * `make all`.
  */
-#include <lilv/lilv.h>
-#include <lv2/atom/atom.h>
-#include <lv2/buf-size/buf-size.h>
-#include <lv2/core/lv2.h>
-#include <lv2/log/log.h>
-#include <lv2/options/options.h>
-#include <lv2/urid/urid.h>
-#include <lv2/worker/worker.h>
+#include "lv2host.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -79,21 +74,6 @@
 #define GUI_H 60u
 #define MAX_ROUNDS 32
 #define PI 3.14159265358979323846
-
-/* Ardour's inline display, as the plugin declares it (not in lv2-dev) */
-#define IDISP_INTERFACE "http://harrisonconsoles.com/lv2/inlinedisplay#interface"
-#define IDISP_QUEUE_DRAW "http://harrisonconsoles.com/lv2/inlinedisplay#queue_draw"
-typedef struct {
-	unsigned char *data;
-	int width, height, stride;
-} IdispSurface;
-typedef struct {
-	IdispSurface *(*render)(LV2_Handle instance, uint32_t w, uint32_t max_h);
-} IdispInterface;
-typedef struct {
-	void *handle;
-	void (*queue_draw)(void *handle);
-} IdispQueueDraw;
 
 static double now_s(void)
 {
@@ -132,285 +112,88 @@ static double median(const double *v, int n)
 	return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
-/* ================================================================ URIDs, log */
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static char **map_uris;
-static uint32_t map_n, map_cap;
-
-static LV2_URID urid_map(LV2_URID_Map_Handle h, const char *uri)
-{
-	(void)h;
-	pthread_mutex_lock(&map_lock);
-	for (uint32_t i = 0; i < map_n; i++)
-		if (!strcmp(map_uris[i], uri)) {
-			pthread_mutex_unlock(&map_lock);
-			return i + 1;
-		}
-	if (map_n == map_cap) {
-		uint32_t cap = map_cap ? map_cap * 2 : 64;
-		char **nu = realloc(map_uris, cap * sizeof *nu);
-		if (!nu) {
-			pthread_mutex_unlock(&map_lock);
-			return 0;
-		}
-		map_uris = nu;
-		map_cap = cap;
-	}
-	size_t len = strlen(uri);
-	char *s = malloc(len + 1);
-	if (!s) {
-		pthread_mutex_unlock(&map_lock);
-		return 0;
-	}
-	memcpy(s, uri, len + 1);
-	map_uris[map_n++] = s;
-	LV2_URID id = map_n;
-	pthread_mutex_unlock(&map_lock);
-	return id;
-}
-
-static const char *urid_unmap(LV2_URID_Unmap_Handle h, LV2_URID id)
-{
-	(void)h;
-	pthread_mutex_lock(&map_lock);
-	const char *s = id >= 1 && id <= map_n ? map_uris[id - 1] : NULL;
-	pthread_mutex_unlock(&map_lock);
-	return s;
-}
-
-static void map_free(void)
-{
-	for (uint32_t i = 0; i < map_n; i++)
-		free(map_uris[i]);
-	free(map_uris);
-	map_uris = NULL;
-	map_n = map_cap = 0;
-}
-
-static LV2_URID_Map map = {NULL, urid_map};
-static LV2_URID_Unmap unmap = {NULL, urid_unmap};
-
-static struct {
-	LV2_URID atom_Sequence, atom_Chunk, atom_Int, bufsz_max, bufsz_nominal, log_Error,
-		log_Warning, log_Trace;
-} U;
-
+/* ================================================================ log */
 static _Atomic unsigned long log_errors, log_warnings;
 
 static int host_vprintf(LV2_Log_Handle h, LV2_URID type, const char *fmt, va_list ap)
 {
 	(void)h;
-	if (type == U.log_Trace)
+	if (type == HU.log_Trace)
 		return 0;
-	if (type == U.log_Error)
+	if (type == HU.log_Error)
 		atomic_fetch_add(&log_errors, 1);
-	else if (type == U.log_Warning)
+	else if (type == HU.log_Warning)
 		atomic_fetch_add(&log_warnings, 1);
 	fprintf(stderr, "bench_plugin: [plugin] ");
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int host_printf(LV2_Log_Handle h, LV2_URID type, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = host_vprintf(h, type, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static LV2_Log_Log host_log = {NULL, host_printf, host_vprintf};
+static LV2_Log_Log host_log = {&host_log, lv2host_log_printf, host_vprintf};
 
 /* ================================================================ the plugin's ports */
-#define MAX_PORTS 64
 #define ATOM_CAP 16384
-
-enum { PK_NONE, PK_AUDIO_IN, PK_AUDIO_OUT, PK_CTL_IN, PK_CTL_OUT, PK_ATOM_IN, PK_ATOM_OUT };
 
 /* What lilv says of the plugin, once */
 typedef struct {
 	const LilvPlugin *plugin;
-	uint32_t n_ports;
-	int kind[MAX_PORTS];
-	float def[MAX_PORTS];
-	int audio_in[2], audio_out[2];
+	LV2HostPorts ports;
 	int p_freewheel, p_late;
 } PluginInfo;
+
+/* the control port with that symbol, or -1 */
+static int control_port(const LV2HostPorts *ports, const char *sym)
+{
+	int i = lv2host_port_index(ports, sym);
+	return i >= 0 && (ports->kind[i] == PK_CTL_IN || ports->kind[i] == PK_CTL_OUT) ? i : -1;
+}
 
 static int plugin_info(LilvWorld *world, const LilvPlugin *p, PluginInfo *pi)
 {
 	memset(pi, 0, sizeof *pi);
 	pi->plugin = p;
-	pi->n_ports = lilv_plugin_get_num_ports(p);
-	if (pi->n_ports > MAX_PORTS) {
+	const LV2HostPorts *ports = &pi->ports;
+	if (lv2host_ports(world, p, &pi->ports)) {
 		fprintf(stderr, "bench_plugin: %u ports, more than the %d this host serves\n",
-		        pi->n_ports, MAX_PORTS);
+		        ports->n_ports, LV2HOST_MAX_PORTS);
 		return -1;
 	}
-	float mn[MAX_PORTS], mx[MAX_PORTS];
-	lilv_plugin_get_port_ranges_float(p, mn, mx, pi->def);
-	LilvNode *n_in = lilv_new_uri(world, LV2_CORE__InputPort);
-	LilvNode *n_audio = lilv_new_uri(world, LV2_CORE__AudioPort);
-	LilvNode *n_ctl = lilv_new_uri(world, LV2_CORE__ControlPort);
-	LilvNode *n_atom = lilv_new_uri(world, LV2_ATOM__AtomPort);
-	pi->audio_in[0] = pi->audio_in[1] = pi->audio_out[0] = pi->audio_out[1] = -1;
-	pi->p_freewheel = pi->p_late = -1;
-	int unknown = -1;
-	for (uint32_t i = 0; i < pi->n_ports; i++) {
-		const LilvPort *port = lilv_plugin_get_port_by_index(p, i);
-		const char *sym = lilv_node_as_string(lilv_port_get_symbol(p, port));
-		int in = lilv_port_is_a(p, port, n_in);
-		if (lilv_port_is_a(p, port, n_audio)) {
-			pi->kind[i] = in ? PK_AUDIO_IN : PK_AUDIO_OUT;
-			int *slot = in ? pi->audio_in : pi->audio_out;
-			if (slot[0] < 0)
-				slot[0] = (int)i;
-			else if (slot[1] < 0)
-				slot[1] = (int)i;
-		} else if (lilv_port_is_a(p, port, n_ctl)) {
-			pi->kind[i] = in ? PK_CTL_IN : PK_CTL_OUT;
-			if (!strcmp(sym, "freewheel"))
-				pi->p_freewheel = (int)i;
-			else if (!strcmp(sym, "late"))
-				pi->p_late = (int)i;
-		} else if (lilv_port_is_a(p, port, n_atom)) {
-			pi->kind[i] = in ? PK_ATOM_IN : PK_ATOM_OUT;
-		} else if (unknown < 0) {
-			unknown = (int)i; /* CV, events, ...: nothing to connect it to */
-		}
-	}
-	lilv_node_free(n_in);
-	lilv_node_free(n_audio);
-	lilv_node_free(n_ctl);
-	lilv_node_free(n_atom);
-	if (pi->audio_in[1] < 0 || pi->audio_out[1] < 0) {
+	pi->p_freewheel = control_port(ports, "freewheel");
+	pi->p_late = control_port(ports, "late");
+	if (ports->audio_in[1] < 0 || ports->audio_out[1] < 0) {
 		fprintf(stderr, "bench_plugin: %s is not stereo (audio ports in %d/%d, out %d/%d)\n",
-		        URI_STEREO, pi->audio_in[0], pi->audio_in[1], pi->audio_out[0],
-		        pi->audio_out[1]);
+		        URI_STEREO, ports->audio_in[0], ports->audio_in[1], ports->audio_out[0],
+		        ports->audio_out[1]);
 		return -1;
 	}
-	if (unknown >= 0) {
-		fprintf(stderr, "bench_plugin: port %d is of a kind this host does not know\n", unknown);
+	if (ports->unknown >= 0) {
+		fprintf(stderr, "bench_plugin: port %d is of a kind this host does not know\n",
+		        ports->unknown);
 		return -1;
 	}
 	return 0;
 }
 
 /* ================================================================ the host */
-#define SLOT 8192
-#define NSLOT 16
-
-/* single producer, single consumer queue of worker messages */
-typedef struct {
-	_Atomic uint32_t rd, wr;
-	uint32_t len[NSLOT];
-	uint8_t data[NSLOT][SLOT];
-} Ring;
-
-static int ring_push(Ring *r, uint32_t size, const void *data)
-{
-	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_relaxed);
-	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_acquire);
-	if (wr - rd >= NSLOT || size > SLOT)
-		return -1;
-	memcpy(r->data[wr % NSLOT], data, size);
-	r->len[wr % NSLOT] = size;
-	atomic_store_explicit(&r->wr, wr + 1, memory_order_release);
-	return 0;
-}
-
-static const uint8_t *ring_front(Ring *r, uint32_t *size)
-{
-	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_relaxed);
-	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_acquire);
-	if (rd == wr)
-		return NULL;
-	*size = r->len[rd % NSLOT];
-	return r->data[rd % NSLOT];
-}
-
-static void ring_pop(Ring *r)
-{
-	atomic_fetch_add_explicit(&r->rd, 1, memory_order_release);
-}
+#define NSLOT 16 /* worker messages each way */
 
 typedef struct {
 	const PluginInfo *pi;
 	LilvInstance *inst;
-	const LV2_Worker_Interface *wi;
 	const IdispInterface *di;
-	float ctl[MAX_PORTS];
+	float ctl[LV2HOST_MAX_PORTS];
 	LV2_Atom_Sequence *control, *notify; /* ATOM_CAP bytes each */
-	Ring *req, *resp;
-	pthread_t wthread;
-	sem_t wsem;
-	int wthread_ok;
-	_Atomic int wquit;
+	LV2HostWorker w;                     /* always a worker thread */
 	_Atomic unsigned long sched_fail;
-	int32_t max_block, nominal;
-	LV2_Options_Option opts[3];
-	LV2_Worker_Schedule sched;
-	IdispQueueDraw idisp;
-	LV2_Feature f_map, f_unmap, f_sched, f_log, f_opts, f_bounded, f_idisp;
-	const LV2_Feature *features[8];
+	LV2HostFeatures feat;
 	_Atomic unsigned long draw_requests; /* queue_draw calls */
 	_Atomic int draw_pending;            /* one since the last render was started */
 } Host;
 
-/* audio thread (inside run) */
-static LV2_Worker_Status host_schedule(LV2_Worker_Schedule_Handle hh, uint32_t size,
-                                       const void *data)
+/* audio thread (inside run): the worker queue was full */
+static void host_sched_full(void *owner)
 {
-	Host *h = hh;
-	if (ring_push(h->req, size, data)) {
-		atomic_fetch_add(&h->sched_fail, 1);
-		return LV2_WORKER_ERR_NO_SPACE;
-	}
-	sem_post(&h->wsem);
-	return LV2_WORKER_SUCCESS;
-}
-
-/* worker thread */
-static LV2_Worker_Status host_respond(LV2_Worker_Respond_Handle hh, uint32_t size,
-                                      const void *data)
-{
-	Host *h = hh;
-	return ring_push(h->resp, size, data) ? LV2_WORKER_ERR_NO_SPACE : LV2_WORKER_SUCCESS;
-}
-
-static void host_work(Host *h)
-{
-	uint32_t size;
-	const uint8_t *d;
-	while ((d = ring_front(h->req, &size))) {
-		if (h->wi && h->wi->work)
-			h->wi->work(lilv_instance_get_handle(h->inst), host_respond, h, size, d);
-		ring_pop(h->req);
-	}
-}
-
-/* audio thread, before run: the worker's responses back to the plugin */
-static void host_deliver(Host *h)
-{
-	uint32_t size;
-	const uint8_t *d;
-	while ((d = ring_front(h->resp, &size))) {
-		if (h->wi && h->wi->work_response)
-			h->wi->work_response(lilv_instance_get_handle(h->inst), size, d);
-		ring_pop(h->resp);
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	Host *h = arg;
-	for (;;) {
-		sem_wait(&h->wsem);
-		if (atomic_load(&h->wquit))
-			break;
-		host_work(h);
-	}
-	return NULL;
+	Host *h = owner;
+	atomic_fetch_add(&h->sched_fail, 1);
 }
 
 /* audio thread (inside run): as Ardour's, it only notes the request */
@@ -421,33 +204,11 @@ static void host_queue_draw(void *hh)
 	atomic_store_explicit(&h->draw_pending, 1, memory_order_release);
 }
 
-static void reset_control(Host *h)
-{
-	h->control->atom.type = U.atom_Sequence;
-	h->control->atom.size = sizeof(LV2_Atom_Sequence_Body);
-	h->control->body.unit = 0;
-	h->control->body.pad = 0;
-}
-
 static void host_free(Host *h)
 {
 	if (!h)
 		return;
-	if (h->inst)
-		lilv_instance_deactivate(h->inst);
-	if (h->wthread_ok) {
-		atomic_store(&h->wquit, 1);
-		sem_post(&h->wsem);
-		pthread_join(h->wthread, NULL);
-	}
-	sem_destroy(&h->wsem);
-	if (h->inst) {
-		host_work(h); /* anything left (a retired rig to free) */
-		host_deliver(h);
-		lilv_instance_free(h->inst);
-	}
-	free(h->req);
-	free(h->resp);
+	lv2host_close(h->inst, &h->w, 1); /* runs anything left (a retired rig to free) */
 	free(h->control);
 	free(h->notify);
 	free(h);
@@ -461,58 +222,24 @@ static Host *host_new(const PluginInfo *pi, int freewheel)
 	if (!h)
 		return NULL;
 	h->pi = pi;
-	h->req = calloc(1, sizeof *h->req);
-	h->resp = calloc(1, sizeof *h->resp);
 	h->control = calloc(1, ATOM_CAP);
 	h->notify = calloc(1, ATOM_CAP);
-	if (sem_init(&h->wsem, 0, 0)) {
-		fprintf(stderr, "bench_plugin: sem_init: %s\n", strerror(errno));
-		free(h->req);
-		free(h->resp);
-		free(h->control);
-		free(h->notify);
-		free(h);
-		return NULL;
-	}
-	if (!h->req || !h->resp || !h->control || !h->notify) {
+	if (lv2host_worker_init(&h->w, NSLOT, host_sched_full, h) || !h->control || !h->notify) {
 		fprintf(stderr, "bench_plugin: out of memory\n");
 		host_free(h);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < pi->n_ports; i++)
-		h->ctl[i] = pi->kind[i] == PK_CTL_IN && !isnan(pi->def[i]) ? pi->def[i] : 0.0f;
+	lv2host_ctl_defaults(&pi->ports, h->ctl);
 	if (pi->p_freewheel >= 0)
 		h->ctl[pi->p_freewheel] = freewheel ? 1.0f : 0.0f;
+	lv2host_features_init(&h->feat, &h->w, &host_log, BLOCK, BLOCK, host_queue_draw, h);
 
-	h->max_block = BLOCK;
-	h->nominal = BLOCK;
-	h->opts[0] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_max, sizeof(int32_t),
-	                                  U.atom_Int, &h->max_block};
-	h->opts[1] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_nominal,
-	                                  sizeof(int32_t), U.atom_Int, &h->nominal};
-	h->opts[2] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL};
-	h->sched.handle = h;
-	h->sched.schedule_work = host_schedule;
-	h->idisp.handle = h;
-	h->idisp.queue_draw = host_queue_draw;
-	h->f_map = (LV2_Feature){LV2_URID__map, &map};
-	h->f_unmap = (LV2_Feature){LV2_URID__unmap, &unmap};
-	h->f_sched = (LV2_Feature){LV2_WORKER__schedule, &h->sched};
-	h->f_log = (LV2_Feature){LV2_LOG__log, &host_log};
-	h->f_opts = (LV2_Feature){LV2_OPTIONS__options, h->opts};
-	h->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
-	h->f_idisp = (LV2_Feature){IDISP_QUEUE_DRAW, &h->idisp};
-	const LV2_Feature *f[] = {&h->f_map,  &h->f_unmap,   &h->f_sched, &h->f_log,
-	                          &h->f_opts, &h->f_bounded, &h->f_idisp, NULL};
-	memcpy(h->features, f, sizeof f);
-
-	if (pthread_create(&h->wthread, NULL, worker_main, h)) {
-		fprintf(stderr, "bench_plugin: cannot start the worker thread\n");
+	if (lv2host_worker_start(&h->w)) {
+		fprintf(stderr, "bench_plugin: cannot start the worker thread: %s\n", strerror(errno));
 		host_free(h);
 		return NULL;
 	}
-	h->wthread_ok = 1;
-	h->inst = lilv_plugin_instantiate(pi->plugin, RATE, h->features);
+	h->inst = lilv_plugin_instantiate(pi->plugin, RATE, h->feat.features);
 	if (!h->inst) {
 		fprintf(stderr, "bench_plugin: %s did not instantiate at %g Hz with urid:map, "
 		                "work:schedule, log, options, boundedBlockLength and queue_draw\n",
@@ -520,9 +247,9 @@ static Host *host_new(const PluginInfo *pi, int freewheel)
 		host_free(h);
 		return NULL;
 	}
-	h->wi = lilv_instance_get_extension_data(h->inst, LV2_WORKER__interface);
+	lv2host_worker_attach(&h->w, h->inst);
 	h->di = lilv_instance_get_extension_data(h->inst, IDISP_INTERFACE);
-	if (!h->wi || !h->wi->work) {
+	if (!h->w.wi || !h->w.wi->work) {
 		fprintf(stderr, "bench_plugin: %s gives no %s\n", URI_STEREO, LV2_WORKER__interface);
 		host_free(h);
 		return NULL;
@@ -532,16 +259,7 @@ static Host *host_new(const PluginInfo *pi, int freewheel)
 		host_free(h);
 		return NULL;
 	}
-	reset_control(h);
-	for (uint32_t i = 0; i < pi->n_ports; i++) {
-		if (pi->kind[i] == PK_CTL_IN || pi->kind[i] == PK_CTL_OUT)
-			lilv_instance_connect_port(h->inst, i, &h->ctl[i]);
-		else if (pi->kind[i] == PK_ATOM_IN)
-			lilv_instance_connect_port(h->inst, i, h->control);
-		else if (pi->kind[i] == PK_ATOM_OUT)
-			lilv_instance_connect_port(h->inst, i, h->notify);
-	}
-	lilv_instance_activate(h->inst);
+	lv2host_activate(h->inst, &pi->ports, h->ctl, h->control, h->notify);
 	return h;
 }
 
@@ -549,16 +267,14 @@ static Host *host_new(const PluginInfo *pi, int freewheel)
 static void host_run(Host *h, float *const *in, float *const *out, size_t off)
 {
 	for (uint32_t c = 0; c < 2; c++) {
-		lilv_instance_connect_port(h->inst, (uint32_t)h->pi->audio_in[c], in[c] + off);
-		lilv_instance_connect_port(h->inst, (uint32_t)h->pi->audio_out[c], out[c]);
+		lilv_instance_connect_port(h->inst, (uint32_t)h->pi->ports.audio_in[c], in[c] + off);
+		lilv_instance_connect_port(h->inst, (uint32_t)h->pi->ports.audio_out[c], out[c]);
 	}
-	host_deliver(h);
-	h->notify->atom.type = U.atom_Chunk;
-	h->notify->atom.size = ATOM_CAP - sizeof(LV2_Atom);
+	lv2host_deliver(&h->w);
+	lv2host_seq_space(h->notify, ATOM_CAP);
 	lilv_instance_run(h->inst, BLOCK);
-	if (h->wi->end_run)
-		h->wi->end_run(lilv_instance_get_handle(h->inst));
-	reset_control(h);
+	lv2host_end_run(&h->w);
+	lv2host_seq_clear(h->control);
 }
 
 /* ================================================================ the GUI thread */
@@ -883,7 +599,7 @@ int main(int argc, char **argv)
 	}
 
 	/* the bundle, by lilv, from the build */
-	char cwd[PATH_MAX], lv2_dir[PATH_MAX + 16], probe[PATH_MAX + 64];
+	char cwd[PATH_MAX], lv2_dir[PATH_MAX + 16];
 	const char *env = getenv("ONEIRO_TEST_LV2_PATH");
 	if (lv2_arg && *lv2_arg)
 		snprintf(lv2_dir, sizeof lv2_dir, "%s", lv2_arg);
@@ -895,29 +611,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_plugin: getcwd: %s\n", strerror(errno));
 		return 1;
 	}
-	snprintf(probe, sizeof probe, "%s/oneiro.lv2/manifest.ttl", lv2_dir);
-	if (access(probe, R_OK)) {
-		fprintf(stderr, "bench_plugin: no bundle at %s (run `make all` first, from the "
-		                "repository root)\n", probe);
+	if (lv2host_use_bundle(lv2_dir, "bench_plugin"))
 		return 1;
-	}
-	setenv("LV2_PATH", lv2_dir, 1);
-
-	U.atom_Sequence = urid_map(NULL, LV2_ATOM__Sequence);
-	U.atom_Chunk = urid_map(NULL, LV2_ATOM__Chunk);
-	U.atom_Int = urid_map(NULL, LV2_ATOM__Int);
-	U.bufsz_max = urid_map(NULL, LV2_BUF_SIZE__maxBlockLength);
-	U.bufsz_nominal = urid_map(NULL, LV2_BUF_SIZE__nominalBlockLength);
-	U.log_Error = urid_map(NULL, LV2_LOG__Error);
-	U.log_Warning = urid_map(NULL, LV2_LOG__Warning);
-	U.log_Trace = urid_map(NULL, LV2_LOG__Trace);
+	lv2host_init();
 
 	int rc = 1;
 	float *music[2] = {NULL, NULL};
 	LilvWorld *world = lilv_world_new();
 	if (!world) {
 		fprintf(stderr, "bench_plugin: lilv_world_new failed\n");
-		map_free();
+		lv2host_map_free();
 		return 1;
 	}
 	lilv_world_load_all(world);
@@ -1057,6 +760,6 @@ out:
 	free(music[0]);
 	free(music[1]);
 	lilv_world_free(world);
-	map_free();
+	lv2host_map_free();
 	return rc;
 }

@@ -38,24 +38,26 @@
  * Under AddressSanitizer or ThreadSanitizer d is skipped (they bring their
  * own allocator); everything else runs.
  *
+ * The host plumbing it shares with tests/bench_plugin.c (URID map, the
+ * worker rings and thread, ports, the feature array) is tests/lv2host.c.
+ *
  * Run from the repository root after `make all` (the bundle is found at
  * $PWD/build/lv2, or in $ONEIRO_TEST_LV2_PATH; the CLI at build/oneiro, or
- * $ONEIRO_BIN). Link: lilv-0, sndfile, libonr.a (for making test models),
- * -ldl -lpthread, and -rdynamic so that the interposed libc functions below
- * are the ones the plugin calls.
+ * $ONEIRO_BIN). Link: lv2host.o, lilv-0, sndfile, libonr.a (for making test
+ * models), -ldl -lpthread, and -rdynamic so that the interposed libc
+ * functions below are the ones the plugin calls (lv2host.c's calls too).
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "lv2host.h"
 #include "onr.h"
 
 #include <lilv/lilv.h>
 #include <lv2/atom/atom.h>
 #include <lv2/atom/forge.h>
 #include <lv2/atom/util.h>
-#include <lv2/buf-size/buf-size.h>
 #include <lv2/core/lv2.h>
 #include <lv2/log/log.h>
-#include <lv2/options/options.h>
 #include <lv2/patch/patch.h>
 #include <lv2/presets/presets.h>
 #include <lv2/state/state.h>
@@ -104,21 +106,6 @@
 #define URI_MODEL "urn:oneiro:dream#model"
 #define URI_MODEL2 "urn:oneiro:dream#model2"
 #define MAX_PATH_LEN 4096
-
-/* Ardour's inline display, as the plugin declares it (not in lv2-dev) */
-#define IDISP_INTERFACE "http://harrisonconsoles.com/lv2/inlinedisplay#interface"
-#define IDISP_QUEUE_DRAW "http://harrisonconsoles.com/lv2/inlinedisplay#queue_draw"
-typedef struct {
-	unsigned char *data;
-	int width, height, stride;
-} IdispSurface;
-typedef struct {
-	IdispSurface *(*render)(LV2_Handle instance, uint32_t w, uint32_t max_h);
-} IdispInterface;
-typedef struct {
-	void *handle;
-	void (*queue_draw)(void *handle);
-} IdispQueueDraw;
 
 /* ================================================================ interposition
  * Calls made on a thread while its `in_run` flag is set (only around
@@ -392,53 +379,10 @@ static void rt_snapshot(unsigned long *v)
 }
 
 /* ================================================================ URIDs, log */
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static char **map_uris;
-static uint32_t map_n, map_cap;
-
-static LV2_URID urid_map(LV2_URID_Map_Handle h, const char *uri)
-{
-	(void)h;
-	pthread_mutex_lock(&map_lock);
-	for (uint32_t i = 0; i < map_n; i++)
-		if (!strcmp(map_uris[i], uri)) {
-			pthread_mutex_unlock(&map_lock);
-			return i + 1;
-		}
-	if (map_n == map_cap) {
-		map_cap = map_cap ? map_cap * 2 : 64;
-		char **nu = realloc(map_uris, map_cap * sizeof *nu);
-		if (!nu)
-			abort();
-		map_uris = nu;
-	}
-	size_t len = strlen(uri);
-	char *s = malloc(len + 1);
-	if (!s)
-		abort();
-	memcpy(s, uri, len + 1);
-	map_uris[map_n++] = s;
-	LV2_URID id = map_n;
-	pthread_mutex_unlock(&map_lock);
-	return id;
-}
-
-static const char *urid_unmap(LV2_URID_Unmap_Handle h, LV2_URID id)
-{
-	(void)h;
-	pthread_mutex_lock(&map_lock);
-	const char *s = id >= 1 && id <= map_n ? map_uris[id - 1] : NULL;
-	pthread_mutex_unlock(&map_lock);
-	return s;
-}
-
-static LV2_URID_Map map = {NULL, urid_map};
-static LV2_URID_Unmap unmap = {NULL, urid_unmap};
-
+/* besides lv2host.h's HU */
 static struct {
-	LV2_URID atom_Sequence, atom_Object, atom_URID, atom_Path, atom_Int, atom_Float,
-		atom_Chunk, patch_Set, patch_Get, patch_property, patch_value, model, model2, bufsz_max,
-		bufsz_nominal, log_Error, log_Warning, log_Note, log_Trace;
+	LV2_URID atom_Object, atom_URID, atom_Path, atom_Float, patch_Set, patch_Get,
+		patch_property, patch_value, model, model2;
 } U;
 
 static _Atomic unsigned long log_errors;
@@ -447,31 +391,22 @@ static _Atomic int log_quiet; /* while the expected errors of bad files are logg
 static int host_vprintf(LV2_Log_Handle h, LV2_URID type, const char *fmt, va_list ap)
 {
 	(void)h;
-	if (in_run && type != U.log_Trace)
+	if (in_run && type != HU.log_Trace)
 		atomic_fetch_add(&log_in_run, 1);
-	if (type == U.log_Error)
+	if (type == HU.log_Error)
 		atomic_fetch_add(&log_errors, 1);
-	if (log_quiet && type != U.log_Error)
+	if (log_quiet && type != HU.log_Error)
 		return 0;
-	const char *t = type == U.log_Error     ? "error"
-	                : type == U.log_Warning ? "warning"
-	                : type == U.log_Note    ? "note"
-	                : type == U.log_Trace   ? "trace"
-	                                        : "log";
+	const char *t = type == HU.log_Error     ? "error"
+	                : type == HU.log_Warning ? "warning"
+	                : type == HU.log_Note    ? "note"
+	                : type == HU.log_Trace   ? "trace"
+	                                         : "log";
 	fprintf(stderr, "  [plugin %s] ", t);
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int host_printf(LV2_Log_Handle h, LV2_URID type, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = host_vprintf(h, type, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static LV2_Log_Log host_log = {NULL, host_printf, host_vprintf};
+static LV2_Log_Log host_log = {&host_log, lv2host_log_printf, host_vprintf};
 
 /* ================================================================ lilv world */
 static LilvWorld *world;
@@ -497,72 +432,26 @@ static const LilvPlugin *find_plugin(const char *uri)
 }
 
 /* ================================================================ the host */
-#define MAX_PORTS 64
+#define MAX_PORTS LV2HOST_MAX_PORTS
 #define CTRL_CAP 16384
 #define NOTIFY_CAP 16384
-#define SLOT 8192
-#define NSLOT 64
-
-/* single producer, single consumer queue of worker messages */
-typedef struct {
-	_Atomic uint32_t rd, wr;
-	uint32_t len[NSLOT];
-	uint8_t data[NSLOT][SLOT];
-} Ring;
-
-static int ring_push(Ring *r, uint32_t size, const void *data)
-{
-	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_relaxed);
-	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_acquire);
-	if (wr - rd >= NSLOT || size > SLOT)
-		return -1;
-	memcpy(r->data[wr % NSLOT], data, size);
-	r->len[wr % NSLOT] = size;
-	atomic_store_explicit(&r->wr, wr + 1, memory_order_release);
-	return 0;
-}
-
-/* the oldest message, or NULL */
-static const uint8_t *ring_front(Ring *r, uint32_t *size)
-{
-	uint32_t rd = atomic_load_explicit(&r->rd, memory_order_relaxed);
-	uint32_t wr = atomic_load_explicit(&r->wr, memory_order_acquire);
-	if (rd == wr)
-		return NULL;
-	*size = r->len[rd % NSLOT];
-	return r->data[rd % NSLOT];
-}
-
-static void ring_pop(Ring *r)
-{
-	atomic_fetch_add_explicit(&r->rd, 1, memory_order_release);
-}
-
-enum { PK_NONE, PK_AUDIO_IN, PK_AUDIO_OUT, PK_CTL_IN, PK_CTL_OUT, PK_ATOM_IN, PK_ATOM_OUT };
+#define NSLOT 64 /* worker messages each way */
 
 typedef struct Host {
 	const LilvPlugin *plugin;
 	LilvInstance *inst;
-	const LV2_Worker_Interface *wi;
 	double rate;
-	uint32_t n_ports, channels;
-	int32_t max_block, nominal;
-	float ctl[MAX_PORTS], def[MAX_PORTS], min[MAX_PORTS], max[MAX_PORTS];
-	int kind[MAX_PORTS];
-	char sym[MAX_PORTS][64];
-	int audio_in[2], audio_out[2], p_control, p_notify;
+	uint32_t channels;
+	LV2HostPorts ports;
+	float ctl[MAX_PORTS];
 	LV2_Atom_Sequence *control; /* CTRL_CAP bytes */
 	LV2_Atom_Sequence *notify;  /* NOTIFY_CAP bytes */
 	LV2_Atom_Forge forge;
 	char pend_set[8][MAX_PATH_LEN];
 	uint32_t pend_key[8]; /* U.model or U.model2 */
 	int n_pend_set, pend_get;
-	Ring *req, *resp;
+	LV2HostWorker w;  /* w.threaded: a worker thread, else a queue */
 	int auto_drain;   /* drain the worker after each run (queue mode) */
-	int threaded;     /* a worker thread instead */
-	pthread_t wthread;
-	sem_t wsem;
-	_Atomic int wquit;
 	int drop_on_free; /* free without running pending work (as hosts do) */
 	uint64_t frames;  /* run so far */
 	/* what the notify port said */
@@ -574,90 +463,20 @@ typedef struct Host {
 	unsigned long fft_near_swap, fft_elsewhere; /* FFTs inside run() */
 	unsigned runs_fft_near_swap, runs_fft_elsewhere;
 	unsigned sched_fail;
-	/* features */
-	LV2_Worker_Schedule sched;
-	LV2_Options_Option opts[3];
-	LV2_Feature f_map, f_unmap, f_sched, f_log, f_opts, f_bounded, f_idisp;
-	IdispQueueDraw idisp;
+	LV2HostFeatures feat;
 	_Atomic unsigned long draws; /* queue_draw calls */
-	const LV2_Feature *features[10];
 } Host;
 
-/* audio thread (inside run) */
-static LV2_Worker_Status host_schedule(LV2_Worker_Schedule_Handle hh, uint32_t size,
-                                       const void *data)
+/* audio thread (inside run): the worker queue was full */
+static void host_sched_full(void *owner)
 {
-	Host *h = hh;
-	if (ring_push(h->req, size, data)) {
-		h->sched_fail++;
-		return LV2_WORKER_ERR_NO_SPACE;
-	}
-	if (h->threaded)
-		sem_post(&h->wsem);
-	return LV2_WORKER_SUCCESS;
-}
-
-/* worker */
-static LV2_Worker_Status host_respond(LV2_Worker_Respond_Handle hh, uint32_t size,
-                                      const void *data)
-{
-	Host *h = hh;
-	return ring_push(h->resp, size, data) ? LV2_WORKER_ERR_NO_SPACE : LV2_WORKER_SUCCESS;
-}
-
-/* worker: runs every queued request */
-static void host_work(Host *h)
-{
-	uint32_t size;
-	const uint8_t *d;
-	while ((d = ring_front(h->req, &size))) {
-		if (h->wi && h->wi->work)
-			h->wi->work(lilv_instance_get_handle(h->inst), host_respond, h, size, d);
-		ring_pop(h->req);
-	}
-}
-
-/* audio side, between runs: responses back to the plugin */
-static void host_deliver(Host *h)
-{
-	uint32_t size;
-	const uint8_t *d;
-	while ((d = ring_front(h->resp, &size))) {
-		if (h->wi && h->wi->work_response)
-			h->wi->work_response(lilv_instance_get_handle(h->inst), size, d);
-		ring_pop(h->resp);
-	}
-}
-
-static void host_drain(Host *h)
-{
-	host_work(h);
-	host_deliver(h);
-}
-
-static void *worker_main(void *arg)
-{
-	Host *h = arg;
-	for (;;) {
-		sem_wait(&h->wsem);
-		if (atomic_load(&h->wquit))
-			break;
-		host_work(h);
-	}
-	return NULL;
-}
-
-static int port_index(const Host *h, const char *sym)
-{
-	for (uint32_t i = 0; i < h->n_ports; i++)
-		if (!strcmp(h->sym[i], sym))
-			return (int)i;
-	return -1;
+	Host *h = owner;
+	h->sched_fail++;
 }
 
 static void host_set(Host *h, const char *sym, float v)
 {
-	int i = port_index(h, sym);
+	int i = lv2host_port_index(&h->ports, sym);
 	if (i < 0) {
 		CHECK(0, "no port '%s'", sym);
 		return;
@@ -667,16 +486,8 @@ static void host_set(Host *h, const char *sym, float v)
 
 static float host_get(const Host *h, const char *sym)
 {
-	int i = port_index(h, sym);
+	int i = lv2host_port_index(&h->ports, sym);
 	return i < 0 ? NAN : h->ctl[i];
-}
-
-static void reset_control(Host *h)
-{
-	h->control->atom.type = U.atom_Sequence;
-	h->control->atom.size = sizeof(LV2_Atom_Sequence_Body);
-	h->control->body.unit = 0;
-	h->control->body.pad = 0;
 }
 
 /* audio thread (inside run): Ardour's queue_draw only notes the request */
@@ -697,121 +508,35 @@ static Host *host_new_ex(const char *uri, double rate, int32_t max_block, int th
 		return NULL;
 	}
 	Host *h = calloc(1, sizeof *h);
-	h->req = calloc(1, sizeof *h->req);
-	h->resp = calloc(1, sizeof *h->resp);
 	h->control = calloc(1, CTRL_CAP);
 	h->notify = calloc(1, NOTIFY_CAP);
-	if (!h->req || !h->resp || !h->control || !h->notify)
+	if (lv2host_worker_init(&h->w, NSLOT, host_sched_full, h) || !h->control || !h->notify)
 		abort();
 	h->plugin = p;
 	h->rate = rate;
 	h->auto_drain = 1;
-	h->threaded = threaded;
-	h->n_ports = lilv_plugin_get_num_ports(p);
-	if (h->n_ports > MAX_PORTS)
+	if (lv2host_ports(world, p, &h->ports))
 		abort();
-	lilv_plugin_get_port_ranges_float(p, h->min, h->max, h->def);
-	LilvNode *n_in = lilv_new_uri(world, LV2_CORE__InputPort);
-	LilvNode *n_out = lilv_new_uri(world, LV2_CORE__OutputPort);
-	LilvNode *n_audio = lilv_new_uri(world, LV2_CORE__AudioPort);
-	LilvNode *n_ctl = lilv_new_uri(world, LV2_CORE__ControlPort);
-	LilvNode *n_atom = lilv_new_uri(world, LV2_ATOM__AtomPort);
-	h->p_control = h->p_notify = -1;
-	h->audio_in[0] = h->audio_in[1] = h->audio_out[0] = h->audio_out[1] = -1;
-	for (uint32_t i = 0; i < h->n_ports; i++) {
-		const LilvPort *port = lilv_plugin_get_port_by_index(p, i);
-		snprintf(h->sym[i], sizeof h->sym[i], "%s",
-		         lilv_node_as_string(lilv_port_get_symbol(p, port)));
-		int in = lilv_port_is_a(p, port, n_in), out = lilv_port_is_a(p, port, n_out);
-		if (lilv_port_is_a(p, port, n_audio)) {
-			h->kind[i] = in ? PK_AUDIO_IN : PK_AUDIO_OUT;
-			if (in)
-				h->audio_in[h->audio_in[0] < 0 ? 0 : 1] = (int)i;
-			else
-				h->audio_out[h->audio_out[0] < 0 ? 0 : 1] = (int)i;
-		} else if (lilv_port_is_a(p, port, n_ctl)) {
-			h->kind[i] = in ? PK_CTL_IN : PK_CTL_OUT;
-			h->ctl[i] = in && !isnan(h->def[i]) ? h->def[i] : 0.0f;
-		} else if (lilv_port_is_a(p, port, n_atom)) {
-			h->kind[i] = in ? PK_ATOM_IN : PK_ATOM_OUT;
-			if (in)
-				h->p_control = (int)i;
-			else
-				h->p_notify = (int)i;
-		}
-		(void)out;
-	}
-	lilv_node_free(n_in);
-	lilv_node_free(n_out);
-	lilv_node_free(n_audio);
-	lilv_node_free(n_ctl);
-	lilv_node_free(n_atom);
-	h->channels = h->audio_in[1] >= 0 ? 2 : 1;
+	lv2host_ctl_defaults(&h->ports, h->ctl);
+	h->channels = h->ports.audio_in[1] >= 0 ? 2 : 1;
 
-	/* features */
-	h->max_block = max_block;
-	h->nominal = max_block > 0 ? (max_block < 1024 ? max_block : 1024) : 0;
-	h->opts[0] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_max, sizeof(int32_t),
-	                                  U.atom_Int, &h->max_block};
-	h->opts[1] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, U.bufsz_nominal,
-	                                  sizeof(int32_t), U.atom_Int, &h->nominal};
-	h->opts[2] = (LV2_Options_Option){LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL};
-	h->sched.handle = h;
-	h->sched.schedule_work = host_schedule;
-	h->f_map = (LV2_Feature){LV2_URID__map, &map};
-	h->f_unmap = (LV2_Feature){LV2_URID__unmap, &unmap};
-	h->f_sched = (LV2_Feature){LV2_WORKER__schedule, &h->sched};
-	h->f_log = (LV2_Feature){LV2_LOG__log, &host_log};
-	h->f_opts = (LV2_Feature){LV2_OPTIONS__options, h->opts};
-	h->f_bounded = (LV2_Feature){LV2_BUF_SIZE__boundedBlockLength, NULL};
-	h->idisp.handle = h;
-	h->idisp.queue_draw = host_queue_draw;
-	h->f_idisp = (LV2_Feature){IDISP_QUEUE_DRAW, &h->idisp};
-	int k = 0;
-	h->features[k++] = &h->f_map;
-	h->features[k++] = &h->f_unmap;
-	if (!no_worker)
-		h->features[k++] = &h->f_sched;
-	h->features[k++] = &h->f_log;
-	if (max_block > 0) {
-		h->features[k++] = &h->f_opts;
-		h->features[k++] = &h->f_bounded;
-	}
-	h->features[k++] = &h->f_idisp;
-	h->features[k] = NULL;
-	if (h->threaded) {
-		sem_init(&h->wsem, 0, 0);
-		if (pthread_create(&h->wthread, NULL, worker_main, h))
-			abort();
-	}
+	lv2host_features_init(&h->feat, no_worker ? NULL : &h->w, &host_log, max_block,
+	                      max_block > 0 ? (max_block < 1024 ? max_block : 1024) : 0,
+	                      host_queue_draw, h);
+	if (threaded && lv2host_worker_start(&h->w))
+		abort();
 
-	h->inst = lilv_plugin_instantiate(p, rate, h->features);
+	h->inst = lilv_plugin_instantiate(p, rate, h->feat.features);
 	if (!h->inst) {
-		if (h->threaded) {
-			atomic_store(&h->wquit, 1);
-			sem_post(&h->wsem);
-			pthread_join(h->wthread, NULL);
-			sem_destroy(&h->wsem);
-		}
-		free(h->req);
-		free(h->resp);
+		lv2host_close(NULL, &h->w, 0);
 		free(h->control);
 		free(h->notify);
 		free(h);
 		return NULL;
 	}
-	h->wi = lilv_instance_get_extension_data(h->inst, LV2_WORKER__interface);
-	lv2_atom_forge_init(&h->forge, &map);
-	reset_control(h);
-	for (uint32_t i = 0; i < h->n_ports; i++) {
-		if (h->kind[i] == PK_CTL_IN || h->kind[i] == PK_CTL_OUT)
-			lilv_instance_connect_port(h->inst, i, &h->ctl[i]);
-		else if (h->kind[i] == PK_ATOM_IN)
-			lilv_instance_connect_port(h->inst, i, h->control);
-		else if (h->kind[i] == PK_ATOM_OUT)
-			lilv_instance_connect_port(h->inst, i, h->notify);
-	}
-	lilv_instance_activate(h->inst);
+	lv2host_worker_attach(&h->w, h->inst);
+	lv2_atom_forge_init(&h->forge, &lv2host_map);
+	lv2host_activate(h->inst, &h->ports, h->ctl, h->control, h->notify);
 	return h;
 }
 
@@ -824,18 +549,7 @@ static void host_free(Host *h)
 {
 	if (!h)
 		return;
-	lilv_instance_deactivate(h->inst);
-	if (h->threaded) {
-		atomic_store(&h->wquit, 1);
-		sem_post(&h->wsem);
-		pthread_join(h->wthread, NULL);
-		sem_destroy(&h->wsem);
-	}
-	if (!h->drop_on_free)
-		host_drain(h);
-	lilv_instance_free(h->inst);
-	free(h->req);
-	free(h->resp);
+	lv2host_close(h->inst, &h->w, !h->drop_on_free);
 	free(h->control);
 	free(h->notify);
 	free(h);
@@ -888,7 +602,7 @@ static void forge_control(Host *h)
 
 static void read_notify(Host *h)
 {
-	if (h->notify->atom.type != U.atom_Sequence) {
+	if (h->notify->atom.type != HU.atom_Sequence) {
 		h->notify_bad++;
 		return;
 	}
@@ -923,22 +637,20 @@ static void read_notify(Host *h)
 static void host_run(Host *h, const float *const *in, float *const *out, uint32_t n)
 {
 	for (uint32_t c = 0; c < h->channels; c++) {
-		lilv_instance_connect_port(h->inst, (uint32_t)h->audio_in[c], (void *)in[c]);
-		lilv_instance_connect_port(h->inst, (uint32_t)h->audio_out[c], out[c]);
+		lilv_instance_connect_port(h->inst, (uint32_t)h->ports.audio_in[c], (void *)in[c]);
+		lilv_instance_connect_port(h->inst, (uint32_t)h->ports.audio_out[c], out[c]);
 	}
-	if (h->threaded)
-		host_deliver(h);
+	if (h->w.threaded)
+		lv2host_deliver(&h->w);
 	if (h->n_pend_set || h->pend_get)
 		forge_control(h);
-	h->notify->atom.type = U.atom_Chunk;
-	h->notify->atom.size = NOTIFY_CAP - sizeof(LV2_Atom);
+	lv2host_seq_space(h->notify, NOTIFY_CAP);
 	unsigned long fft0 = atomic_load(&rt_in_run[RT_FFT]);
 	in_run = 1;
 	lilv_instance_run(h->inst, n);
-	if (h->wi && h->wi->end_run)
-		h->wi->end_run(lilv_instance_get_handle(h->inst));
+	lv2host_end_run(&h->w);
 	in_run = 0;
-	reset_control(h);
+	lv2host_seq_clear(h->control);
 	read_notify(h);
 	unsigned long fft = atomic_load(&rt_in_run[RT_FFT]) - fft0;
 	if (fft) {
@@ -953,8 +665,8 @@ static void host_run(Host *h, const float *const *in, float *const *out, uint32_
 	}
 	h->runs++;
 	h->frames += n;
-	if (!h->threaded && h->auto_drain)
-		host_drain(h);
+	if (!h->w.threaded && h->auto_drain)
+		lv2host_drain(&h->w);
 }
 
 /* Runs frames [off, off + n) of the buffers, in blocks of the pattern
@@ -1590,7 +1302,7 @@ static void loop_free(Loop *lp)
 static void wait_worker(Host *h)
 {
 	uint32_t size;
-	for (int w = 0; w < 5000 && h->threaded && ring_front(h->req, &size); w++) {
+	for (int w = 0; w < 5000 && h->w.threaded && lv2host_ring_front(h->w.req, &size); w++) {
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
 	}
@@ -1953,7 +1665,7 @@ static void test_teardown_pending(void)
 	h->auto_drain = 0;
 	run_loop(h, &lp, 256, 256, NULL); /* installs it; MSG_FREE queued, not run */
 	uint32_t size;
-	int pending = ring_front(h->req, &size) != NULL;
+	int pending = lv2host_ring_front(h->w.req, &size) != NULL;
 	CHECK(pending, "e: teardown: expected a pending worker message after the swap");
 	h->drop_on_free = 1;
 	loop_free(&lp);
@@ -2081,7 +1793,7 @@ static void test_thread_lifetime(void)
 	int t_inactive = threads_settle(t0);
 	CHECK(t_inactive == t0, "e: threads: %d after deactivate(), %d before", t_inactive, t0);
 	/* a second instance, instantiated only (as a scan does), then freed */
-	LilvInstance *scan = lilv_plugin_instantiate(h->plugin, rate, h->features);
+	LilvInstance *scan = lilv_plugin_instantiate(h->plugin, rate, h->feat.features);
 	CHECK(scan != NULL, "e: threads: instantiate without activate");
 	int t_scan = count_threads();
 	CHECK(t_scan == t0, "e: threads: instantiate() alone started %d thread(s)", t_scan - t0);
@@ -2397,8 +2109,8 @@ static void test_inline_display(void)
 static const void *get_port_value(const char *sym, void *ud, uint32_t *size, uint32_t *type)
 {
 	Host *h = ud;
-	int i = port_index(h, sym);
-	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+	int i = lv2host_port_index(&h->ports, sym);
+	if (i < 0 || h->ports.kind[i] != PK_CTL_IN) {
 		*size = 0;
 		*type = 0;
 		return NULL;
@@ -2412,14 +2124,14 @@ static void set_port_value(const char *sym, void *ud, const void *value, uint32_
                            uint32_t type)
 {
 	Host *h = ud;
-	int i = port_index(h, sym);
-	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+	int i = lv2host_port_index(&h->ports, sym);
+	if (i < 0 || h->ports.kind[i] != PK_CTL_IN) {
 		CHECK(0, "state: a value for port '%s', which is not a control input", sym);
 		return;
 	}
 	if (type == U.atom_Float && size == sizeof(float))
 		h->ctl[i] = *(const float *)value;
-	else if (type == U.atom_Int && size == sizeof(int32_t))
+	else if (type == HU.atom_Int && size == sizeof(int32_t))
 		h->ctl[i] = (float)*(const int32_t *)value;
 	else
 		CHECK(0, "state: port '%s' value of type %u size %u", sym, type, size);
@@ -2469,8 +2181,8 @@ static void test_state(void)
 	mkdir(copy, 0700);
 	mkdir(save, 0700);
 	LilvState *st = lilv_state_new_from_instance(
-		a->plugin, a->inst, &map, scratch, copy, lnk, save, get_port_value, a,
-		LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, a->features);
+		a->plugin, a->inst, &lv2host_map, scratch, copy, lnk, save, get_port_value, a,
+		LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, a->feat.features);
 	CHECK(st != NULL, "f: lilv_state_new_from_instance");
 	if (!st) {
 		loop_free(&lp);
@@ -2479,9 +2191,9 @@ static void test_state(void)
 	}
 	CHECK(lilv_state_get_num_properties(st) >= 1, "f: the state holds %u properties",
 	      lilv_state_get_num_properties(st));
-	int sv = lilv_state_save(world, &map, &unmap, st, NULL, save, "state.ttl");
+	int sv = lilv_state_save(world, &lv2host_map, &lv2host_unmap, st, NULL, save, "state.ttl");
 	CHECK(sv == 0, "f: lilv_state_save into %s: %d", save, sv);
-	LilvState *st2 = lilv_state_new_from_file(world, &map, NULL, file);
+	LilvState *st2 = lilv_state_new_from_file(world, &lv2host_map, NULL, file);
 	CHECK(st2 != NULL, "f: lilv_state_new_from_file %s", file);
 
 	/* restored in a fresh instance, in memory and from the file */
@@ -2494,7 +2206,7 @@ static void test_state(void)
 		CHECK(b != NULL, "f: instantiate a second");
 		if (!b)
 			continue;
-		lilv_state_restore(which[w], b->inst, set_port_value, b, 0, b->features);
+		lilv_state_restore(which[w], b->inst, set_port_value, b, 0, b->feat.features);
 		run_loop(b, &lp, 2048, 256, NULL);
 		CHECK(b->path_reports >= 1 && same_file(b->last_path, model_b),
 		      "f (%s): restored instance reports '%s', not the file %s", wname[w], b->last_path,
@@ -2504,7 +2216,7 @@ static void test_state(void)
 			      "f (%s): port %s restored as %g, saved %g", wname[w], state_ports[i].sym,
 			      (double)host_get(b, state_ports[i].sym), (double)state_ports[i].v);
 		/* and it saves the same path again */
-		LilvState *st3 = lilv_state_new_from_instance(b->plugin, b->inst, &map, NULL, NULL,
+		LilvState *st3 = lilv_state_new_from_instance(b->plugin, b->inst, &lv2host_map, NULL, NULL,
 		                                              NULL, NULL, get_port_value, b, 0, NULL);
 		CHECK(st3 && lilv_state_get_num_properties(st3) >= 1, "f (%s): save again", wname[w]);
 		if (st3)
@@ -2520,7 +2232,7 @@ static void test_state(void)
 		Host *c = host_new(URI_STEREO, rate, 4096, 0);
 		if (c) {
 			log_quiet = 1;
-			lilv_state_restore(st2, c->inst, set_port_value, c, 0, c->features);
+			lilv_state_restore(st2, c->inst, set_port_value, c, 0, c->feat.features);
 			log_quiet = 0;
 			RunStats rs = {0};
 			run_loop(c, &lp, (size_t)(2.0 * rate), 256, &rs);
@@ -2550,9 +2262,9 @@ static void test_state(void)
 			d->auto_drain = 0;
 			host_set(d, "window", 2.0f);
 			run_loop(d, &lp, 256, 256, NULL); /* asks the worker for a 0.5 s engine */
-			host_drain(d);                    /* ... which is built and posted */
+			lv2host_drain(&d->w);                    /* ... which is built and posted */
 			/* restore: a new model for the window run() last installed */
-			lilv_state_restore(st, d->inst, NULL, NULL, 0, d->features);
+			lilv_state_restore(st, d->inst, NULL, NULL, 0, d->feat.features);
 			d->auto_drain = 1;
 			run_loop(d, &lp, (size_t)(1.0 * rate), 256, NULL);
 			uint32_t Ld = (uint32_t)host_get(d, "latency");
@@ -2623,7 +2335,7 @@ static LV2_State_Status restore_raw_key(Host *h, uint32_t key, const void *value
 		CHECK(0, "f: no state interface");
 		return LV2_STATE_ERR_UNKNOWN;
 	}
-	return si->restore(lilv_instance_get_handle(h->inst), retrieve_saved, &v, 0, h->features);
+	return si->restore(lilv_instance_get_handle(h->inst), retrieve_saved, &v, 0, h->feat.features);
 }
 
 static LV2_State_Status restore_raw(Host *h, const void *value, size_t size, uint32_t type)
@@ -2709,7 +2421,7 @@ static void test_restore_sizes(void)
 			{"not terminated, 3 bytes past the path", no_nul, len + 3, U.atom_Path},
 			{"4100 bytes, no NUL", junk, MAX_PATH_LEN + 4, U.atom_Path},
 			{"only a NUL", "", 1, U.atom_Path},
-			{"an atom:Int", styles, len + 1, U.atom_Int},
+			{"an atom:Int", styles, len + 1, HU.atom_Int},
 		};
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			unsigned long e0 = atomic_load(&log_errors);
@@ -2765,7 +2477,7 @@ static float **render_second(const SecRun *sr, Host **keep)
 	if (!h)
 		return NULL;
 	if (sr->st)
-		lilv_state_restore(sr->st, h->inst, set_port_value, h, 0, h->features);
+		lilv_state_restore(sr->st, h->inst, set_port_value, h, 0, h->feat.features);
 	host_set(h, "freewheel", 1.0f);
 	if (sr->share >= 0.0f)
 		host_set(h, "second_share", sr->share);
@@ -2939,17 +2651,18 @@ static void test_second(void)
 		mkdir(scratch, 0700);
 		mkdir(save, 0700);
 		LilvState *st = h ? lilv_state_new_from_instance(
-			h->plugin, h->inst, &map, scratch, scratch, save, save, get_port_value, h,
-			LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, h->features) : NULL;
+			h->plugin, h->inst, &lv2host_map, scratch, scratch, save, save, get_port_value, h,
+			LV2_STATE_IS_POD | LV2_STATE_IS_PORTABLE, h->feat.features) : NULL;
 		CHECK(st && lilv_state_get_num_properties(st) == 2,
 		      "s: the state of an instance with a second model holds %u properties, not 2",
 		      st ? lilv_state_get_num_properties(st) : 0);
 		host_free(h);
 		LilvState *st2 = NULL;
 		if (st) {
-			int sv = lilv_state_save(world, &map, &unmap, st, NULL, save, "state.ttl");
+			int sv = lilv_state_save(world, &lv2host_map, &lv2host_unmap, st, NULL, save,
+			                         "state.ttl");
 			CHECK(sv == 0, "s: lilv_state_save into %s: %d", save, sv);
-			st2 = lilv_state_new_from_file(world, &map, NULL, file);
+			st2 = lilv_state_new_from_file(world, &lv2host_map, NULL, file);
 			CHECK(st2 != NULL, "s: lilv_state_new_from_file %s", file);
 		}
 		LilvState *which[2] = {st, st2};
@@ -2975,7 +2688,7 @@ static void test_second(void)
 				       wname[w]);
 			/* and it saves it again */
 			LilvState *again = lilv_state_new_from_instance(
-				h->plugin, h->inst, &map, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL);
+				h->plugin, h->inst, &lv2host_map, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL);
 			CHECK(again && lilv_state_get_num_properties(again) == 2,
 			      "s: state %s: saved again with %u properties", wname[w],
 			      again ? lilv_state_get_num_properties(again) : 0);
@@ -3252,8 +2965,8 @@ static void test_mono(void)
 	CHECK(h != NULL, "i: instantiate mono");
 	if (!h)
 		return;
-	CHECK(h->channels == 1 && h->n_ports == 35, "i: mono has %u channels, %u ports", h->channels,
-	      h->n_ports);
+	CHECK(h->channels == 1 && h->ports.n_ports == 35, "i: mono has %u channels, %u ports",
+	      h->channels, h->ports.n_ports);
 	host_set(h, "freewheel", 1.0f);
 	/* the stereo-only setting must not matter */
 	host_set(h, "stereo", 1.0f);
@@ -3325,18 +3038,18 @@ static void preset_value(const char *sym, void *ud, const void *value, uint32_t 
 {
 	PresetCtx *pc = ud;
 	Host *h = pc->h;
-	int i = port_index(h, sym);
+	int i = lv2host_port_index(&h->ports, sym);
 	pc->n++;
-	if (i < 0 || h->kind[i] != PK_CTL_IN) {
+	if (i < 0 || h->ports.kind[i] != PK_CTL_IN) {
 		CHECK(0, "presets: a value for '%s', not a control input", sym);
 		pc->bad++;
 		return;
 	}
 	float v = type == U.atom_Float && size == 4 ? *(const float *)value
-	          : type == U.atom_Int && size == 4 ? (float)*(const int32_t *)value
+	          : type == HU.atom_Int && size == 4 ? (float)*(const int32_t *)value
 	                                            : NAN;
-	CHECK(v >= h->min[i] && v <= h->max[i], "presets: %s = %g outside [%g, %g]", sym, (double)v,
-	      (double)h->min[i], (double)h->max[i]);
+	CHECK(v >= h->ports.min[i] && v <= h->ports.max[i], "presets: %s = %g outside [%g, %g]", sym,
+	      (double)v, (double)h->ports.min[i], (double)h->ports.max[i]);
 	h->ctl[i] = v;
 }
 
@@ -3351,7 +3064,7 @@ static void test_presets(void)
 	LILV_FOREACH (nodes, i, presets) {
 		const LilvNode *pn = lilv_nodes_get(presets, i);
 		lilv_world_load_resource(world, pn);
-		LilvState *st = lilv_state_new_from_world(world, &map, pn);
+		LilvState *st = lilv_state_new_from_world(world, &lv2host_map, pn);
 		CHECK(st != NULL, "presets: cannot load %s", lilv_node_as_string(pn));
 		if (!st)
 			continue;
@@ -3359,7 +3072,7 @@ static void test_presets(void)
 		Host *h = host_new(URI_STEREO, 48000, 4096, 0);
 		if (h) {
 			PresetCtx pc = {h, 0, 0};
-			lilv_state_restore(st, h->inst, preset_value, &pc, 0, h->features);
+			lilv_state_restore(st, h->inst, preset_value, &pc, 0, h->feat.features);
 			CHECK(pc.n >= 5, "presets: %s sets %d ports", lilv_node_as_string(pn), pc.n);
 			host_set(h, "freewheel", 1.0f);
 			Loop lp;
@@ -3508,15 +3221,10 @@ int main(int argc, char **argv)
 	snprintf(oneiro_bin, sizeof oneiro_bin, "%s", ob && *ob ? ob : "");
 	if (!*oneiro_bin)
 		snprintf(oneiro_bin, sizeof oneiro_bin, "%s/build/oneiro", repo_dir);
-	char probe[PATH_MAX + 64];
-	snprintf(probe, sizeof probe, "%s/oneiro.lv2/manifest.ttl", lv2_dir);
-	if (access(probe, R_OK)) {
-		fprintf(stderr, "test_lv2: no bundle at %s (run `make all` first, from the repository "
-		                "root)\n", probe);
+	if (lv2host_use_bundle(lv2_dir, "test_lv2")) {
 		CHECK(0, "bundle present");
 		return test_done();
 	}
-	setenv("LV2_PATH", lv2_dir, 1);
 	snprintf(tmp_dir, sizeof tmp_dir, "%s/oneiro-test-lv2-XXXXXX",
 	         getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmp_dir)) {
@@ -3527,25 +3235,17 @@ int main(int argc, char **argv)
 	lilv_world_load_all(world);
 	plugins = lilv_world_get_all_plugins(world);
 
-	U.atom_Sequence = urid_map(NULL, LV2_ATOM__Sequence);
-	U.atom_Object = urid_map(NULL, LV2_ATOM__Object);
-	U.atom_URID = urid_map(NULL, LV2_ATOM__URID);
-	U.atom_Path = urid_map(NULL, LV2_ATOM__Path);
-	U.atom_Int = urid_map(NULL, LV2_ATOM__Int);
-	U.atom_Float = urid_map(NULL, LV2_ATOM__Float);
-	U.atom_Chunk = urid_map(NULL, LV2_ATOM__Chunk);
-	U.patch_Set = urid_map(NULL, LV2_PATCH__Set);
-	U.patch_Get = urid_map(NULL, LV2_PATCH__Get);
-	U.patch_property = urid_map(NULL, LV2_PATCH__property);
-	U.patch_value = urid_map(NULL, LV2_PATCH__value);
-	U.model = urid_map(NULL, URI_MODEL);
-	U.model2 = urid_map(NULL, URI_MODEL2);
-	U.bufsz_max = urid_map(NULL, LV2_BUF_SIZE__maxBlockLength);
-	U.bufsz_nominal = urid_map(NULL, LV2_BUF_SIZE__nominalBlockLength);
-	U.log_Error = urid_map(NULL, LV2_LOG__Error);
-	U.log_Warning = urid_map(NULL, LV2_LOG__Warning);
-	U.log_Note = urid_map(NULL, LV2_LOG__Note);
-	U.log_Trace = urid_map(NULL, LV2_LOG__Trace);
+	lv2host_init();
+	U.atom_Object = lv2host_urid(LV2_ATOM__Object);
+	U.atom_URID = lv2host_urid(LV2_ATOM__URID);
+	U.atom_Path = lv2host_urid(LV2_ATOM__Path);
+	U.atom_Float = lv2host_urid(LV2_ATOM__Float);
+	U.patch_Set = lv2host_urid(LV2_PATCH__Set);
+	U.patch_Get = lv2host_urid(LV2_PATCH__Get);
+	U.patch_property = lv2host_urid(LV2_PATCH__property);
+	U.patch_value = lv2host_urid(LV2_PATCH__value);
+	U.model = lv2host_urid(URI_MODEL);
+	U.model2 = lv2host_urid(URI_MODEL2);
 
 	const LilvPlugin *ps = find_plugin(URI_STEREO);
 	CHECK(ps != NULL, "%s in %s", URI_STEREO, lv2_dir);
@@ -3590,9 +3290,7 @@ int main(int argc, char **argv)
 		       lat_seen[i].latency / lat_seen[i].rate, i + 1 < n_lat_seen ? "," : "\n");
 
 	lilv_world_free(world);
-	for (uint32_t i = 0; i < map_n; i++)
-		free(map_uris[i]);
-	free(map_uris);
+	lv2host_map_free();
 	rm_rf(tmp_dir);
 	return test_done();
 }
