@@ -200,17 +200,6 @@ void FN(valid_conv_dw)(float *dwp, const float *dy, size_t ldy, const float *x, 
 	}
 }
 
-/* The same dw' as valid_conv_dw, from x's shifted rows transposed:
- * xt[t][c] = x[c / Q][t + c % Q] for c < RQ = R * Q (T rows, stride ldt,
- * each readable and finite up to round_up(RQ, ONR_CONVX_TILE)), vectorised
- * across c instead of t. For the short time axes of a magnitude front end
- * (12 to 100 frames) valid_conv_dw spends as long on its horizontal sums and
- * scalar tails as on its products; here every product is a vector one.
- * Each output is summed in exactly valid_conv_dw's order -- VW partial sums
- * over t = l (mod VW) below T / VW * VW, added in lane order to 0, then the
- * remaining t in order as tail_dot does -- with the same roundings, so the
- * two give the same bits and choosing between them is a matter of speed only
- * (test_layers checks it for every kernel set). */
 /* NR (1 or 2, a constant) rows of dw' from row d on, for the column block
  * xc (VW columns, n of them real): each xt vector loaded once serves NR rows. */
 static inline __attribute__((always_inline)) void
@@ -271,6 +260,18 @@ dw_t_rows(float *dwp, const float *dy, size_t ldy, const float *xc, size_t ldt, 
 	}
 }
 
+/* The same dw' as valid_conv_dw, from x's shifted rows transposed:
+ * xt[t][c] = x[c / Q][t + c % Q] for c < RQ = R * Q (T rows, stride ldt,
+ * each readable and finite up to round_up(RQ, ONR_CONVX_TILE)), vectorised
+ * across c instead of t. For the short time axes of a magnitude front end
+ * (12 to 100 frames) valid_conv_dw spends as long on its horizontal sums and
+ * scalar tails as on its products; here every product is a vector one.
+ * Each output is summed in exactly valid_conv_dw's order -- VW partial sums
+ * over t = l (mod VW) below T / VW * VW, added in lane order to 0, then the
+ * remaining t in order as tail_dot does (the fused ones contracted into
+ * FMAs, as the kernels build with -ffp-contract=fast) -- with the same
+ * roundings, so the two give the same bits and choosing between them is a matter of speed only
+ * (test_layers checks it for every kernel set). */
 void FN(valid_conv_dw_t)(float *dwp, const float *dy, size_t ldy, const float *xt, size_t ldt,
                          uint32_t D, uint32_t RQ, uint32_t T)
 {
