@@ -1761,6 +1761,33 @@ static int count_threads(void)
 	return n;
 }
 
+/* how many of the process's threads are called `name` (their comm) */
+static int count_named(const char *name)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)getpid());
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cpath[400], comm[32] = "";
+		snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
+		FILE *f = fopen(cpath, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof comm, f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		n += strcmp(comm, name) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
 /* the thread count once it settles at `want` (a joined thread may linger in
  * /proc a moment), or what it is after 2 s */
 static int threads_settle(int want)
@@ -1789,6 +1816,14 @@ static void test_thread_lifetime(void)
 	int t_active = threads_settle(t0 + 1);
 	CHECK(t_active == t0 + 1, "e: threads: %d with the plugin active, %d before (one dream "
 	                          "thread expected)", t_active, t0);
+	/* named, so that top, perf and a debugger say whose thread it is */
+	int named = 0;
+	for (int i = 0; i < 200 && named != 1; i++) {
+		named = count_named("oneiro dream");
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK(named == 1, "e: threads: %d thread(s) named 'oneiro dream', 1 expected", named);
 	lilv_instance_deactivate(h->inst);
 	int t_inactive = threads_settle(t0);
 	CHECK(t_inactive == t0, "e: threads: %d after deactivate(), %d before", t_inactive, t0);

@@ -40,6 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 /* Ardour's inline display (not in lv2-dev; the ABI Ardour and its plugins
  * use, from ardour/lv2_extensions.h): the host calls render(instance, w,
@@ -461,6 +464,10 @@ static void notify_dream(void *arg) /* audio thread: wake the dream thread */
 static void *dream_main(void *arg) /* dream thread */
 {
 	Plugin *self = arg;
+#ifdef __linux__
+	/* named in top, perf and a debugger's thread list */
+	prctl(PR_SET_NAME, "oneiro dream", 0, 0, 0);
+#endif
 	for (;;) {
 		sem_wait(&self->sem);
 		if (atomic_load(&self->quit))
