@@ -13,6 +13,10 @@ SECONDS = 6.0
 
 
 def main():
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        # --help (or a missing path) is not a file name to write
+        sys.stdout.write(__doc__ + "\n")
+        sys.exit(0 if sys.argv[1:] in (["--help"], ["-h"]) else 2)
     out = sys.argv[1]
     n = int(RATE * SECONDS)
     left = [0.0] * n
