@@ -470,14 +470,15 @@ void onr_convx_bwd_w(const onr_convx *cx, float *dw, float *db, const float *dy,
 		onr_kernels_get()->conv_dw(dwp, dy, T, X, ld, d->D, R, Q, T);
 	}
 	for (uint32_t o = 0; o < d->D; o++) {
-		for (uint32_t c = 0; c < d->C && S != 1; c++)
-			for (uint32_t p = 0; p < S; p++)
-				for (uint32_t q = 0; q < Q; q++) {
-					uint32_t k = q * S + p;
-					if (k < K)
-						dw[((size_t)o * d->C + c) * K + k] +=
-							dwp[((size_t)o * R + c * S + p) * Q + q];
-				}
+		if (S != 1) /* the staging copy into dw */
+			for (uint32_t c = 0; c < d->C; c++)
+				for (uint32_t p = 0; p < S; p++)
+					for (uint32_t q = 0; q < Q; q++) {
+						uint32_t k = q * S + p;
+						if (k < K)
+							dw[((size_t)o * d->C + c) * K + k] +=
+								dwp[((size_t)o * R + c * S + p) * Q + q];
+					}
 		if (db) {
 			const float *dyr = dy + (size_t)o * T;
 			float s = 0.0f;

@@ -1745,26 +1745,17 @@ static void test_reactivate(void)
  * host only instantiates (a plugin scan, lv2lint's forked run-time checks,
  * which wait for every thread of the child) owns none, and deactivate()
  * joins it. Threads counted in /proc/self/task. */
+static int count_named(const char *name);
 static int count_threads(void)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)getpid());
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return count_named(NULL);
 }
 
-/* how many of the process's threads are called `name` (their comm) */
+/* how many of the process's threads are called `name` (their comm; NULL:
+ * all of them) */
 static int count_named(const char *name)
 {
-	char path[96];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)getpid());
 	DIR *d = opendir(path);
 	if (!d)
@@ -1774,6 +1765,10 @@ static int count_named(const char *name)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
+		if (!name) {
+			n++;
+			continue;
+		}
 		char cpath[400], comm[32] = "";
 		snprintf(cpath, sizeof cpath, "%s/%s/comm", path, e->d_name);
 		FILE *f = fopen(cpath, "r");
