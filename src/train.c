@@ -413,3 +413,91 @@ void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint6
 			aug_lowpass8(y, W, fc / rate);
 	}
 }
+
+/* ================================================================ room and masks */
+/* A room is written by hand: no Debian library renders a seeded random room
+ * into a buffer (sox's reverb is a command-line effect, not a C API), and a
+ * parallel-comb/all-pass network (Schroeder and Moorer's design) costs about
+ * 12 operations a sample, so it runs inline in the batch loop. The combs'
+ * delays are the usual mutually prime spread of 25 to 37 ms, scaled by a
+ * random room size; each comb has a one-pole low-pass in its loop (air and
+ * walls absorb the highs first), its gain set from a random RT60. */
+static const double room_comb_ms[8] = {25.31, 26.94, 28.96, 30.75, 32.24, 33.81, 35.31, 36.67};
+static const double room_ap_ms[4] = {12.61, 10.00, 7.73, 5.10};
+
+void onr_augment_room(float *y, uint32_t W, double rate, uint64_t *state, float *work)
+{
+	if (W < 2 || !(rate > 0.0))
+		return;
+	double size = exp(log(0.5) + (log(1.6) - log(0.5)) * onr_uniform01(state));
+	double rt60 = exp(log(ONR_ROOM_RT60_LO) + (log(ONR_ROOM_RT60_HI) - log(ONR_ROOM_RT60_LO)) *
+	                                             onr_uniform01(state));
+	double damp = 0.05 + 0.5 * onr_uniform01(state);
+	uint32_t pre = (uint32_t)(0.02 * rate * onr_uniform01(state));
+	double wet_db = ONR_ROOM_WET_LO + (ONR_ROOM_WET_HI - ONR_ROOM_WET_LO) * onr_uniform01(state);
+	float *acc = work, *c = work + W, *b = work + 2 * (size_t)W;
+	memset(acc, 0, (size_t)W * sizeof *acc);
+	for (int k = 0; k < 8; k++) {
+		uint32_t d = (uint32_t)lround(room_comb_ms[k] * 1e-3 * size * rate);
+		if (d < 1)
+			d = 1;
+		double g = pow(10.0, -3.0 * d / (rt60 * rate)), f = 0.0;
+		/* c[n] = y[n - pre] + g lp(c[n - d]) */
+		for (uint32_t n = 0; n < W; n++) {
+			double in = n >= pre ? y[n - pre] : 0.0;
+			double fb = n >= d ? c[n - d] : 0.0;
+			f = (1.0 - damp) * fb + damp * f;
+			c[n] = (float)(in + g * f);
+			acc[n] += c[n];
+		}
+	}
+	for (int k = 0; k < 4; k++) {
+		uint32_t d = (uint32_t)lround(room_ap_ms[k] * 1e-3 * size * rate);
+		if (d < 1)
+			d = 1;
+		/* b[n] = v[n] + 0.5 b[n - d]; out[n] = b[n - d] - 0.5 b[n] */
+		for (uint32_t n = 0; n < W; n++) {
+			double bd = n >= d ? b[n - d] : 0.0;
+			b[n] = (float)(acc[n] + 0.5 * bd);
+			acc[n] = (float)(bd - 0.5 * b[n]);
+		}
+	}
+	double sd = 0.0, sw = 0.0;
+	for (uint32_t n = 0; n < W; n++) {
+		sd += (double)y[n] * y[n];
+		sw += (double)acc[n] * acc[n];
+	}
+	if (!(sw > 0.0) || !(sd > 0.0))
+		return;
+	float gw = (float)(sqrt(sd / sw) * pow(10.0, wet_db / 20.0));
+	for (uint32_t n = 0; n < W; n++)
+		y[n] += gw * acc[n];
+}
+
+void onr_augment_mask(float *y, uint32_t W, double rate, uint64_t *state)
+{
+	if (W < 2 || !(rate > 0.0))
+		return;
+	/* a band taken out: two deep peaking cuts at one centre, 100 Hz to 0.4
+	 * rate, about a third to one octave wide */
+	double lo = log(fmin(100.0 / rate, 0.1)), hi = log(0.4);
+	double f = exp(lo + (hi - lo) * onr_uniform01(state));
+	double q = 1.4 + 3.0 * onr_uniform01(state);
+	aug_peak(y, W, f, -24.0, q);
+	aug_peak(y, W, f, -24.0, q);
+	/* a gap: ONR_MASK_GAP_LO to _HI seconds of silence at a random place, with
+	 * 5 ms raised-cosine edges so that the gap itself makes no click */
+	double len_s = ONR_MASK_GAP_LO + (ONR_MASK_GAP_HI - ONR_MASK_GAP_LO) * onr_uniform01(state);
+	uint32_t len = (uint32_t)(len_s * rate), ramp = (uint32_t)(0.005 * rate);
+	if (len + 2 * ramp >= W)
+		return;
+	uint32_t at = (uint32_t)((W - len - 2 * ramp) * onr_uniform01(state));
+	for (uint32_t n = 0; n < len + 2 * ramp; n++) {
+		double g = 0.0;
+		if (n < ramp)
+			g = 0.5 + 0.5 * cos(M_PI * (n + 0.5) / ramp);
+		else if (n >= ramp + len)
+			g = 0.5 - 0.5 * cos(M_PI * (n - ramp - len + 0.5) / ramp);
+		y[at + n] *= (float)g;
+	}
+}

@@ -86,6 +86,30 @@ uint64_t onr_trainer_steps(const onr_trainer *t);
 #define ONR_AUG_LOWPASS_HI 7000.0
 void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint64_t *state);
 
+/* Training-time rooms (oneiro train --room P): y (W samples at `rate` Hz, in
+ * place) gets the diffuse tail of a random room added, as a recording made at a
+ * distance has: eight damped parallel combs and four all-passes, a room size
+ * of 0.5 to 1.6 (the delays' scale), an RT60 of ONR_ROOM_RT60_LO to _HI
+ * seconds (log-uniform), high-frequency damping, 0 to 20 ms pre-delay, the
+ * tail's energy ONR_ROOM_WET_LO to _HI dB against the dry window's (uniform).
+ * The tail starts within the window (what came before it is not known).
+ * `work` is scratch for 3 W floats. *state advances: the same seed, the same
+ * rooms. A silent window stays silent. */
+#define ONR_ROOM_RT60_LO 0.15
+#define ONR_ROOM_RT60_HI 1.5
+#define ONR_ROOM_WET_LO (-20.0)
+#define ONR_ROOM_WET_HI 0.0
+void onr_augment_room(float *y, uint32_t W, double rate, uint64_t *state, float *work);
+
+/* Training-time masks (oneiro train --mask P), in place: a band of a third to
+ * one octave (centre 100 Hz to 0.4 rate) cut by about 48 dB at its centre, and
+ * a gap of ONR_MASK_GAP_LO to _HI seconds of silence with 5 ms edges, so that
+ * a model cannot lean on one band or one moment of a sound (the waveform
+ * counterpart of SpecAugment's frequency and time masks). */
+#define ONR_MASK_GAP_LO 0.02
+#define ONR_MASK_GAP_HI 0.12
+void onr_augment_mask(float *y, uint32_t W, double rate, uint64_t *state);
+
 #ifdef __cplusplus
 }
 #endif

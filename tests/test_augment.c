@@ -3,7 +3,10 @@
  * `oneiro train --augment` applies: seeded and repeatable, silent in for
  * silent out, always finite, and varying what it claims to vary: pitch
  * within 0.8 to 1.25 times, colour, and a band limit on some windows that
- * really removes the top band (as an 8 kHz recording has none). */
+ * really removes the top band (as an 8 kHz recording has none); and the
+ * rooms (onr_augment_room, --room) and masks (onr_augment_mask, --mask):
+ * seeded, silent for silence, a room a decaying tail at the level and length
+ * its header promises, a mask a deep band cut and a silent gap. */
 #include "check.h"
 #include "train.h"
 
@@ -174,6 +177,109 @@ int main(void)
 	CHECK(out == 0.5f, "a one-sample window was changed");
 	onr_augment_window(out2, two, 2, RATE, &s);
 	CHECK(isfinite(out2[0]) && isfinite(out2[1]), "a two-sample window went non-finite");
+
+	/* ---- rooms: an impulse gets a tail that decays, at a level within the
+	 * promised 20 to 0 dB of the dry sound, RT60s over the promised range */
+	{
+		static float work[3 * W];
+		int finite_r = 1, tails = 1, decays = 1;
+		double rt_min = INFINITY, rt_max = 0.0, wet_min = INFINITY, wet_max = -INFINITY;
+		uint64_t sr = 5;
+		for (int k = 0; k < 60; k++) {
+			memset(y, 0, sizeof y);
+			y[100] = 1.0f;
+			onr_augment_room(y, W, RATE, &sr, work);
+			double e[8] = {0}, tail = 0.0;
+			for (int n = 0; n < W; n++) {
+				finite_r &= isfinite(y[n]);
+				if (n >= 101)
+					tail += (double)y[n] * y[n];
+				if (n >= 101 + 1600) /* 0.1 s on: 8 blocks of 1024 */
+					if ((n - 1701) / 1024 < 8)
+						e[(n - 1701) / 1024] += (double)y[n] * y[n];
+			}
+			double wet = 10.0 * log10(tail + 1e-300); /* the dry impulse's energy: 1 */
+			wet_min = fmin(wet_min, wet);
+			wet_max = fmax(wet_max, wet);
+			tails &= wet > -21.0 && wet < 0.5 && fabs(y[100] - 1.0f) < 0.1f;
+			/* decay rate over 0.1-0.3 s (blocks 0-2) -> RT60 */
+			double slope = 10.0 * log10((e[2] + 1e-300) / (e[0] + 1e-300)) / 0.128; /* dB/s */
+			decays &= e[2] < e[0];
+			double rt = -60.0 / slope;
+			rt_min = fmin(rt_min, rt);
+			rt_max = fmax(rt_max, rt);
+		}
+		CHECK(finite_r, "a room made a NaN or Inf");
+		CHECK(tails, "a room's tail was outside 20 to 0 dB of the dry impulse (%.1f to %.1f dB)",
+		      wet_min, wet_max);
+		CHECK(wet_max - wet_min > 12.0, "the rooms' levels vary only %.1f dB", wet_max - wet_min);
+		CHECK(decays, "a room's tail grew instead of decaying");
+		CHECK(rt_min > 0.08 && rt_max < 3.0 && rt_max / rt_min > 3.0,
+		      "the rooms' RT60s ran from %.2f to %.2f s (promised 0.15 to 1.5)", rt_min, rt_max);
+		/* repeatable; silence stays silent */
+		uint64_t a = 9, b = 9;
+		for (int n = 0; n < W; n++)
+			y[n] = y2[n] = (float)(0.1 * sin(0.05 * n));
+		onr_augment_room(y, W, RATE, &a, work);
+		onr_augment_room(y2, W, RATE, &b, work);
+		CHECK(a == b && a != 9 && !memcmp(y, y2, sizeof y), "a room was not repeatable from its seed");
+		memset(y, 0, sizeof y);
+		onr_augment_room(y, W, RATE, &a, work);
+		int silent = 1;
+		for (int n = 0; n < W; n++)
+			silent &= y[n] == 0.0f;
+		CHECK(silent, "a room made sound from silence");
+	}
+
+	/* ---- masks: white noise comes out with a gap of 20-120 ms at least
+	 * 60 dB down, and a band at least 30 dB under its neighbourhood */
+	{
+		uint64_t l2 = 3;
+		for (int n = 0; n < W; n++) {
+			l2 = l2 * 6364136223846793005ull + 1442695040888963407ull;
+			x[n] = (float)(((double)(l2 >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.17);
+		}
+		int gaps = 1, cuts = 0, finite_m = 1;
+		uint64_t sm = 21;
+		for (int k = 0; k < 20; k++) {
+			memcpy(y, x, sizeof y);
+			onr_augment_mask(y, W, RATE, &sm);
+			/* the longest run of |y| < 1e-4 (-60 dB under the noise's peak) */
+			int run = 0, longest = 0;
+			for (int n = 0; n < W; n++) {
+				finite_m &= isfinite(y[n]);
+				run = fabsf(y[n]) < 1.7e-4f ? run + 1 : 0;
+				longest = run > longest ? run : longest;
+			}
+			gaps &= longest >= (int)(0.018 * RATE) && longest <= (int)(0.125 * RATE);
+			/* the band cut: the deepest 1/3-octave band against the median,
+			 * on a stretch away from the gap (4096 samples where y is noise) */
+			int at = 0;
+			for (int n = 0, r = 0; n < W; n++) {
+				r = fabsf(y[n]) > 1e-3f ? r + 1 : 0;
+				if (r >= 4600) {
+					at = n - 4500;
+					break;
+				}
+			}
+			/* y against x, on a grid 3 % apart from 100 Hz to 6.4 kHz (the
+			 * centres' range) */
+			double deepest = 0.0;
+			for (double f = 100.0; f <= 6400.0; f *= 1.03)
+				deepest = fmin(deepest, band_db(y, at, 4096, f * 0.995, f * 1.005, f * 0.005) -
+				                            band_db(x, at, 4096, f * 0.995, f * 1.005, f * 0.005));
+			cuts += deepest < -30.0;
+		}
+		CHECK(finite_m, "a mask made a NaN or Inf");
+		CHECK(gaps, "a mask's gap was missing, too short or too long");
+		CHECK(cuts == 20, "only %d of 20 masks cut a band by 30 dB", cuts);
+		uint64_t a = 4, b = 4;
+		memcpy(y, x, sizeof y);
+		memcpy(y2, x, sizeof y2);
+		onr_augment_mask(y, W, RATE, &a);
+		onr_augment_mask(y2, W, RATE, &b);
+		CHECK(a == b && !memcmp(y, y2, sizeof y), "a mask was not repeatable from its seed");
+	}
 
 	return check_done("test_augment");
 }

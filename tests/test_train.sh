@@ -349,6 +349,7 @@ check "--stream: the same network as in memory, bit for bit; no cache left" stre
 check "--stream --augment: the same network as in memory" stream_ok g --augment
 check "--stream --robust: the same network and robust accuracy as in memory" \
 	stream_ok r --robust -20 --robust-steps 2
+
 # a cache that fills up (a file size limit stands in for a full disk): said
 # once as the cache's problem, loading stops, no model
 (
@@ -363,6 +364,37 @@ check "--stream with a full cache: exit 1, one message about the cache, no model
 s=$?
 check "--cache-dir that cannot be written: exit 1, a message naming it, no model" \
 	sh -c "[ $s -eq 1 ] && grep -q 'no/such/folder' '$T/err' && [ ! -e '$T/m/sbad.onm' ]"
+
+# --room and --mask: still learn, repeatable, change the model; 0 is the
+# plain --augment model bit for bit (their own seed stream); recorded in the
+# report; out-of-range shares refused
+"$B" train $TRAIN --augment --room 0.5 --mask 0.5 --val-fraction 0.25 "$D" "$T/m/h.onm" \
+	>/dev/null 2>"$T/err"
+mv "$T/m/h.onm" "$T/m/h1.onm"
+"$B" train $TRAIN --augment --room 0.5 --mask 0.5 --val-fraction 0.25 "$D" "$T/m/h.onm" \
+	>/dev/null 2>"$T/err"
+wa=$(acc "$T/m/h.report.txt" window)
+echo "     (--room 0.5 --mask 0.5: validation accuracy windows $wa %)"
+check "--room --mask: validation window accuracy $wa % > 60 %" above "$wa" 60
+check "--room --mask twice: byte-identical models; not the --augment model" \
+	sh -c "cmp -s '$T/m/h.onm' '$T/m/h1.onm' && ! cmp -s '$T/m/h.onm' '$T/m/g.onm'"
+check "--room and --mask are recorded in the report" \
+	grep -q "rooms on 50 % of the windows, masks on 50 % of the windows" "$T/m/h.report.txt"
+"$B" train $TRAIN --augment --room 0 --mask 0 --val-fraction 0.25 "$D" "$T/m/h0.onm" \
+	>/dev/null 2>"$T/err"
+check "--room 0 --mask 0: the --augment model's network (the same bits but the command)" \
+	same_net "$T/m/h0.onm" "$T/m/g.onm"
+"$B" train $TRAIN --room 0.5 --val-fraction 0.25 "$D" "$T/m/h2.onm" >/dev/null 2>"$T/err"
+check "--room without --augment trains a model of its own" \
+	sh -c "[ -s '$T/m/h2.onm' ] && ! cmp -s '$T/m/h2.onm' '$T/m/a.onm'"
+for v in -0.1 1.5 x; do
+	for o in --room --mask; do
+		"$B" train $TRAIN $o "$v" "$D" "$T/m/hbad.onm" >/dev/null 2>"$T/err"
+		s=$?
+		check "$o $v: refused with a usage error naming $o, no model" \
+			sh -c "[ $s -eq 2 ] && grep -q -- '$o' '$T/err' && [ ! -e '$T/m/hbad.onm' ]"
+	done
+done
 
 # whole sources held out when the CSV has a source column and no split:
 # sources of 3 files each; the report lists the validation files

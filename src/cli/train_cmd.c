@@ -69,6 +69,7 @@ typedef struct {
 	uint32_t epochs, batch, patience, threads;
 	double lr, warmup, weight_decay;
 	int augment;
+	double room_p, mask_p; /* --room, --mask: the share of windows that get one */
 	double robust_db;      /* 0: off */
 	uint32_t robust_steps; /* 0: the trainer's default (3) */
 	int select_acc;   /* --select accuracy: keep the epoch of best validation accuracy */
@@ -178,6 +179,15 @@ static void usage(FILE *f)
 	        "                      quarter of the windows a steep low-pass at 3 to 7 kHz\n"
 	        "                      (so that a band-limited class is not learnt as \"dull\");\n"
 	        "                      helps a model carry over to other recordings or renderers\n"
+	        "  --room P            add a random room to a share P (0 to 1) of the training\n"
+	        "                      windows (seeded, before --augment's variations): the\n"
+	        "                      diffuse tail of a simulated room, RT60 0.15 to 1.5 s, 20\n"
+	        "                      to 0 dB below the dry sound, so that dry renders and\n"
+	        "                      room recordings sound alike to the model (default 0)\n"
+	        "  --mask P            mask a share P (0 to 1) of the training windows (seeded,\n"
+	        "                      after --augment): a band of 1/3 to 1 octave cut by about\n"
+	        "                      48 dB and a 20 to 120 ms gap, so that no single band or\n"
+	        "                      moment decides the class (default 0)\n"
 	        "  --patience N        stop when the validation loss has not improved for N epochs\n"
 	        "                      (default 8; 0 = never stop early)\n"
 	        "  --select CRITERION  which epoch to keep, and what --patience watches: loss\n"
@@ -264,7 +274,7 @@ static int parse_args(int argc, char **argv, topts *o)
 		    "--balance",   "--arch",   "--layers", "--norm",           "--epochs",
 		    "--batch",     "--lr",     "--warmup", "--weight-decay",   "--patience",
 		    "--seed",      "--threads", "--select", "--robust", "--robust-steps",
-		    "--cache-dir"};
+		    "--cache-dir", "--room",    "--mask"};
 		int r = cli_args_option(&a, flags, sizeof flags / sizeof flags[0], with_value,
 		                        sizeof with_value / sizeof with_value[0]);
 		if (r < 0)
@@ -365,6 +375,10 @@ static int parse_args(int argc, char **argv, topts *o)
 			}
 		} else if (!strcmp(name, "--robust-steps"))
 			bad = cli_parse_u32(PROG, name, v, 1, 16, &o->robust_steps);
+		else if (!strcmp(name, "--room"))
+			bad = cli_parse_double(PROG, name, v, 0.0, 1.0, &o->room_p);
+		else if (!strcmp(name, "--mask"))
+			bad = cli_parse_double(PROG, name, v, 0.0, 1.0, &o->mask_p);
 		if (bad)
 			return EXIT_USAGE;
 	}
@@ -843,6 +857,7 @@ int cmd_train(int argc, char **argv)
 	size_t *cls_start = NULL;
 	const float **bx = NULL;
 	float *augbuf = NULL; /* (batch, window) --augment's varied windows */
+	float *roombuf = NULL; /* --room: a window and the room's 3 scratch windows */
 	float *streambuf = NULL, *evalbuf = NULL; /* --stream: a batch's and an evaluation
 	                                             chunk's windows, read from the cache */
 	float *filebuf = NULL;                    /* --stream: one file, to find its windows */
@@ -1138,10 +1153,12 @@ int cmd_train(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (o.augment) {
+	if (o.augment || o.room_p > 0.0 || o.mask_p > 0.0) {
 		augbuf = malloc((size_t)B * W * sizeof *augbuf);
-		if (!augbuf) {
-			msg("out of memory for --augment");
+		if (o.room_p > 0.0)
+			roombuf = malloc((size_t)4 * W * sizeof *roombuf);
+		if (!augbuf || (o.room_p > 0.0 && !roombuf)) {
+			msg("out of memory for --augment, --room or --mask");
 			st = EXIT_FAIL;
 			goto out;
 		}
@@ -1196,6 +1213,10 @@ int cmd_train(int argc, char **argv)
 	           o.threads == 1 ? "" : "s");
 	if (o.augment)
 		cli_printf(&settings, ", augmented (speed, EQ, tilt, polarity, noise)");
+	if (o.room_p > 0.0)
+		cli_printf(&settings, ", rooms on %g %% of the windows", 100.0 * o.room_p);
+	if (o.mask_p > 0.0)
+		cli_printf(&settings, ", masks on %g %% of the windows", 100.0 * o.mask_p);
 	if (o.robust_db != 0.0)
 		cli_printf(&settings, ", robust (trained on windows attacked by %u steps of projected "
 		           "gradient ascent within %g dB of their RMS)",
@@ -1228,6 +1249,9 @@ int cmd_train(int argc, char **argv)
 	}
 	uint64_t rng = o.seed ^ 0x7261696e5eedull; /* "train" */
 	uint64_t aug_rng = o.seed ^ 0x6175676d656e74ull; /* "augment" */
+	/* rooms and masks draw from their own stream, so that --augment's
+	 * variations (and the models trained with them) stay what they were */
+	uint64_t room_rng = o.seed ^ 0x726f6f6d6d61736bull; /* "roommask" */
 	uint64_t step = 0;
 	int best = -1, stopped_early = 0, interrupted = 0;
 	uint32_t ep_stop = 0; /* the epoch running when a signal came */
@@ -1272,7 +1296,19 @@ int cmd_train(int argc, char **argv)
 				bw[j] = (float)class_w[wtr.y[w]];
 				if (augbuf) {
 					float *y = augbuf + (size_t)j * W;
-					onr_augment_window(y, bx[j], W, (double)o.rate, &aug_rng);
+					const float *src = bx[j];
+					if (o.room_p > 0.0 && (double)(cli_rand64(&room_rng) >> 11) * 0x1p-53 < o.room_p) {
+						memcpy(roombuf, src, (size_t)W * sizeof *roombuf);
+						onr_augment_room(roombuf, W, (double)o.rate, &room_rng,
+						                 roombuf + W);
+						src = roombuf;
+					}
+					if (o.augment)
+						onr_augment_window(y, src, W, (double)o.rate, &aug_rng);
+					else
+						memcpy(y, src, (size_t)W * sizeof *y);
+					if (o.mask_p > 0.0 && (double)(cli_rand64(&room_rng) >> 11) * 0x1p-53 < o.mask_p)
+						onr_augment_mask(y, W, (double)o.rate, &room_rng);
 					bx[j] = y;
 				}
 			}
@@ -1638,6 +1674,7 @@ out:
 	free(cls_start);
 	free(bx);
 	free(augbuf);
+	free(roombuf);
 	free(streambuf);
 	free(evalbuf);
 	free(filebuf);
