@@ -425,22 +425,32 @@ void onr_augment_window(float *y, const float *x, uint32_t W, double rate, uint6
 static const double room_comb_ms[8] = {25.31, 26.94, 28.96, 30.75, 32.24, 33.81, 35.31, 36.67};
 static const double room_ap_ms[4] = {12.61, 10.00, 7.73, 5.10};
 
+/* log-uniform in [lo, hi) */
+static double log_uniform(double lo, double hi, uint64_t *state)
+{
+	return exp(log(lo) + (log(hi) - log(lo)) * onr_uniform01(state));
+}
+
+/* a delay of `ms` milliseconds scaled by `size`, in samples, at least 1 */
+static uint32_t room_delay(double ms, double size, double rate)
+{
+	uint32_t d = (uint32_t)lround(ms * 1e-3 * size * rate);
+	return d < 1 ? 1 : d;
+}
+
 void onr_augment_room(float *y, uint32_t W, double rate, uint64_t *state, float *work)
 {
 	if (W < 2 || !(rate > 0.0))
 		return;
-	double size = exp(log(0.5) + (log(1.6) - log(0.5)) * onr_uniform01(state));
-	double rt60 = exp(log(ONR_ROOM_RT60_LO) + (log(ONR_ROOM_RT60_HI) - log(ONR_ROOM_RT60_LO)) *
-	                                             onr_uniform01(state));
+	double size = log_uniform(0.5, 1.6, state);
+	double rt60 = log_uniform(ONR_ROOM_RT60_LO, ONR_ROOM_RT60_HI, state);
 	double damp = 0.05 + 0.5 * onr_uniform01(state);
 	uint32_t pre = (uint32_t)(0.02 * rate * onr_uniform01(state));
 	double wet_db = ONR_ROOM_WET_LO + (ONR_ROOM_WET_HI - ONR_ROOM_WET_LO) * onr_uniform01(state);
 	float *acc = work, *c = work + W, *b = work + 2 * (size_t)W;
 	memset(acc, 0, (size_t)W * sizeof *acc);
 	for (int k = 0; k < 8; k++) {
-		uint32_t d = (uint32_t)lround(room_comb_ms[k] * 1e-3 * size * rate);
-		if (d < 1)
-			d = 1;
+		uint32_t d = room_delay(room_comb_ms[k], size, rate);
 		double g = pow(10.0, -3.0 * d / (rt60 * rate)), f = 0.0;
 		/* c[n] = y[n - pre] + g lp(c[n - d]) */
 		for (uint32_t n = 0; n < W; n++) {
@@ -452,9 +462,7 @@ void onr_augment_room(float *y, uint32_t W, double rate, uint64_t *state, float 
 		}
 	}
 	for (int k = 0; k < 4; k++) {
-		uint32_t d = (uint32_t)lround(room_ap_ms[k] * 1e-3 * size * rate);
-		if (d < 1)
-			d = 1;
+		uint32_t d = room_delay(room_ap_ms[k], size, rate);
 		/* b[n] = v[n] + 0.5 b[n - d]; out[n] = b[n - d] - 0.5 b[n] */
 		for (uint32_t n = 0; n < W; n++) {
 			double bd = n >= d ? b[n - d] : 0.0;
@@ -480,8 +488,7 @@ void onr_augment_mask(float *y, uint32_t W, double rate, uint64_t *state)
 		return;
 	/* a band taken out: two deep peaking cuts at one centre, 100 Hz to 0.4
 	 * rate, about a third to one octave wide */
-	double lo = log(fmin(100.0 / rate, 0.1)), hi = log(0.4);
-	double f = exp(lo + (hi - lo) * onr_uniform01(state));
+	double f = log_uniform(fmin(100.0 / rate, 0.1), 0.4, state);
 	double q = 1.4 + 3.0 * onr_uniform01(state);
 	aug_peak(y, W, f, -24.0, q);
 	aug_peak(y, W, f, -24.0, q);

@@ -42,6 +42,15 @@ static double peak_hz(const float *v, double lo, double hi)
 	return best_f;
 }
 
+/* white noise from an LCG seeded by `seed`, peak 0.17 (RMS about 0.1) */
+static void white(float *v, uint64_t seed)
+{
+	for (int n = 0; n < W; n++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		v[n] = (float)(((double)(seed >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.17);
+	}
+}
+
 static double rms(const float *v)
 {
 	double s = 0.0;
@@ -81,11 +90,7 @@ static double band_db(const float *v, int at, int len, double lo, double hi, dou
 
 int main(void)
 {
-	uint64_t lcg = 99;
-	for (int n = 0; n < W; n++) { /* white noise, RMS about 0.1 */
-		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
-		x[n] = (float)(((double)(lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.17);
-	}
+	white(x, 99);
 
 	/* the same seed gives the same window; the seed advances */
 	uint64_t s1 = 7, s2 = 7;
@@ -234,11 +239,7 @@ int main(void)
 	/* ---- masks: white noise comes out with a gap of 20-120 ms at least
 	 * 60 dB down, and a band at least 30 dB under its neighbourhood */
 	{
-		uint64_t l2 = 3;
-		for (int n = 0; n < W; n++) {
-			l2 = l2 * 6364136223846793005ull + 1442695040888963407ull;
-			x[n] = (float)(((double)(l2 >> 11) / 9007199254740992.0 * 2.0 - 1.0) * 0.17);
-		}
+		white(x, 3);
 		int gaps = 1, cuts = 0, finite_m = 1;
 		uint64_t sm = 21;
 		for (int k = 0; k < 20; k++) {

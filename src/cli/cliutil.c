@@ -244,6 +244,11 @@ uint64_t cli_rand64(uint64_t *s)
 	return onr_splitmix64(s);
 }
 
+double cli_rand01(uint64_t *s)
+{
+	return onr_uniform01(s);
+}
+
 uint64_t cli_rand_below(uint64_t *s, uint64_t n)
 {
 	/* rejection of the top partial range */

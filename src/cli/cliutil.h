@@ -93,6 +93,8 @@ void cli_catch_signals(void (*handler)(int), int flags);
 uint64_t cli_rand64(uint64_t *s);
 /* A uniform integer in [0, n) (n > 0), without modulo bias. */
 uint64_t cli_rand_below(uint64_t *s, uint64_t n);
+/* A uniform double in [0, 1) (53 bits) from the same sequence. */
+double cli_rand01(uint64_t *s);
 /* Shuffles n elements of size bytes (Fisher-Yates, from the end). */
 void cli_shuffle(void *v, size_t n, size_t size, uint64_t *rng);
 

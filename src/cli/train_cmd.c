@@ -1297,7 +1297,7 @@ int cmd_train(int argc, char **argv)
 				if (augbuf) {
 					float *y = augbuf + (size_t)j * W;
 					const float *src = bx[j];
-					if (o.room_p > 0.0 && (double)(cli_rand64(&room_rng) >> 11) * 0x1p-53 < o.room_p) {
+					if (o.room_p > 0.0 && cli_rand01(&room_rng) < o.room_p) {
 						memcpy(roombuf, src, (size_t)W * sizeof *roombuf);
 						onr_augment_room(roombuf, W, (double)o.rate, &room_rng,
 						                 roombuf + W);
@@ -1307,7 +1307,7 @@ int cmd_train(int argc, char **argv)
 						onr_augment_window(y, src, W, (double)o.rate, &aug_rng);
 					else
 						memcpy(y, src, (size_t)W * sizeof *y);
-					if (o.mask_p > 0.0 && (double)(cli_rand64(&room_rng) >> 11) * 0x1p-53 < o.mask_p)
+					if (o.mask_p > 0.0 && cli_rand01(&room_rng) < o.mask_p)
 						onr_augment_mask(y, W, (double)o.rate, &room_rng);
 					bx[j] = y;
 				}
