@@ -53,13 +53,15 @@ CRITIC=$CRITIC,maxpool:2,conv:96:96:3:1:1,lrelu,maxpool:2,conv:96:128:3:1:1,lrel
 CRITIC=$CRITIC,dense:128:N
 train critic 11 --layers "$CRITIC" --window 1.024 --augment --epochs 16 --patience 6 \
 	"$D/sound-categories/critic.csv"
-# accompaniment styles rendered from mma grooves (held out by groove file): two
-# more blocks at 64 and 128 ms steps, so that a last feature sees about a
-# second (a beat or two) rather than 0.11 s
-STYLES=conv:1:16:64:16,lrelu,conv:16:32:3:1:1,lrelu,maxpool:4,conv:32:32:3:1:1,lrelu,maxpool:4
-STYLES=$STYLES,conv:32:64:3:1:1,lrelu,maxpool:4,conv:64:64:5:1:2,lrelu,maxpool:2
-STYLES=$STYLES,conv:64:64:5:1:2,lrelu,gmean,dense:64:32,lrelu,dense:32:N
-train styles 1 --layers "$STYLES" --window 2.048 --augment --epochs 40 --patience 10 \
+# accompaniment styles rendered from mma grooves (held out by groove file): a
+# log-mel front end (64 ms frames every 16 ms, 64 bands) and five conv blocks
+# over 3 s windows, so that a last feature sees a bar or two. Chosen on a
+# second split by groove file (models/data/resplit.py ... stylestune), where it
+# beat the raw-waveform network by about 30 points; see models/README.md
+STYLES=logmel:1024:256:64:30:7800,conv:64:64:3:1:1,lrelu,maxpool:2,conv:64:96:3:1:1,lrelu
+STYLES=$STYLES,maxpool:2,conv:96:96:3:1:1,lrelu,maxpool:2,conv:96:128:5:1:2,lrelu,maxpool:2
+STYLES=$STYLES,conv:128:128:5:1:2,lrelu,gmean,dense:128:64,lrelu,dense:64:N
+train styles 1 --layers "$STYLES" --window 3.072 --augment --epochs 40 --patience 10 \
 	"$D/styles/styles.csv"
 # interestingness: recorded material (1) against generated dull material (0)
 train interestingness 1 --arch small --window 1.024 --binary 1 --augment --epochs 30 \
