@@ -26,6 +26,14 @@ the script reports, over all (clip, target) cases:
   colour     per clip, the octave-band levels of the delta toward each
              target; the largest spread (max - min over targets) in any band,
              median over clips: whether the dream's colour follows the target
+  judge 1ms  the listener's gain with the delta delayed by 1 ms, and the share
+             of cases where that beats the control (the control has the same
+             magnitudes either way)
+  specific   target specificity: per clip and target T, the listener's T
+             log-odds in the dream toward T minus their mean in the same
+             clip's dreams toward the other targets (equal level, equally
+             coherent with the dry sound); the share of cases above 0 and the
+             mean, as dreamed and with every delta delayed by 1 ms
 A judge must be independent of what dreams: models/listener.onm for the
 default model alone; models/critic.onm when the listener dreams too
 (--also models/listener.onm).
@@ -89,6 +97,46 @@ def octave_bands(x, rate):
     return np.array(out)
 
 
+def score_log_odds(args, files):
+    """{file: {class: log-odds}} from the judge, via `oneiro score --json`."""
+    out = {}
+    for i in range(0, len(files), 200):
+        cmd = [args.oneiro, "score", "--json", "--model", args.judge] + files[i:i + 200]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("%s failed:\n%s" % (" ".join(cmd[:5]), r.stderr[-2000:]))
+        for fr in json.loads(r.stdout):
+            p = np.clip([c["probability"] for c in fr["classes"]], 1e-7, 1 - 1e-7)
+            out[fr["file"]] = dict(zip([c["name"] for c in fr["classes"]], np.log(p / (1 - p))))
+    return out
+
+
+def shifted_copy(dry_path, wet_path, dst, ms):
+    """dry + (wet - dry) delayed by ms milliseconds, written to dst."""
+    dry, rate = sf.read(dry_path, dtype="float64", always_2d=True)
+    wet, _ = sf.read(wet_path, dtype="float64", always_2d=True)
+    d = int(round(ms * 1e-3 * rate))
+    delta = np.zeros_like(wet)
+    delta[d:] = (wet - dry)[:len(wet) - d]
+    sf.write(dst, dry + delta, rate, subtype="FLOAT")
+
+
+def specificity(lo, cases, key):
+    """Per (clip, T): lo[dream toward T][T] minus the mean of lo[dream toward U][T]
+    over the clip's other targets U."""
+    by_clip = {}
+    for c in cases:
+        by_clip.setdefault(c["file"], {})[c["target"]] = c[key]
+    s = []
+    for per_t in by_clip.values():
+        if len(per_t) < 2:
+            continue
+        for t, f in per_t.items():
+            others = [lo[g][t] for u, g in per_t.items() if u != t]
+            s.append(lo[f][t] - float(np.mean(others)))
+    return s
+
+
 def run_setting(name, opts, clips, classes, args, work):
     cases = []
     colour = {}  # clip -> {target: band levels}
@@ -110,9 +158,12 @@ def run_setting(name, opts, clips, classes, args, work):
             own = next(j for j in fr["judges"] if j.get("own"))
             lis = next(j for j in fr["judges"] if not j.get("own"))
             sh = fr["shift_test"]
+            shifted = os.path.join(outdir, "shift1ms-" + os.path.basename(fr["output"]))
+            shifted_copy(fr["file"], fr["output"], shifted, 1.0)
             cases.append(dict(level=fr["delta_db"], own=own["gain"], own1=sh["gain_1ms"],
                               own10=sh["gain_10ms"], judge=lis["gain"],
-                              judge_ctl=lis["control_gain"]))
+                              judge_ctl=lis["control_gain"], judge_dry=lis["log_odds"]["dry"],
+                              file=fr["file"], target=t, out=fr["output"], out1=shifted))
             dry, rate = sf.read(fr["file"], dtype="float64")
             wet, _ = sf.read(fr["output"], dtype="float64")
             if dry.ndim > 1:
@@ -123,14 +174,28 @@ def run_setting(name, opts, clips, classes, args, work):
         if len(per_t) >= 2:
             lv = np.array(list(per_t.values()))
             spreads.append(float(np.max(lv.max(axis=0) - lv.min(axis=0))))
+    lo = score_log_odds(args, sorted({c[k] for c in cases for k in ("file", "out", "out1")}))
+    for c in cases:
+        # the shifted dream's gain, measured as the judge in render measures
+        # (its dry log-odds) plus score's difference between the two dreams,
+        # so that the comparison with the control does not mix two pipelines
+        c["judge1"] = c["judge"] + lo[c["out1"]][c["target"]] - lo[c["out"]][c["target"]]
+    spec = specificity(lo, cases, "out")
+    spec1 = specificity(lo, cases, "out1")
     n = len(cases)
     mean = lambda k: float(np.mean([c[k] for c in cases])) if n else float("nan")
+    share = lambda v: float(np.mean(np.array(v) > 0)) if len(v) else float("nan")
     own = mean("own")
     return dict(name=name, options=opts, cases=n, level_db=mean("level"), own_gain=own,
                 kept_1ms=mean("own1") / own if own else float("nan"),
                 kept_10ms=mean("own10") / own if own else float("nan"),
                 judge_gain=mean("judge"), judge_control_gain=mean("judge_ctl"),
                 judge_prefers=float(np.mean([c["judge"] > c["judge_ctl"] for c in cases])) if n else float("nan"),
+                judge_gain_1ms=mean("judge1"),
+                judge_prefers_1ms=float(np.mean([c["judge1"] > c["judge_ctl"] for c in cases])) if n else float("nan"),
+                specific_share=share(spec), specific_mean=float(np.mean(spec)) if spec else float("nan"),
+                specific_share_1ms=share(spec1),
+                specific_mean_1ms=float(np.mean(spec1)) if spec1 else float("nan"),
                 colour_spread_db=float(np.median(spreads)) if spreads else float("nan"))
 
 
@@ -156,10 +221,14 @@ def main():
             rows.append(run_setting(name, opts, clips, classes, args, work))
             r = rows[-1]
             print("%-14s %4d cases  level %6.1f dB  own %+6.2f kept 1ms %4.0f %% 10ms %4.0f %%  "
-                  "judge %+6.3f (control %+6.3f) prefers %4.0f %%  colour %4.1f dB"
+                  "judge %+6.3f (control %+6.3f) prefers %4.0f %%  colour %4.1f dB\n%-14s "
+                  "judge 1ms %+6.3f prefers %4.0f %%  specific %4.0f %% %+6.3f, 1ms %4.0f %% %+6.3f"
                   % (r["name"], r["cases"], r["level_db"], r["own_gain"], 100 * r["kept_1ms"],
                      100 * r["kept_10ms"], r["judge_gain"], r["judge_control_gain"],
-                     100 * r["judge_prefers"], r["colour_spread_db"]), flush=True)
+                     100 * r["judge_prefers"], r["colour_spread_db"], "",
+                     r["judge_gain_1ms"], 100 * r["judge_prefers_1ms"], 100 * r["specific_share"],
+                     r["specific_mean"], 100 * r["specific_share_1ms"], r["specific_mean_1ms"]),
+                  flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(dict(half=args.half, model=args.model, judge=args.judge, clips=len(clips),
