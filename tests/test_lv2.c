@@ -965,6 +965,8 @@ typedef struct {
 	const char *also; /* a second model (patch:Set before the first run; render
 	                     --also), or NULL */
 	float share;      /* its share (second_share; render --also-share) */
+	float jitter;     /* the jitter port, ms (render --jitter-ms); 0 = off */
+	float copies;     /* the copies port (render --copies); 0 = as it is */
 } RenderCase;
 
 /* The plugin in freewheel against `oneiro render` with the same settings. */
@@ -987,6 +989,9 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	host_set(h, "stereo", rc->stereo);
 	host_set(h, "window", rc->window);
 	host_set(h, "form", rc->form);
+	host_set(h, "jitter", rc->jitter);
+	if (rc->copies > 0.0f)
+		host_set(h, "copies", rc->copies);
 	if (rc->also) {
 		host_set(h, "second_share", rc->share);
 		host_send_model2(h, rc->also);
@@ -1044,6 +1049,10 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	if (rc->also)
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --also '%s' --also-share %.9g",
 		              rc->also, (double)rc->share);
+	if (rc->jitter > 0.0f)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --jitter-ms %.9g", (double)rc->jitter);
+	if (rc->copies > 0.0f)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --copies %d", (int)rc->copies);
 	if (rc->window > 0.5f) {
 		static const double ws[] = {0, 0.25, 0.5, 1.0, 2.0};
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --window %g", ws[(int)rc->window]);
@@ -1104,11 +1113,11 @@ static void test_render(void)
 	}
 	/* the main case: every dream setting away from its default, mix 1 */
 	RenderCase main_case = {"settings", 0.8f, 5, -9.0f, 60.0f, 6000.0f, -2.0f, 1.0f, 0, 0,
-	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f, NULL, 0.0f};
+	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f, NULL, 0.0f, 0.0f, 0.0f};
 	check_render(URI_STEREO, &main_case, 3.0);
 	/* the plugin's defaults as they are */
 	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
-	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f, NULL, 0.0f};
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f, NULL, 0.0f, 0.0f, 0.0f};
 	check_render(URI_STEREO, &defaults, 3.0);
 	/* a mix other than 1 from the start */
 	RenderCase mix = main_case;
@@ -1143,6 +1152,19 @@ static void test_render(void)
 	mag.name = "magnitude";
 	mag.form = 1.0f;
 	check_render(URI_STEREO, &mag, 3.0);
+	/* jitter (transformation-robust ascent): seeded by the window's place,
+	 * so the plugin gives render's bits; added, and in the magnitude form
+	 * (auto, layers) with a second model */
+	RenderCase jit = main_case;
+	jit.name = "jitter";
+	jit.jitter = 4.0f;
+	jit.copies = 3.0f;
+	check_render(URI_STEREO, &jit, 3.0);
+	RenderCase jit2 = second;
+	jit2.name = "jitter-magnitude-second-model";
+	jit2.jitter = 2.5f;
+	jit2.copies = 2.0f;
+	check_render(URI_STEREO, &jit2, 3.0);
 	/* mono */
 	RenderCase mono = main_case;
 	mono.name = "mono";
@@ -1454,6 +1476,9 @@ static void test_realtime(int threaded)
 		case 6:
 			host_set(h, "enabled", 1.0f);
 			host_set(h, "mix", step < 16 ? 0.5f : 1.0f);
+			/* jitter on (several views per step), then off */
+			host_set(h, "jitter", step < 16 ? 4.0f : 0.0f);
+			host_set(h, "copies", step < 16 ? 4.0f : 1.0f);
 			break;
 		default:
 			break;
@@ -2995,7 +3020,7 @@ static void test_mono(void)
 	CHECK(h != NULL, "i: instantiate mono");
 	if (!h)
 		return;
-	CHECK(h->channels == 1 && h->ports.n_ports == 35, "i: mono has %u channels, %u ports",
+	CHECK(h->channels == 1 && h->ports.n_ports == 37, "i: mono has %u channels, %u ports",
 	      h->channels, h->ports.n_ports);
 	host_set(h, "freewheel", 1.0f);
 	/* the stereo-only setting must not matter */
@@ -3026,7 +3051,7 @@ static void test_ports(void)
 		if (!p)
 			continue;
 		uint32_t np = lilv_plugin_get_num_ports(p);
-		CHECK(np == (u ? 35u : 37u), "ports: %s has %u ports", uris[u], np);
+		CHECK(np == (u ? 37u : 39u), "ports: %s has %u ports", uris[u], np);
 		float mn[MAX_PORTS], mx[MAX_PORTS], df[MAX_PORTS];
 		if (np > MAX_PORTS)
 			continue;
@@ -3061,6 +3086,8 @@ typedef struct {
 	Host *h;
 	int bad;
 	int n;
+	int jitter_set; /* the preset sets jitter and copies (so that choosing it
+	                   after a jittered one turns the jitter off) */
 } PresetCtx;
 
 static void preset_value(const char *sym, void *ud, const void *value, uint32_t size,
@@ -3070,6 +3097,7 @@ static void preset_value(const char *sym, void *ud, const void *value, uint32_t 
 	Host *h = pc->h;
 	int i = lv2host_port_index(&h->ports, sym);
 	pc->n++;
+	pc->jitter_set += !strcmp(sym, "jitter") + !strcmp(sym, "copies");
 	if (i < 0 || h->ports.kind[i] != PK_CTL_IN) {
 		CHECK(0, "presets: a value for '%s', not a control input", sym);
 		pc->bad++;
@@ -3101,9 +3129,11 @@ static void test_presets(void)
 		count++;
 		Host *h = host_new(URI_STEREO, 48000, 4096, 0);
 		if (h) {
-			PresetCtx pc = {h, 0, 0};
+			PresetCtx pc = {h, 0, 0, 0};
 			lilv_state_restore(st, h->inst, preset_value, &pc, 0, h->feat.features);
 			CHECK(pc.n >= 5, "presets: %s sets %d ports", lilv_node_as_string(pn), pc.n);
+			CHECK(pc.jitter_set == 2, "presets: %s does not set both jitter and copies",
+			      lilv_node_as_string(pn));
 			host_set(h, "freewheel", 1.0f);
 			Loop lp;
 			loop_init(&lp, 48000, 2.0);
@@ -3117,7 +3147,7 @@ static void test_presets(void)
 		}
 		lilv_state_free(st);
 	}
-	CHECK(count == 5, "presets: %d presets of %s (5 expected)", count, URI_STEREO);
+	CHECK(count == 6, "presets: %d presets of %s (6 expected)", count, URI_STEREO);
 	lilv_nodes_free(presets);
 	lilv_node_free(pset);
 }

@@ -247,8 +247,8 @@ done
 # Each plugin's patch:writable parameters (the model and the second model)
 # are described for a host's file chooser: an lv2:Parameter with an
 # rdfs:label, an rdfs:comment and rdfs:range atom:Path. The ports added
-# after the first release keep their places at the end (form, then
-# second_share), so older sessions' port indices stay what they were.
+# after the first release keep their places at the end (form, second_share,
+# jitter, copies), so older sessions' port indices stay what they were.
 PATCH="http://lv2plug.in/ns/ext/patch#"
 RDF="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS="http://www.w3.org/2000/01/rdf-schema#"
@@ -280,15 +280,22 @@ for uri in urn:oneiro:dream urn:oneiro:dream-mono; do
 	$2 == S { sym[$1] = lit() }
 	$2 == I { idx[$1] = lit() }
 	END {
-		for (q in port) { n++; if (sym[q] == "form") f = idx[q]; if (sym[q] == "second_share") s = idx[q] }
-		print n, f, s
+		for (q in port) {
+			n++
+			if (sym[q] == "form") f = idx[q]
+			if (sym[q] == "second_share") s = idx[q]
+			if (sym[q] == "jitter") j = idx[q]
+			if (sym[q] == "copies") c = idx[q]
+		}
+		print n, f, s, j, c
 	}' "$tmp/oneiro.ttl.nt")
-	# shellcheck disable=SC2086 # three numbers, split on purpose
+	# shellcheck disable=SC2086 # five numbers, split on purpose
 	set -- $places
-	if [ $# -eq 3 ] && [ "$2" = "$(($1 - 2))" ] && [ "$3" = "$(($1 - 1))" ]; then
+	if [ $# -eq 5 ] && [ "$2" = "$(($1 - 4))" ] && [ "$3" = "$(($1 - 3))" ] &&
+		[ "$4" = "$(($1 - 2))" ] && [ "$5" = "$(($1 - 1))" ]; then
 		ok
 	else
-		bad "$uri: ports 'form' and 'second_share' are not the last two (ports, form, second_share: $places)"
+		bad "$uri: ports 'form', 'second_share', 'jitter', 'copies' are not the last four in that order (ports, their places: $places)"
 	fi
 done
 

@@ -108,6 +108,8 @@ typedef enum {
 	P_FORM,          /* added after the read-outs, so older sessions' port
 	                    indices stay what they were */
 	P_SECOND_SHARE,  /* likewise added last */
+	P_JITTER,        /* and these two after it */
+	P_COPIES,
 	P_COUNT
 } port_index;
 
@@ -732,6 +734,9 @@ static void read_params(Plugin *self, int enabled)
 	p->tilt_db = port_value(self, P_TILT, -3.0f);
 	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
 	p->second_share = fmaxf(0.0f, fminf(1.0f, port_value(self, P_SECOND_SHARE, 0.5f)));
+	p->jitter_ms = fmaxf(0.0f, fminf(16.0f, port_value(self, P_JITTER, ONR_DREAM_DEFAULT_JITTER_MS)));
+	p->jitter_copies = (uint32_t)lrintf(fmaxf(1.0f, fminf((float)ONR_DREAM_MAX_COPIES,
+	                                                      port_value(self, P_COPIES, 1.0f))));
 	float fv = port_value(self, P_FORM, (float)ONR_DREAM_AUTO);
 	p->form = fv < 0.5f ? ONR_DREAM_ADD : fv < 1.5f ? ONR_DREAM_MAGNITUDE : ONR_DREAM_AUTO;
 	uint32_t mode = (uint32_t)port_value(self, P_MODE, 0.0f);
