@@ -273,6 +273,8 @@ $(BUILD)/bench_plugin: $(BUILD)/tests/bench_plugin.o $(BUILD)/tests/lv2host.o
 bench: $(BENCH) $(CLI) $(BUNDLE_FILES) $(BUILD)/lv2/oneiro.lv2 $(BUILD)/bench_plugin
 	$(BENCH) --python $(PYTHON)
 	$(BUILD)/bench_plugin
+	$(BUILD)/bench_plugin --rounds 3 --label plugin_class_jitter4x4 --set mode=2 --set jitter=4 \
+		--set copies=4 --set bound=-6
 
 # retrains every shipped model from Debian packages (see models/README.md)
 models: all

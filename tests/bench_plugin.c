@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* bench_plugin.c -- `make bench`: the LV2 plugin's DSP load at its defaults
  * (urn:oneiro:dream, 48 kHz stereo, the bundled default model, every
- * control port at its lilv default), playing live (freewheel off: windows
+ * control port at its lilv default unless --set moves it: make bench also
+ * runs the "Toward a class, in its own sound" preset's settings, jitter
+ * and all, under another --label), playing live (freewheel off: windows
  * dreamed on the plugin's own thread), with Ardour's inline display drawn
  * against the display off.
  *
@@ -134,11 +136,18 @@ static LV2_Log_Log host_log = {&host_log, lv2host_log_printf, host_vprintf};
 #define ATOM_CAP 16384
 
 /* What lilv says of the plugin, once */
+#define MAX_SETS 16
 typedef struct {
 	const LilvPlugin *plugin;
 	LV2HostPorts ports;
 	int p_freewheel, p_late;
+	int n_sets;              /* --set: control ports away from their defaults */
+	int set_port[MAX_SETS];
+	float set_value[MAX_SETS];
 } PluginInfo;
+
+/* the prefix of every figure's name (--label) */
+static const char *label = "plugin";
 
 /* the control port with that symbol, or -1 */
 static int control_port(const LV2HostPorts *ports, const char *sym)
@@ -230,6 +239,8 @@ static Host *host_new(const PluginInfo *pi, int freewheel)
 		return NULL;
 	}
 	lv2host_ctl_defaults(&pi->ports, h->ctl);
+	for (int k = 0; k < pi->n_sets; k++)
+		h->ctl[pi->set_port[k]] = pi->set_value[k];
 	if (pi->p_freewheel >= 0)
 		h->ctl[pi->p_freewheel] = freewheel ? 1.0f : 0.0f;
 	lv2host_features_init(&h->feat, &h->w, &host_log, BLOCK, BLOCK, host_queue_draw, h);
@@ -545,8 +556,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: bench_plugin [--seconds S] [--rounds N] [--speed X] [--lv2-path DIR]\n"
+	        "                    [--set SYMBOL=VALUE ...] [--label NAME]\n"
 	        "  The LV2 plugin's CPU load at its defaults, 48 kHz stereo, live, with Ardour's\n"
 	        "  inline display drawn at up to 30 Hz (120 x 60) against the display off.\n"
+	        "  --set SYM=V    a control port away from its default (repeatable, up to 16)\n"
+	        "  --label NAME   the figures' name prefix (default plugin)\n"
 	        "  --seconds S    audio per run (default 60)\n"
 	        "  --rounds N     runs of each configuration, interleaved (default 5)\n"
 	        "  --speed X      audio seconds per wall second (0: unpaced; default: from a\n"
@@ -560,6 +574,8 @@ int main(int argc, char **argv)
 	double seconds = 60.0, speed = -1.0;
 	int rounds = 5;
 	const char *lv2_arg = NULL;
+	const char *sets[MAX_SETS];
+	int n_sets = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -591,6 +607,12 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--lv2-path") && v) {
 			lv2_arg = v;
+			i++;
+		} else if (!strcmp(a, "--set") && v && n_sets < MAX_SETS) {
+			sets[n_sets++] = v;
+			i++;
+		} else if (!strcmp(a, "--label") && v && *v) {
+			label = v;
 			i++;
 		} else {
 			usage(stderr);
@@ -634,6 +656,27 @@ int main(int argc, char **argv)
 	}
 	if (plugin_info(world, p, &pi))
 		goto out;
+	for (int k = 0; k < n_sets; k++) {
+		char sym[LV2HOST_SYM_LEN];
+		const char *eq = strchr(sets[k], '=');
+		char *end = NULL;
+		float v = eq ? strtof(eq + 1, &end) : NAN;
+		size_t len = eq ? (size_t)(eq - sets[k]) : 0;
+		int port = -1;
+		if (len > 0 && len < sizeof sym) {
+			memcpy(sym, sets[k], len);
+			sym[len] = 0;
+			port = control_port(&pi.ports, sym);
+		}
+		if (port < 0 || pi.ports.kind[port] != PK_CTL_IN || !end || *end || !isfinite(v)) {
+			fprintf(stderr, "bench_plugin: --set %s: not SYMBOL=VALUE for a control input\n",
+			        sets[k]);
+			goto out;
+		}
+		pi.set_port[pi.n_sets] = port;
+		pi.set_value[pi.n_sets++] = v;
+		printf("note: %s = %g\n", sym, (double)v);
+	}
 	printf("note: plugin %s from %s\n", URI_STEREO,
 	       lilv_node_as_uri(lilv_plugin_get_bundle_uri(p)));
 	if (pi.p_freewheel < 0) {
@@ -660,13 +703,13 @@ int main(int argc, char **argv)
 	if (run_once(&pi, music, n, 1, 0, 0.0, &cal))
 		goto out;
 	double load_fw = cal.cpu / audio_s;
-	printf("bench: plugin_core_percent_freewheel %.3g %%\n", 100.0 * load_fw);
+	printf("bench: %s_core_percent_freewheel %.3g %%\n", label, 100.0 * load_fw);
 	if (speed < 0.0) {
 		speed = load_fw > 0.0 ? 0.25 / load_fw : 16.0;
 		speed = speed < 0.25 ? 0.25 : speed > 16.0 ? 16.0 : speed;
 	}
 	if (speed > 0.0)
-		printf("bench: plugin_live_speed %.3g x\n", speed);
+		printf("bench: %s_live_speed %.3g x\n", label, speed);
 	else
 		printf("note: unpaced (--speed 0): windows the dream thread has not done in time "
 		       "are passed dry, so the live figures count only the windows done\n");
@@ -701,44 +744,44 @@ int main(int argc, char **argv)
 		                "on %.2f s CPU (run() thread %.2f, %lu renders), %.1f s of audio each\n",
 		        k + 1, a.cpu, a.audio_cpu, b.cpu, b.audio_cpu, b.renders, audio_s);
 	}
-	printf("bench: plugin_audio_s_per_run %.3g s\n", audio_s);
-	printf("bench: plugin_rounds %d rounds\n", rounds);
-	printf("bench: plugin_core_percent_display_off %.3g %%\n",
+	printf("bench: %s_audio_s_per_run %.3g s\n", label, audio_s);
+	printf("bench: %s_rounds %d rounds\n", label, rounds);
+	printf("bench: %s_core_percent_display_off %.3g %%\n", label,
 	       100.0 * median(cpu_off, rounds) / audio_s);
-	printf("bench: plugin_core_percent_display_on %.3g %%\n",
+	printf("bench: %s_core_percent_display_on %.3g %%\n", label,
 	       100.0 * median(cpu_on, rounds) / audio_s);
-	printf("bench: plugin_display_on_over_off %.4g x\n", median(ratio, rounds));
-	printf("bench: plugin_run_thread_core_percent_display_off %.3g %%\n",
+	printf("bench: %s_display_on_over_off %.4g x\n", label, median(ratio, rounds));
+	printf("bench: %s_run_thread_core_percent_display_off %.3g %%\n", label,
 	       100.0 * median(aud_off, rounds) / audio_s);
-	printf("bench: plugin_run_thread_core_percent_display_on %.3g %%\n",
+	printf("bench: %s_run_thread_core_percent_display_on %.3g %%\n", label,
 	       100.0 * median(aud_on, rounds) / audio_s);
-	printf("bench: plugin_display_cost_core_percent %.3g %%\n",
+	printf("bench: %s_display_cost_core_percent %.3g %%\n", label,
 	       100.0 * (median(cpu_on, rounds) - median(cpu_off, rounds)) / audio_s);
-	printf("bench: plugin_display_renders %lu calls\n", renders);
-	printf("bench: plugin_display_renders_per_s %.3g calls/s\n",
+	printf("bench: %s_display_renders %lu calls\n", label, renders);
+	printf("bench: %s_display_renders_per_s %.3g calls/s\n", label,
 	       (double)renders / (rounds * audio_s));
-	printf("bench: plugin_queue_draw_per_s %.3g calls/s\n",
+	printf("bench: %s_queue_draw_per_s %.3g calls/s\n", label,
 	       (double)requests / (rounds * audio_s));
 	if (renders) {
-		printf("bench: plugin_render_us_per_call %.3g us\n", 1e6 * rwall / (double)renders);
-		printf("bench: plugin_render_max_us %.3g us\n", 1e6 * rmax);
-		printf("bench: plugin_gui_thread_core_percent %.3g %%\n",
+		printf("bench: %s_render_us_per_call %.3g us\n", label, 1e6 * rwall / (double)renders);
+		printf("bench: %s_render_max_us %.3g us\n", label, 1e6 * rmax);
+		printf("bench: %s_gui_thread_core_percent %.3g %%\n", label,
 		       100.0 * gcpu / (rounds * audio_s));
 	} else {
 		printf("note: plugin_render_us_per_call skipped: run() never asked for a redraw "
 		       "(queue_draw), so nothing was rendered\n");
 	}
 	if (pi.p_late >= 0) {
-		printf("bench: plugin_late_windows %.0f windows\n", late_off + late_on);
-		printf("bench: plugin_late_windows_display_off %.0f windows\n", late_off);
-		printf("bench: plugin_late_windows_display_on %.0f windows\n", late_on);
+		printf("bench: %s_late_windows %.0f windows\n", label, late_off + late_on);
+		printf("bench: %s_late_windows_display_off %.0f windows\n", label, late_off);
+		printf("bench: %s_late_windows_display_on %.0f windows\n", label, late_on);
 		if (late_off + late_on > 0.0 && speed > 0.0)
 			printf("note: windows were late (the machine was busy, or --speed too high): "
 			       "those were passed dry and are not in the CPU figures\n");
 	} else {
 		printf("note: plugin_late_windows skipped: the plugin has no 'late' port\n");
 	}
-	printf("bench: plugin_wall_s %.3g s\n", wall);
+	printf("bench: %s_wall_s %.3g s\n", label, wall);
 	fflush(stdout);
 	rc = 0;
 	if (bad) {
