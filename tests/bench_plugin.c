@@ -768,8 +768,8 @@ int main(int argc, char **argv)
 		printf("bench: %s_gui_thread_core_percent %.3g %%\n", label,
 		       100.0 * gcpu / (rounds * audio_s));
 	} else {
-		printf("note: plugin_render_us_per_call skipped: run() never asked for a redraw "
-		       "(queue_draw), so nothing was rendered\n");
+		printf("note: %s_render_us_per_call skipped: run() never asked for a redraw "
+		       "(queue_draw), so nothing was rendered\n", label);
 	}
 	if (pi.p_late >= 0) {
 		printf("bench: %s_late_windows %.0f windows\n", label, late_off + late_on);
@@ -779,7 +779,7 @@ int main(int argc, char **argv)
 			printf("note: windows were late (the machine was busy, or --speed too high): "
 			       "those were passed dry and are not in the CPU figures\n");
 	} else {
-		printf("note: plugin_late_windows skipped: the plugin has no 'late' port\n");
+		printf("note: %s_late_windows skipped: the plugin has no 'late' port\n", label);
 	}
 	printf("bench: %s_wall_s %.3g s\n", label, wall);
 	fflush(stdout);

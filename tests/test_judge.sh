@@ -169,11 +169,16 @@ elif cmd == 'own':      # json model: a judge identical to the dreaming model re
     d = load(a[0])
     for fi in range(len(d['files'])):
         o, j = judge_of(d, fi, d['model'], True), judge_of(d, fi, a[1], False)
-        for k in ('gain', 'control_gain', 'log_odds', 'tv_from_dry', 'kl_from_dry', 'top', 'windows'):
+        for k in ('gain', 'control_gain', 'gain_1ms', 'log_odds', 'tv_from_dry', 'kl_from_dry',
+                  'top', 'windows'):
             if o[k] != j[k]:
                 raise SystemExit('%s: own %r, judge %r' % (k, o[k], j[k]))
         if d['files'][fi]['shift_test']['gain'] != o['gain']:
             raise SystemExit('the shift test\'s undelayed gain is not the own gain')
+        if d['files'][fi]['shift_test']['gain_1ms'] != j['gain_1ms']:
+            raise SystemExit('an identical judge\'s gain_1ms is not the shift test\'s')
+        if j['gain_1ms'] == j['gain']:
+            raise SystemExit('gain_1ms equals the undelayed gain: the delta was not delayed')
     print('gain %+.3f log-odds, control %+.3f' % (o['gain'], o['control_gain']))
 elif cmd == 'class':    # json: class mode figures make sense
     d = load(a[0])

@@ -967,6 +967,8 @@ typedef struct {
 	float share;      /* its share (second_share; render --also-share) */
 	float jitter;     /* the jitter port, ms (render --jitter-ms); 0 = off */
 	float copies;     /* the copies port (render --copies); 0 = as it is */
+	int cls;          /* > 0: toward class cls - 1 (mode class; render --class),
+	                     else the layers of `layer` */
 } RenderCase;
 
 /* The plugin in freewheel against `oneiro render` with the same settings. */
@@ -1000,6 +1002,10 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	for (int l = 0; l < 8; l++) {
 		snprintf(layer_sym, sizeof layer_sym, "layer%d", l + 1);
 		host_set(h, layer_sym, rc->layer[l]);
+	}
+	if (rc->cls > 0) {
+		host_set(h, "mode", 2.0f);
+		host_set(h, "class", (float)(rc->cls - 1));
 	}
 	size_t n = (size_t)(seconds * rate);
 	float **in = alloc_ch(C, n);
@@ -1038,10 +1044,12 @@ static void check_render(const char *uri, const RenderCase *rc, double seconds)
 	                 oneiro_bin, model_default, (double)rc->depth, (int)rc->iterations,
 	                 (double)rc->bound, (double)rc->band_lo, (double)fminf(rc->band_hi, 8000.0f),
 	                 (double)rc->tilt, (double)rc->mix);
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 8 && rc->cls <= 0; l++)
 		if (rc->layer[l] != 0.0f)
 			k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --layer %d=%.9g", l + 1,
 			              (double)rc->layer[l]);
+	if (rc->cls > 0)
+		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --class %d", rc->cls - 1);
 	if (rc->stereo > 0.5f)
 		k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --stereo independent");
 	k += snprintf(cmd + k, sizeof cmd - (size_t)k, " --form %s",
@@ -1113,11 +1121,11 @@ static void test_render(void)
 	}
 	/* the main case: every dream setting away from its default, mix 1 */
 	RenderCase main_case = {"settings", 0.8f, 5, -9.0f, 60.0f, 6000.0f, -2.0f, 1.0f, 0, 0,
-	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f, NULL, 0.0f, 0.0f, 0.0f};
+	                        {0.0f, 0.5f, 1.0f, 1.5f, 0, 0, 0, 0}, 0, 0.0f, NULL, 0.0f, 0.0f, 0.0f, 0};
 	check_render(URI_STEREO, &main_case, 3.0);
 	/* the plugin's defaults as they are */
 	RenderCase defaults = {"defaults", 0.5f, 8, -12.0f, 40.0f, 8000.0f, -3.0f, 1.0f, 0, 0,
-	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f, NULL, 0.0f, 0.0f, 0.0f};
+	                       {0, 0, 1, 1, 0, 0, 0, 0}, 0, 2.0f, NULL, 0.0f, 0.0f, 0.0f, 0};
 	check_render(URI_STEREO, &defaults, 3.0);
 	/* a mix other than 1 from the start */
 	RenderCase mix = main_case;
@@ -1165,9 +1173,22 @@ static void test_render(void)
 	jit2.jitter = 2.5f;
 	jit2.copies = 2.0f;
 	check_render(URI_STEREO, &jit2, 3.0);
-	/* mono */
+	/* the "Toward a class, in its own sound" preset's settings with a
+	 * second model: class mode, jitter, a louder bound */
+	RenderCase jcls = defaults;
+	jcls.name = "jitter-class-second-model";
+	jcls.cls = 3;
+	jcls.bound = -6.0f;
+	jcls.jitter = 4.0f;
+	jcls.copies = 4.0f;
+	jcls.also = model_listener;
+	jcls.share = 0.5f;
+	check_render(URI_STEREO, &jcls, 3.0);
+	/* mono, with jitter (its ports sit two lower) */
 	RenderCase mono = main_case;
-	mono.name = "mono";
+	mono.name = "mono-jitter";
+	mono.jitter = 3.0f;
+	mono.copies = 2.0f;
 	check_render(URI_MONO, &mono, 3.0);
 }
 

@@ -26,9 +26,9 @@ the script reports, over all (clip, target) cases:
   colour     per clip, the octave-band levels of the delta toward each
              target; the largest spread (max - min over targets) in any band,
              median over clips: whether the dream's colour follows the target
-  judge 1ms  the listener's gain with the delta delayed by 1 ms, and the share
-             of cases where that beats the control (the control has the same
-             magnitudes either way)
+  judge 1ms  the listener's gain with the delta delayed by 1 ms (render's
+             gain_1ms), and the share of cases where that beats the control
+             (the control has the same magnitudes either way)
   specific   target specificity: per clip and target T, the listener's T
              log-odds in the dream toward T minus their mean in the same
              clip's dreams toward the other targets (equal level, equally
@@ -162,7 +162,7 @@ def run_setting(name, opts, clips, classes, args, work):
             shifted_copy(fr["file"], fr["output"], shifted, 1.0)
             cases.append(dict(level=fr["delta_db"], own=own["gain"], own1=sh["gain_1ms"],
                               own10=sh["gain_10ms"], judge=lis["gain"],
-                              judge_ctl=lis["control_gain"], judge_dry=lis["log_odds"]["dry"],
+                              judge_ctl=lis["control_gain"], judge1=lis["gain_1ms"],
                               file=fr["file"], target=t, out=fr["output"], out1=shifted))
             dry, rate = sf.read(fr["file"], dtype="float64")
             wet, _ = sf.read(fr["output"], dtype="float64")
@@ -174,12 +174,9 @@ def run_setting(name, opts, clips, classes, args, work):
         if len(per_t) >= 2:
             lv = np.array(list(per_t.values()))
             spreads.append(float(np.max(lv.max(axis=0) - lv.min(axis=0))))
-    lo = score_log_odds(args, sorted({c[k] for c in cases for k in ("file", "out", "out1")}))
-    for c in cases:
-        # the shifted dream's gain, measured as the judge in render measures
-        # (its dry log-odds) plus score's difference between the two dreams,
-        # so that the comparison with the control does not mix two pipelines
-        c["judge1"] = c["judge"] + lo[c["out1"]][c["target"]] - lo[c["out"]][c["target"]]
+    # every class's log-odds in each dream, as dreamed and 1 ms late (one
+    # measure, oneiro score's, for both)
+    lo = score_log_odds(args, sorted({c[k] for c in cases for k in ("out", "out1")}))
     spec = specificity(lo, cases, "out")
     spec1 = specificity(lo, cases, "out1")
     n = len(cases)

@@ -330,7 +330,7 @@ control_ports() {
 		units:unit units:coef'
 	port "lv2:InputPort, lv2:ControlPort" '		lv2:symbol "jitter" ;
 		lv2:name "Jitter" ;
-		rdfs:comment "Transformation-robust dreaming: each step follows the mean gradient of views of the window shifted by up to this many milliseconds, so the dream carries its target in what it adds rather than in exact alignment with the dry sound. 0 = off. Costs about Copies times the dream." ;
+		rdfs:comment "Transformation-robust dreaming: each step follows the mean gradient of views of the window shifted by up to this many milliseconds, so the dream carries its target in what it adds rather than in exact alignment with the dry sound. 0 = off. Each step computes the network Copies times, so the dream costs up to about Copies times as much." ;
 		pg:group <urn:oneiro:dream#dream> ;
 		lv2:default 0 ;
 		lv2:minimum 0 ;
@@ -338,7 +338,7 @@ control_ports() {
 		units:unit units:ms'
 	port "lv2:InputPort, lv2:ControlPort" '		lv2:symbol "copies" ;
 		lv2:name "Jitter copies" ;
-		rdfs:comment "With jitter: the shifted views averaged per step; the dream'"'"'s cost grows about in proportion." ;
+		rdfs:comment "With jitter: the shifted views averaged per step; the network'"'"'s share of the dream'"'"'s cost grows in proportion." ;
 		pg:group <urn:oneiro:dream#dream> ;
 		lv2:default 1 ;
 		lv2:minimum 1 ;

@@ -693,7 +693,9 @@ int judge_file(judge *j, int idx, const judge_audio *a, const char *in_path, con
 	if (j->o.control && write_wav(j->o.control, sig[S_CTRL], n, rate, err, sizeof err))
 		goto fail;
 	for (int k = 0; k < j->n_models; k++)
-		if (judge_model(&j->models[k], sig, k ? S_SHIFT1 : NSIG, n, rate, &r->f[k], err,
+		/* every judge also hears the delta 1 ms late (its gain_1ms); the
+		 * dreaming model 10 ms late as well (the shift test) */
+		if (judge_model(&j->models[k], sig, k ? S_SHIFT2 : NSIG, n, rate, &r->f[k], err,
 		                sizeof err))
 			goto fail;
 	if (!j->quiet) {
@@ -761,6 +763,8 @@ static void json_model(cli_buf *b, const judge *j, const jmodel *jm, const jfig 
 	json_num(b, gain_of(jm, f, S_CTRL));
 	cli_printf(b, ", \"dream_minus_control\": ");
 	json_num(b, gain_of(jm, f, S_DREAM) - gain_of(jm, f, S_CTRL));
+	cli_printf(b, ", \"gain_1ms\": ");
+	json_num(b, gain_of(jm, f, S_SHIFT1));
 	if (jm->has_target) {
 		json_sigs(b, "log_odds", f->lo, S_SHIFT1);
 		json_sigs(b, "target_probability", f->pt, S_SHIFT1);
