@@ -111,10 +111,8 @@ def score_log_odds(args, files):
     return out
 
 
-def shifted_copy(dry_path, wet_path, dst, ms):
+def write_shifted(dry, wet, rate, dst, ms):
     """dry + (wet - dry) delayed by ms milliseconds, written to dst."""
-    dry, rate = sf.read(dry_path, dtype="float64", always_2d=True)
-    wet, _ = sf.read(wet_path, dtype="float64", always_2d=True)
     d = int(round(ms * 1e-3 * rate))
     delta = np.zeros_like(wet)
     delta[d:] = (wet - dry)[:len(wet) - d]
@@ -158,17 +156,15 @@ def run_setting(name, opts, clips, classes, args, work):
             own = next(j for j in fr["judges"] if j.get("own"))
             lis = next(j for j in fr["judges"] if not j.get("own"))
             sh = fr["shift_test"]
+            dry, rate = sf.read(fr["file"], dtype="float64", always_2d=True)
+            wet, _ = sf.read(fr["output"], dtype="float64", always_2d=True)
             shifted = os.path.join(outdir, "shift1ms-" + os.path.basename(fr["output"]))
-            shifted_copy(fr["file"], fr["output"], shifted, 1.0)
+            write_shifted(dry, wet, rate, shifted, 1.0)
             cases.append(dict(level=fr["delta_db"], own=own["gain"], own1=sh["gain_1ms"],
                               own10=sh["gain_10ms"], judge=lis["gain"],
                               judge_ctl=lis["control_gain"], judge1=lis["gain_1ms"],
                               file=fr["file"], target=t, out=fr["output"], out1=shifted))
-            dry, rate = sf.read(fr["file"], dtype="float64")
-            wet, _ = sf.read(fr["output"], dtype="float64")
-            if dry.ndim > 1:
-                dry, wet = dry.mean(axis=1), wet.mean(axis=1)
-            colour.setdefault(fr["file"], {})[t] = octave_bands(wet - dry, rate)
+            colour.setdefault(fr["file"], {})[t] = octave_bands((wet - dry).mean(axis=1), rate)
     spreads = []
     for clip, per_t in colour.items():
         if len(per_t) >= 2:

@@ -733,8 +733,11 @@ static void read_params(Plugin *self, int enabled)
 	p->band_hi = fminf(port_value(self, P_BAND_HI, 8000.0f), (float)m->sample_rate / 2.0f);
 	p->tilt_db = port_value(self, P_TILT, -3.0f);
 	p->mix = enabled ? port_value(self, P_MIX, 1.0f) : 0.0f;
-	p->second_share = fmaxf(0.0f, fminf(1.0f, port_value(self, P_SECOND_SHARE, 0.5f)));
-	p->jitter_ms = fmaxf(0.0f, fminf(16.0f, port_value(self, P_JITTER, ONR_DREAM_DEFAULT_JITTER_MS)));
+	/* ranges are the engine's: onr_dream_set_params clamps every field
+	 * (onr_dream_params_sanitize); only the copies are bounded here, so
+	 * that the float converts to a whole number at all */
+	p->second_share = port_value(self, P_SECOND_SHARE, 0.5f);
+	p->jitter_ms = port_value(self, P_JITTER, ONR_DREAM_DEFAULT_JITTER_MS);
 	p->jitter_copies = (uint32_t)lrintf(fmaxf(1.0f, fminf((float)ONR_DREAM_MAX_COPIES,
 	                                                      port_value(self, P_COPIES, 1.0f))));
 	float fv = port_value(self, P_FORM, (float)ONR_DREAM_AUTO);
